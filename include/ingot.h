@@ -1,0 +1,256 @@
+/* ingot — an inference optimizer and runtime.
+ *
+ * This header is the whole public API and its reference manual. The flow is:
+ *
+ *   ingot_builder_build_file()   ONNX model  -> optimized engine (in memory)
+ *   ingot_engine_save()          engine      -> engine file
+ *   ingot_engine_load()          engine file -> engine (weights resident on the backend)
+ *   ingot_context_create()       engine      -> context (shapes, bindings, activations)
+ *   ingot_context_run()          run once
+ *
+ * Conventions
+ * - Every function that can fail returns ingot_status. On failure ingot_last_error() holds a
+ *   message naming the object, the value found and the value allowed; out-parameters are left
+ *   untouched and nothing is leaked.
+ * - Dimensions are int64_t, byte counts size_t, strings UTF-8.
+ * - Options structs start with `uint32_t version` (set it to INGOT_OPTS_VERSION) and only grow
+ *   at the end. A NULL options pointer means defaults.
+ * - An engine is immutable after load and may be shared by threads; a context must be used by
+ *   one thread at a time.
+ * - No CUDA type appears here: streams are `void *` (a cudaStream_t), NULL for the default.
+ */
+#ifndef INGOT_H
+#define INGOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define INGOT_VERSION_MAJOR 0
+#define INGOT_VERSION_MINOR 1
+#define INGOT_VERSION_PATCH 0
+#define INGOT_OPTS_VERSION 1u
+#define INGOT_MAX_RANK 8
+
+/* ---------------------------------------------------------------------------------------- */
+/* Status and errors                                                                         */
+
+typedef enum ingot_status {
+    INGOT_OK = 0,
+    INGOT_ERR_INVALID_ARG, /* a NULL or out-of-range argument */
+    INGOT_ERR_IO,          /* a file could not be opened, read or written */
+    INGOT_ERR_CORRUPT,     /* a model or engine file is malformed */
+    INGOT_ERR_VERSION,     /* an engine of another format version, backend, GPU or library */
+    INGOT_ERR_UNSUPPORTED, /* an operator, attribute, dtype or feature ingot does not support */
+    INGOT_ERR_MODEL,       /* a well-formed model that is invalid (dangling input, bad attribute) */
+    INGOT_ERR_SHAPE,       /* shapes that do not agree */
+    INGOT_ERR_NOMEM,       /* an allocation failed */
+    INGOT_ERR_CUDA,        /* a CUDA, cuDNN or cuBLAS call failed */
+    INGOT_ERR_BACKEND,     /* the requested backend is not available in this build or machine */
+    INGOT_ERR_STATE,       /* a call out of order (run before every input is bound, …) */
+    INGOT_ERR_NOT_FOUND,   /* no input or output of that name */
+    INGOT_ERR_RUNTIME,     /* an operator failed on the data it was given */
+    INGOT_STATUS_COUNT
+} ingot_status;
+
+/* The message of the last failed call on this thread. Borrowed; valid until the next ingot call
+ * on this thread. Never NULL. Thread safety: thread-local. */
+const char *ingot_last_error(void);
+
+/* "INGOT_OK", "INGOT_ERR_IO", … Static string. */
+const char *ingot_status_name(ingot_status st);
+
+/* "0.1.0". Static string. */
+const char *ingot_version(void);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Element types. The values are ONNX's TensorProto.DataType numbers.                        */
+
+typedef enum ingot_dtype {
+    INGOT_DTYPE_UNDEFINED = 0,
+    INGOT_DTYPE_F32 = 1,
+    INGOT_DTYPE_U8 = 2,
+    INGOT_DTYPE_I8 = 3,
+    INGOT_DTYPE_U16 = 4,
+    INGOT_DTYPE_I16 = 5,
+    INGOT_DTYPE_I32 = 6,
+    INGOT_DTYPE_I64 = 7,
+    INGOT_DTYPE_STRING = 8, /* not supported as a tensor type; listed for numbering */
+    INGOT_DTYPE_BOOL = 9,   /* one byte, 0 or 1 */
+    INGOT_DTYPE_F16 = 10,
+    INGOT_DTYPE_F64 = 11,
+    INGOT_DTYPE_U32 = 12,
+    INGOT_DTYPE_U64 = 13,
+    INGOT_DTYPE_BF16 = 16,
+    INGOT_DTYPE_COUNT = 17
+} ingot_dtype;
+
+/* Bytes per element (0 for UNDEFINED, STRING and unknown values). */
+size_t ingot_dtype_size(ingot_dtype dt);
+/* "f32", "i64", … ; "?" for unknown values. Static string. */
+const char *ingot_dtype_name(ingot_dtype dt);
+
+/* A tensor's description. dims[i] is -1 where the size is not known until run time. */
+typedef struct ingot_tensor_info {
+    const char *name; /* borrowed from the engine; valid while the engine lives */
+    ingot_dtype dtype;
+    int32_t rank;
+    int64_t dims[INGOT_MAX_RANK];
+} ingot_tensor_info;
+
+/* ---------------------------------------------------------------------------------------- */
+/* Builder: ONNX -> engine                                                                   */
+
+typedef enum ingot_backend {
+    INGOT_BACKEND_CPU = 0,
+    INGOT_BACKEND_CUDA = 1,
+    INGOT_BACKEND_COUNT
+} ingot_backend;
+
+typedef enum ingot_precision {
+    INGOT_PRECISION_FP32 = 0,
+    INGOT_PRECISION_TF32,
+    INGOT_PRECISION_FP16,
+    INGOT_PRECISION_BF16,
+    INGOT_PRECISION_COUNT
+} ingot_precision;
+
+/* One fixed input shape for the builder ("--shapes name:1x3x224x224"). */
+typedef struct ingot_input_shape {
+    const char *name;
+    int32_t rank;
+    int64_t dims[INGOT_MAX_RANK];
+} ingot_input_shape;
+
+typedef struct ingot_build_opts {
+    uint32_t version;            /* INGOT_OPTS_VERSION */
+    ingot_backend backend;       /* default CPU */
+    ingot_precision precision;   /* default FP32 */
+    const ingot_input_shape *shapes; /* borrowed for the call; may be NULL */
+    size_t n_shapes;
+    const char *external_data_dir; /* where external data files are; NULL: the model's folder
+                                    * (for a buffer: the current directory) */
+    int verbose;                 /* non-zero: print what each pass did to stderr */
+} ingot_build_opts;
+
+/* Fill opts with defaults (version set). */
+void ingot_build_opts_init(ingot_build_opts *opts);
+
+typedef struct ingot_engine ingot_engine;
+typedef struct ingot_context ingot_context;
+
+/* Build an engine from an ONNX file.
+ * path: UTF-8 path of the .onnx file; external data is read relative to its folder.
+ * opts: may be NULL for defaults.
+ * out:  on success a new engine ready to run; free with ingot_engine_destroy().
+ * Returns INGOT_OK, INGOT_ERR_IO, INGOT_ERR_CORRUPT (not an ONNX file, truncated),
+ * INGOT_ERR_UNSUPPORTED (node name, op type and opset named), INGOT_ERR_MODEL, INGOT_ERR_SHAPE,
+ * INGOT_ERR_BACKEND, INGOT_ERR_NOMEM. Thread safety: may be called concurrently. */
+ingot_status ingot_builder_build_file(const char *path, const ingot_build_opts *opts,
+                                      ingot_engine **out);
+
+/* As ingot_builder_build_file, from a serialized ModelProto in memory (copied as needed). */
+ingot_status ingot_builder_build_buffer(const void *data, size_t size, const ingot_build_opts *opts,
+                                        ingot_engine **out);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Engine                                                                                    */
+
+typedef enum ingot_load_mode {
+    INGOT_LOAD_AUTO = 0, /* MMAP for local files */
+    INGOT_LOAD_READ,     /* read the whole file */
+    INGOT_LOAD_MMAP,     /* map the file; CPU engines use weights in place */
+    INGOT_LOAD_STREAM,   /* through a reader callback, bounded host memory */
+    INGOT_LOAD_MODE_COUNT
+} ingot_load_mode;
+
+typedef struct ingot_load_opts {
+    uint32_t version; /* INGOT_OPTS_VERSION */
+    ingot_load_mode mode;
+    int verify_checksums; /* non-zero: check every weight blob's checksum while loading */
+} ingot_load_opts;
+
+void ingot_load_opts_init(ingot_load_opts *opts);
+
+/* Serialize an engine to a file (written to PATH.tmp, then renamed).
+ * Returns INGOT_OK, INGOT_ERR_IO, INGOT_ERR_NOMEM. Thread safety: the engine is only read. */
+ingot_status ingot_engine_save(const ingot_engine *e, const char *path);
+
+/* Serialize an engine to memory. *data: caller frees with ingot_free(). */
+ingot_status ingot_engine_save_buffer(const ingot_engine *e, void **data, size_t *size);
+
+/* Load a serialized engine.
+ * path: UTF-8 file path. opts: may be NULL for defaults.
+ * out:  on success a new engine; free with ingot_engine_destroy(). Untouched on failure.
+ * Returns INGOT_OK, INGOT_ERR_IO, INGOT_ERR_CORRUPT, INGOT_ERR_VERSION, INGOT_ERR_BACKEND,
+ * INGOT_ERR_NOMEM, INGOT_ERR_CUDA. Thread safety: may be called concurrently. */
+ingot_status ingot_engine_load(const char *path, const ingot_load_opts *opts, ingot_engine **out);
+
+/* Load from memory. The bytes are copied where the engine needs them after the call. */
+ingot_status ingot_engine_load_buffer(const void *data, size_t size, const ingot_load_opts *opts,
+                                      ingot_engine **out);
+
+void ingot_engine_destroy(ingot_engine *e); /* NULL is a no-op */
+
+/* Counts and descriptions of the engine's inputs and outputs, in model order.
+ * info->name is borrowed from the engine. Returns INGOT_ERR_INVALID_ARG for an index out of
+ * range. Thread safety: safe. */
+size_t ingot_engine_num_inputs(const ingot_engine *e);
+size_t ingot_engine_num_outputs(const ingot_engine *e);
+ingot_status ingot_engine_get_input(const ingot_engine *e, size_t index, ingot_tensor_info *info);
+ingot_status ingot_engine_get_output(const ingot_engine *e, size_t index, ingot_tensor_info *info);
+
+ingot_backend ingot_engine_get_backend(const ingot_engine *e);
+/* Bytes of weights held by the engine. */
+size_t ingot_engine_weight_bytes(const ingot_engine *e);
+
+/* Free memory that ingot handed to the caller (ingot_engine_save_buffer). NULL is a no-op. */
+void ingot_free(void *p);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Context: run an engine                                                                    */
+
+/* Create a context on an engine. The engine must outlive the context.
+ * Returns INGOT_OK, INGOT_ERR_NOMEM, INGOT_ERR_CUDA. Thread safety: may be called
+ * concurrently on one engine; each context is then used by one thread at a time. */
+ingot_status ingot_context_create(const ingot_engine *e, ingot_context **out);
+void ingot_context_destroy(ingot_context *c); /* NULL is a no-op */
+
+/* Set the shape of an input whose dimensions are not all fixed by the engine. The shape must
+ * agree with every fixed dimension. Returns INGOT_ERR_NOT_FOUND, INGOT_ERR_SHAPE. */
+ingot_status ingot_context_set_input_shape(ingot_context *c, const char *name, int32_t rank,
+                                           const int64_t *dims);
+
+/* Bind an input's memory: host memory for a CPU engine. data is borrowed; it must hold the
+ * input's bytes (dtype size × element count of the shape set, or the engine's fixed shape)
+ * until ingot_context_run returns. size is the buffer's size in bytes; it is checked.
+ * Returns INGOT_ERR_NOT_FOUND, INGOT_ERR_SHAPE (size too small for the shape). */
+ingot_status ingot_context_bind_input(ingot_context *c, const char *name, const void *data,
+                                      size_t size);
+
+/* Bind the caller's memory for an output; ingot writes there and never frees it. If the
+ * output's shape after the run needs more than size bytes, the run fails with INGOT_ERR_SHAPE.
+ * Pass data NULL to go back to ingot's own persistent buffer. */
+ingot_status ingot_context_bind_output(ingot_context *c, const char *name, void *data,
+                                       size_t size);
+
+/* Run the engine once on the bound inputs. stream: NULL or a cudaStream_t for CUDA engines.
+ * CPU engines finish before returning.
+ * Returns INGOT_ERR_STATE (an input not bound), INGOT_ERR_SHAPE, INGOT_ERR_RUNTIME,
+ * INGOT_ERR_NOMEM, INGOT_ERR_CUDA. */
+ingot_status ingot_context_run(ingot_context *c, void *stream);
+
+/* After a run: an output's shape and data. *data is borrowed: it is the caller's bound memory,
+ * or a buffer owned by the context that stays valid, with the same contents, until the next
+ * ingot_context_run or ingot_context_destroy on this context. */
+ingot_status ingot_context_get_output(ingot_context *c, const char *name, ingot_tensor_info *info,
+                                      const void **data, size_t *size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* INGOT_H */

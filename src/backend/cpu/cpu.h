@@ -1,0 +1,47 @@
+/* The CPU backend's kernel interface.
+ *
+ * Each op family file src/backend/cpu/<family>.c defines a table
+ *     const cpu_kernel_def cpu_kernels_<family>[] = { {"Relu", k_relu}, ..., {NULL, NULL} };
+ * listed in cpu_registry.c.
+ *
+ * The executor calls the op's ir infer function on the actual inputs first, allocates every
+ * output with the inferred dtype and shape, then calls the kernel. Outputs are contiguous and
+ * hold garbage (tests poison them): a kernel writes every element.
+ */
+#ifndef INGOT_BACKEND_CPU_CPU_H
+#define INGOT_BACKEND_CPU_CPU_H
+
+#include "core/dtype.h"
+#include "core/status.h"
+#include "ir/ir.h"
+#include "ir/op.h"
+
+typedef struct cpu_exec cpu_exec; /* the executor; opaque to kernels */
+
+/* in[i]: NULL for an omitted optional input; otherwise data is set and every dim known.
+ * out[j]: NULL for an omitted optional output; otherwise allocated to the inferred shape.
+ * A kernel that fails returns a status with IR_NODE_FAIL. */
+typedef ingot_status (*cpu_kernel_fn)(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
+                                      int n_in, ing_tensor *const *out, int n_out);
+
+typedef struct cpu_kernel_def {
+    const char *op;
+    cpu_kernel_fn run;
+} cpu_kernel_def;
+
+const cpu_kernel_def *cpu_kernel_lookup(const char *op);
+
+/* Scratch memory for a kernel, valid until the kernel returns; reused across calls, so a steady
+ * state allocates nothing. slot 0..3 give independent buffers. NULL with a status message on
+ * failure (return INGOT_ERR_NOMEM). */
+void *cpu_scratch(cpu_exec *x, int slot, size_t bytes);
+
+/* Run a subgraph body (If/Loop/Scan). The caller first writes the body's inputs with
+ * cpu_set_value; afterwards cpu_get_value gives the body's outputs (borrowed until the next
+ * run of that body). */
+ingot_status cpu_run_body(cpu_exec *x, int32_t body);
+ingot_status cpu_set_value(cpu_exec *x, int32_t value, const ing_tensor *t); /* copies */
+const ing_tensor *cpu_get_value(cpu_exec *x, int32_t value);
+const ir_model *cpu_model(cpu_exec *x);
+
+#endif

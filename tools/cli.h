@@ -1,0 +1,18 @@
+/* The `ingot` command: one file per subcommand. */
+#ifndef INGOT_TOOLS_CLI_H
+#define INGOT_TOOLS_CLI_H
+
+#include "core/status.h"
+
+int cmd_build(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_conformance(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* Print "ingot: <msg>" to stderr and return 1. */
+int cli_fail(const char *fmt, ...) ING_PRINTF(1, 2);
+/* Print "ingot: <what>: <last error>" and return 1. */
+int cli_fail_status(ingot_status st, const char *what);
+
+#endif

@@ -1,0 +1,8 @@
+#include "cli.h"
+
+int cmd_demo(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return cli_fail("'demo' is not implemented yet");
+}
