@@ -44,4 +44,15 @@ ingot_status cpu_set_value(cpu_exec *x, int32_t value, const ing_tensor *t); /* 
 const ing_tensor *cpu_get_value(cpu_exec *x, int32_t value);
 const ir_model *cpu_model(cpu_exec *x);
 
+/* Control-flow kernels (If, Loop, Scan) get out[] unallocated: they set each output's shape
+ * by calling this, which allocates out value `value` and returns its tensor. */
+ing_tensor *cpu_alloc_value(cpu_exec *x, int32_t value, int32_t dtype, int32_t rank,
+                            const int64_t *dims);
+/* Ops whose kernels allocate their own outputs (control flow). */
+int cpu_op_allocates_outputs(const char *op);
+
+/* Testing: fill every newly allocated output with 0xA5 bytes before its kernel runs, so a
+ * kernel that leaves elements unwritten is caught. Process-wide. */
+void cpu_set_poison(int on);
+
 #endif

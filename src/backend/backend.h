@@ -1,0 +1,39 @@
+/* The backend interface: a struct of function pointers (ARCHITECTURE.md, "Backends").
+ * Build side: capability query and preparation of the plan (kernel choice, weight packing).
+ * Run side: a per-context state that executes the plan on bound inputs. */
+#ifndef INGOT_BACKEND_BACKEND_H
+#define INGOT_BACKEND_BACKEND_H
+
+#include "engine/plan.h"
+
+/* One graph input or output as the runtime hands it to a backend. */
+typedef struct ing_binding {
+    int32_t value;    /* value id in the plan's model */
+    ing_tensor t;     /* inputs: dtype, shape and data; outputs: filled after the run */
+    void *user;       /* outputs: the caller's memory, or NULL for the backend's own buffer */
+    size_t user_size; /* bytes */
+} ing_binding;
+
+typedef struct ing_backend {
+    const char *name;
+    int32_t id; /* ingot_backend */
+    /* INGOT_OK when this build and machine can run it; otherwise INGOT_ERR_BACKEND + message. */
+    ingot_status (*available)(void);
+    /* Can the backend run node n? INGOT_ERR_UNSUPPORTED with a message when not. */
+    ingot_status (*supports)(const ir_model *m, const ir_node *n);
+    /* Build time: choose kernels and fill plan->steps. */
+    ingot_status (*prepare)(engine_plan *plan);
+    ingot_status (*ctx_create)(const engine_plan *plan, void **state);
+    void (*ctx_destroy)(void *state);
+    /* Run: in[n_in] are bound inputs, out[n_out] receive outputs (t set on return; data valid
+     * until the next run or destroy). */
+    ingot_status (*run)(void *state, ing_binding *in, int32_t n_in, ing_binding *out, int32_t n_out,
+                        void *stream);
+} ing_backend;
+
+/* The backend for id, or NULL when the build has none. */
+const ing_backend *ing_backend_get(int32_t id);
+
+extern const ing_backend ing_backend_cpu;
+
+#endif

@@ -1,0 +1,153 @@
+/* ingot_context: input shapes and bindings, persistent outputs, one backend state. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/status.h"
+#include "runtime/runtime.h"
+
+struct ingot_context {
+    const ingot_engine *e;
+    void *state;
+    int32_t n_in, n_out;
+    ing_binding *in, *out;
+    uint8_t *in_bound;
+    size_t *in_size;
+    int ran;
+};
+
+ingot_status ingot_context_create(const ingot_engine *e, ingot_context **out)
+{
+    if (!e || !out) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_create: engine and out must not be NULL");
+    const ir_model *m = e->plan->model;
+    const ir_body *b = &m->bodies[0];
+    ingot_context *c = ing_calloc(1, sizeof *c);
+    if (!c) return ingot_fail(INGOT_ERR_NOMEM, "out of memory creating a context");
+    c->e = e;
+    c->n_in = b->n_in;
+    c->n_out = b->n_out;
+    c->in = ing_calloc((size_t)(b->n_in + 1), sizeof(ing_binding));
+    c->out = ing_calloc((size_t)(b->n_out + 1), sizeof(ing_binding));
+    c->in_bound = ing_calloc((size_t)(b->n_in + 1), 1);
+    c->in_size = ing_calloc((size_t)(b->n_in + 1), sizeof(size_t));
+    if (!c->in || !c->out || !c->in_bound || !c->in_size) {
+        ingot_context_destroy(c);
+        return ingot_fail(INGOT_ERR_NOMEM, "out of memory creating a context");
+    }
+    for (int32_t i = 0; i < b->n_in; i++) {
+        c->in[i].value = b->in[i];
+        c->in[i].t = m->values[b->in[i]].t;
+        c->in[i].t.data = NULL;
+    }
+    for (int32_t j = 0; j < b->n_out; j++) c->out[j].value = b->out[j];
+    ingot_status st = e->backend->ctx_create(e->plan, &c->state);
+    if (st != INGOT_OK) {
+        ingot_context_destroy(c);
+        return st;
+    }
+    *out = c;
+    return INGOT_OK;
+}
+
+void ingot_context_destroy(ingot_context *c)
+{
+    if (!c) return;
+    if (c->state) c->e->backend->ctx_destroy(c->state);
+    ing_free(c->in);
+    ing_free(c->out);
+    ing_free(c->in_bound);
+    ing_free(c->in_size);
+    ing_free(c);
+}
+
+static int find(const ingot_context *c, const ing_binding *arr, int32_t n, const char *name)
+{
+    for (int32_t i = 0; i < n; i++)
+        if (!strcmp(c->e->plan->model->values[arr[i].value].name, name)) return i;
+    return -1;
+}
+
+ingot_status ingot_context_set_input_shape(ingot_context *c, const char *name, int32_t rank, const int64_t *dims)
+{
+    if (!c || !name || (rank > 0 && !dims))
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_set_input_shape: context, name and dims must not be NULL");
+    int i = find(c, c->in, c->n_in, name);
+    if (i < 0) return ingot_fail(INGOT_ERR_NOT_FOUND, "no input named '%s'", name);
+    const ing_tensor *decl = &c->e->plan->model->values[c->in[i].value].t;
+    if (rank < 0 || rank > INGOT_MAX_RANK)
+        return ingot_fail(INGOT_ERR_SHAPE, "input '%s': rank %d, allowed 0..%d", name, rank, INGOT_MAX_RANK);
+    if (decl->rank >= 0 && decl->rank != rank)
+        return ingot_fail(INGOT_ERR_SHAPE, "input '%s': rank %d given, the engine has rank %d", name, rank, decl->rank);
+    for (int32_t d = 0; d < rank; d++) {
+        if (dims[d] < 0) return ingot_fail(INGOT_ERR_SHAPE, "input '%s': dim %d is %lld, must be >= 0", name, d, (long long)dims[d]);
+        if (decl->rank >= 0 && decl->dims[d] >= 0 && decl->dims[d] != dims[d])
+            return ingot_fail(INGOT_ERR_SHAPE, "input '%s': dim %d is %lld, the engine fixes it to %lld", name, d,
+                              (long long)dims[d], (long long)decl->dims[d]);
+    }
+    c->in[i].t.rank = rank;
+    for (int32_t d = 0; d < rank; d++) c->in[i].t.dims[d] = dims[d];
+    return INGOT_OK;
+}
+
+ingot_status ingot_context_bind_input(ingot_context *c, const char *name, const void *data, size_t size)
+{
+    if (!c || !name || !data) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_bind_input: context, name and data must not be NULL");
+    int i = find(c, c->in, c->n_in, name);
+    if (i < 0) return ingot_fail(INGOT_ERR_NOT_FOUND, "no input named '%s'", name);
+    c->in[i].t.data = (void *)data;
+    c->in_size[i] = size;
+    c->in_bound[i] = 1;
+    return INGOT_OK;
+}
+
+ingot_status ingot_context_bind_output(ingot_context *c, const char *name, void *data, size_t size)
+{
+    if (!c || !name) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_bind_output: context and name must not be NULL");
+    int j = find(c, c->out, c->n_out, name);
+    if (j < 0) return ingot_fail(INGOT_ERR_NOT_FOUND, "no output named '%s'", name);
+    c->out[j].user = data;
+    c->out[j].user_size = data ? size : 0;
+    return INGOT_OK;
+}
+
+ingot_status ingot_context_run(ingot_context *c, void *stream)
+{
+    if (!c) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_run: context must not be NULL");
+    const ir_model *m = c->e->plan->model;
+    for (int32_t i = 0; i < c->n_in; i++) {
+        const char *name = m->values[c->in[i].value].name;
+        if (!c->in_bound[i]) return ingot_fail(INGOT_ERR_STATE, "input '%s' is not bound", name);
+        if (!ing_shape_known(&c->in[i].t)) {
+            char sb[128];
+            return ingot_fail(INGOT_ERR_STATE, "input '%s' has shape %s: set its shape with ingot_context_set_input_shape",
+                              name, ing_shape_str(&c->in[i].t, sb, sizeof sb));
+        }
+        size_t need = ing_nbytes(&c->in[i].t);
+        if (c->in_size[i] < need)
+            return ingot_fail(INGOT_ERR_SHAPE, "input '%s': bound buffer holds %zu bytes, its shape needs %zu", name,
+                              c->in_size[i], need);
+    }
+    c->ran = 0;
+    ING_TRY(c->e->backend->run(c->state, c->in, c->n_in, c->out, c->n_out, stream));
+    c->ran = 1;
+    return INGOT_OK;
+}
+
+ingot_status ingot_context_get_output(ingot_context *c, const char *name, ingot_tensor_info *info,
+                                      const void **data, size_t *size)
+{
+    if (!c || !name) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_get_output: context and name must not be NULL");
+    int j = find(c, c->out, c->n_out, name);
+    if (j < 0) return ingot_fail(INGOT_ERR_NOT_FOUND, "no output named '%s'", name);
+    if (!c->ran) return ingot_fail(INGOT_ERR_STATE, "output '%s': the context has not run successfully yet", name);
+    const ing_tensor *t = &c->out[j].t;
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->name = c->e->plan->model->values[c->out[j].value].name;
+        info->dtype = (ingot_dtype)t->dtype;
+        info->rank = t->rank;
+        for (int d = 0; d < t->rank; d++) info->dims[d] = t->dims[d];
+    }
+    if (data) *data = t->data;
+    if (size) *size = ing_nbytes(t);
+    return INGOT_OK;
+}

@@ -1,0 +1,19 @@
+/* Engine and context internals (the public types of ingot.h). */
+#ifndef INGOT_RUNTIME_RUNTIME_H
+#define INGOT_RUNTIME_RUNTIME_H
+
+#include "backend/backend.h"
+#include "engine/engine_io.h"
+#include "engine/plan.h"
+
+struct ingot_engine {
+    engine_plan *plan;
+    const ing_backend *backend;
+    engine_file file; /* the loaded image (READ or MMAP); zeroed when built in memory */
+    void *image;      /* an owned copy (ingot_engine_load_buffer) */
+};
+
+/* Wrap a plan (taken on success) into an engine after checking the backend can run it. */
+ingot_status runtime_engine_from_plan(engine_plan *plan, ingot_engine **out);
+
+#endif
