@@ -314,7 +314,7 @@ int cmd_conformance(int argc, char **argv)
             return cli_fail("conformance: more than one DIR given ('%s', '%s')", o.dir, a);
         }
     }
-    if (!o.dir) return usage(stderr, 2);
+    if (!o.dir) return cli_fail("conformance: no DIR given (see ingot conformance --help)");
     cpu_set_poison(poison);
 
     DIR *d = opendir(o.dir);

@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -34,10 +35,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
+    if (argc < 2) return cli_fail("no command given (see ingot --help)");
     const char *c = argv[1];
     if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
         usage(stdout);
@@ -52,6 +50,55 @@ int main(int argc, char **argv)
     if (!strcmp(c, "inspect")) return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(c, "conformance")) return cmd_conformance(argc - 1, argv + 1);
     if (!strcmp(c, "demo")) return cmd_demo(argc - 1, argv + 1);
-    usage(stderr);
-    return cli_fail("unknown command '%s'", c);
+    return cli_fail("unknown command '%s' (see ingot --help)", c);
+}
+
+int cli_parse_shapes(char *spec, ingot_input_shape *shapes, int cap)
+{
+    int n = 0;
+    for (char *item = strtok(spec, ","); item; item = strtok(NULL, ",")) {
+        char *colon = strrchr(item, ':');
+        if (!colon || colon == item) {
+            cli_fail("--shapes: '%s' is not NAME:DIMS (e.g. input:1x3x224x224)", item);
+            return -1;
+        }
+        if (n == cap) {
+            cli_fail("--shapes: more than %d inputs", cap);
+            return -1;
+        }
+        *colon = '\0';
+        ingot_input_shape *s = &shapes[n];
+        memset(s, 0, sizeof *s);
+        s->name = item;
+        char *p = colon + 1;
+        if (*p && strcmp(p, "scalar") != 0) {
+            for (;;) {
+                char *end;
+                long long v = strtoll(p, &end, 10);
+                if (end == p || v < 0 || s->rank == INGOT_MAX_RANK) {
+                    cli_fail("--shapes: bad dims '%s' for input '%s' (want e.g. 1x3x224x224, at most %d dims)",
+                             colon + 1, item, INGOT_MAX_RANK);
+                    return -1;
+                }
+                s->dims[s->rank++] = v;
+                if (*end == '\0') break;
+                if (*end != 'x') {
+                    cli_fail("--shapes: bad dims '%s' for input '%s'", colon + 1, item);
+                    return -1;
+                }
+                p = end + 1;
+            }
+        }
+        n++;
+    }
+    return n;
+}
+
+int cli_parse_load_mode(const char *s)
+{
+    if (!strcmp(s, "auto")) return INGOT_LOAD_AUTO;
+    if (!strcmp(s, "read")) return INGOT_LOAD_READ;
+    if (!strcmp(s, "mmap")) return INGOT_LOAD_MMAP;
+    if (!strcmp(s, "stream")) return INGOT_LOAD_STREAM;
+    return -1;
 }

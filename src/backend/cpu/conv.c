@@ -1,5 +1,557 @@
+/* CPU convolutions: Conv, ConvTranspose and CausalConvWithState, plus the family's kernel
+ * table (pooling lives in conv_pool.c, ConvInteger/QLinearConv in conv_quant.c, DeformConv in
+ * conv_deform.c).
+ *
+ * f32 Conv: im2col into cpu_scratch memory, then one cblas_sgemm per (image, group); a 1x1
+ * stride-1 unpadded conv multiplies the input directly. f32 ConvTranspose: one sgemm
+ * (W^T x X) per (image, group), then col2im scatters into the output. With many small groups
+ * (depthwise) OpenMP runs the (image, group) pairs in parallel, each thread with its own column
+ * buffer; otherwise im2col/col2im run in parallel and OpenBLAS threads the GEMM.
+ * Other float dtypes go through a direct loop in f64 (rounded on store).
+ */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
 #include "backend/cpu/cpu.h"
+#include "core/alloc.h"
+
+/* From src/ir/infer_conv.c: the window geometry shared with shape inference. */
+ingot_status ir_conv_window(const ir_node *node, int kind, const ing_tensor *x, const int64_t *wk,
+                            int64_t *k, int64_t *s, int64_t *d, int64_t *pads, int64_t *out_sp);
+enum { CONV_FORWARD = 0, CONV_POOL = 1, CONV_TRANSPOSE = 2 };
+
+/* Defined in conv_pool.c, conv_quant.c, conv_deform.c. */
+ingot_status cpu_conv_maxpool(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
+                              int n_in, ing_tensor *const *out, int n_out);
+ingot_status cpu_conv_avgpool(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
+                              int n_in, ing_tensor *const *out, int n_out);
+ingot_status cpu_conv_lppool(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
+                             int n_in, ing_tensor *const *out, int n_out);
+ingot_status cpu_conv_global_avgpool(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
+                                     int n_in, ing_tensor *const *out, int n_out);
+ingot_status cpu_conv_global_maxpool(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
+                                     int n_in, ing_tensor *const *out, int n_out);
+ingot_status cpu_conv_integer(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
+                              int n_in, ing_tensor *const *out, int n_out);
+ingot_status cpu_conv_qlinear(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
+                              int n_in, ing_tensor *const *out, int n_out);
+ingot_status cpu_conv_deform(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
+                             int n_in, ing_tensor *const *out, int n_out);
+
+/* Work (elements touched) above which a loop is worth an OpenMP team. */
+#define PAR_MIN 32768
+
+/* The geometry of one forward or transposed conv, all in elements. */
+typedef struct conv_shape {
+    int nsp;
+    int64_t N, C, M, G, Cg, Mg;
+    int64_t isz[IR_MAX_RANK], osz[IR_MAX_RANK]; /* spatial extents of x and y */
+    int64_t k[IR_MAX_RANK], s[IR_MAX_RANK], d[IR_MAX_RANK], pads[2 * IR_MAX_RANK];
+    int64_t in_sp, out_sp, ksz; /* products of isz, osz, k */
+} conv_shape;
+
+/* in[0] = X, in[1] = W, y = out[0]. Transposed: W is (C, M/G, k...). */
+static ingot_status conv_shape_get(const ir_node *node, const ing_tensor *x, const ing_tensor *w,
+                                   const ing_tensor *y, int transpose, conv_shape *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->nsp = x->rank - 2;
+    cs->G = ir_attr_int(node, "group", 1);
+    int64_t wk[IR_MAX_RANK], osp[IR_MAX_RANK];
+    for (int i = 0; i < cs->nsp; i++) wk[i] = w->dims[i + 2];
+    ING_TRY(ir_conv_window(node, transpose ? CONV_TRANSPOSE : CONV_FORWARD, x, wk, cs->k, cs->s,
+                           cs->d, cs->pads, osp));
+    cs->N = x->dims[0];
+    cs->C = x->dims[1];
+    cs->M = y->dims[1];
+    cs->Cg = cs->C / cs->G;
+    cs->Mg = cs->M / cs->G;
+    cs->in_sp = cs->out_sp = cs->ksz = 1;
+    for (int i = 0; i < cs->nsp; i++) {
+        cs->isz[i] = x->dims[i + 2];
+        cs->osz[i] = y->dims[i + 2];
+        if (osp[i] != cs->osz[i])
+            return IR_NODE_FAIL(node, INGOT_ERR_SHAPE,
+                                "output spatial dim %d is %lld; the geometry gives %lld", i,
+                                (long long)cs->osz[i], (long long)osp[i]);
+        cs->in_sp *= cs->isz[i];
+        cs->out_sp *= cs->osz[i];
+        cs->ksz *= cs->k[i];
+    }
+    return INGOT_OK;
+}
+
+/* ---- f32 forward: im2col + sgemm ---------------------------------------------------------- */
+
+/* Rows r = (c, kernel offset) of the column matrix (Cg*ksz x out_sp) for one image and group;
+ * positions outside the input read 0. xs: the group's first input channel. */
+static void im2col_f32(const conv_shape *cs, const float *xs, float *col, int par)
+{
+    const int nsp = cs->nsp, last = nsp - 1;
+    const int64_t rows = cs->Cg * cs->ksz, ow_n = cs->osz[last], W = cs->isz[last];
+    const int64_t outer = ow_n ? cs->out_sp / ow_n : 0;
+    const int64_t sl = cs->s[last];
+#pragma omp parallel for schedule(static) if (par && rows * cs->out_sp >= PAR_MIN)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t c = r / cs->ksz, kk = r % cs->ksz, kidx[IR_MAX_RANK], oidx[IR_MAX_RANK] = {0};
+        for (int i = last; i >= 0; i--) {
+            kidx[i] = kk % cs->k[i];
+            kk /= cs->k[i];
+        }
+        const float *xc = xs + c * cs->in_sp;
+        float *dst = col + r * cs->out_sp;
+        const int64_t base = kidx[last] * cs->d[last] - cs->pads[last];
+        /* Output columns ow whose input column ow*sl + base lies in [0, W). */
+        int64_t lo = base >= 0 ? 0 : (-base + sl - 1) / sl;
+        int64_t hi = W - base <= 0 ? 0 : (W - base + sl - 1) / sl;
+        if (hi > ow_n) hi = ow_n;
+        if (lo > hi) lo = hi;
+        for (int64_t t = 0; t < outer; t++) {
+            float *drow = dst + t * ow_n;
+            int valid = 1;
+            int64_t off = 0;
+            for (int i = 0; i < last; i++) {
+                int64_t p = oidx[i] * cs->s[i] + kidx[i] * cs->d[i] - cs->pads[i];
+                if (p < 0 || p >= cs->isz[i]) {
+                    valid = 0;
+                    break;
+                }
+                off = off * cs->isz[i] + p;
+            }
+            if (!valid) {
+                memset(drow, 0, (size_t)ow_n * sizeof(float));
+            } else {
+                const int64_t roff = off * W + base; /* may be negative; never read there */
+                if (lo > 0) memset(drow, 0, (size_t)lo * sizeof(float));
+                if (sl == 1) {
+                    if (hi > lo)
+                        memcpy(drow + lo, xc + roff + lo, (size_t)(hi - lo) * sizeof(float));
+                } else {
+                    for (int64_t ow = lo; ow < hi; ow++) drow[ow] = xc[roff + ow * sl];
+                }
+                if (hi < ow_n) memset(drow + hi, 0, (size_t)(ow_n - hi) * sizeof(float));
+            }
+            for (int i = last - 1; i >= 0; i--) {
+                if (++oidx[i] < cs->osz[i]) break;
+                oidx[i] = 0;
+            }
+        }
+    }
+}
+
+static void add_bias_f32(float *y, const float *b, int64_t M, int64_t sp)
+{
+    if (!b) return;
+#pragma omp parallel for schedule(static) if (M * sp >= PAR_MIN)
+    for (int64_t m = 0; m < M; m++) {
+        float *row = y + m * sp;
+        float bv = b[m];
+        for (int64_t i = 0; i < sp; i++) row[i] += bv;
+    }
+}
+
+/* Depthwise (one input channel per group): per output plane, accumulate each kernel tap's
+ * shifted input row into the output row. No column buffer, and the rows stay in cache, where
+ * im2col would copy the input ksz times for a GEMM of one row. */
+static void conv_depthwise_f32(const conv_shape *cs, const float *X, const float *Wt,
+                               const float *B, float *Y)
+{
+    const int nsp = cs->nsp, last = nsp - 1;
+    const int64_t ow_n = cs->osz[last], W = cs->isz[last], sl = cs->s[last];
+    const int64_t outer = ow_n ? cs->out_sp / ow_n : 0, planes = cs->N * cs->M;
+#pragma omp parallel for schedule(static) if (planes * cs->out_sp * cs->ksz >= PAR_MIN)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int64_t n = pl / cs->M, m = pl % cs->M, g = m / cs->Mg;
+        const float *xc = X + (n * cs->C + g) * cs->in_sp, *wm = Wt + m * cs->ksz;
+        float *yp = Y + pl * cs->out_sp;
+        const float bv = B ? B[m] : 0.0f;
+        for (int64_t o = 0; o < cs->out_sp; o++) yp[o] = bv;
+        for (int64_t kk = 0; kk < cs->ksz; kk++) {
+            int64_t kidx[IR_MAX_RANK], u = kk, oidx[IR_MAX_RANK] = {0};
+            for (int i = last; i >= 0; i--) {
+                kidx[i] = u % cs->k[i];
+                u /= cs->k[i];
+            }
+            const float wv = wm[kk];
+            const int64_t base = kidx[last] * cs->d[last] - cs->pads[last];
+            int64_t lo = base >= 0 ? 0 : (-base + sl - 1) / sl;
+            int64_t hi = W - base <= 0 ? 0 : (W - base + sl - 1) / sl;
+            if (hi > ow_n) hi = ow_n;
+            for (int64_t t = 0; t < outer; t++) {
+                int valid = 1;
+                int64_t off = 0;
+                for (int i = 0; i < last; i++) {
+                    int64_t p = oidx[i] * cs->s[i] + kidx[i] * cs->d[i] - cs->pads[i];
+                    if (p < 0 || p >= cs->isz[i]) {
+                        valid = 0;
+                        break;
+                    }
+                    off = off * cs->isz[i] + p;
+                }
+                if (valid) {
+                    float *yr = yp + t * ow_n;
+                    const int64_t roff = off * W + base; /* may be negative; never read there */
+                    if (sl == 1) {
+                        const float *xr = xc + roff + lo;
+                        float *yo = yr + lo;
+                        for (int64_t q = 0; q < hi - lo; q++) yo[q] += wv * xr[q];
+                    } else {
+                        for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xc[roff + ow * sl];
+                    }
+                }
+                for (int i = last - 1; i >= 0; i--) {
+                    if (++oidx[i] < cs->osz[i]) break;
+                    oidx[i] = 0;
+                }
+            }
+        }
+    }
+}
+
+static ingot_status conv_f32(cpu_exec *ex, const ir_node *node, const conv_shape *cs,
+                             const float *X, const float *Wt, const float *B, float *Y)
+{
+    const int64_t K = cs->Cg * cs->ksz; /* GEMM inner dim */
+    if (cs->Cg == 1 && cs->G > 1) {
+        conv_depthwise_f32(cs, X, Wt, B, Y);
+        return INGOT_OK;
+    }
+    int direct = 1;                     /* 1x1, stride 1, no padding: the input is the column */
+    for (int i = 0; i < cs->nsp; i++)
+        if (cs->k[i] != 1 || cs->s[i] != 1 || cs->pads[i] || cs->pads[cs->nsp + i]) direct = 0;
+    const int64_t jobs = cs->N * cs->G;
+    int nth = omp_get_max_threads();
+    /* Many small GEMMs (grouped/depthwise): one (image, group) per thread. */
+    int par_jobs = jobs >= 2 * (int64_t)nth && nth > 1 && cs->Mg * K * cs->out_sp < (1 << 22);
+    size_t col_elems = 0, bytes;
+    if (!direct) {
+        if (!ing_mul_overflow((size_t)K, (size_t)cs->out_sp, &col_elems) ||
+            !ing_mul_overflow(col_elems, sizeof(float) * (par_jobs ? (size_t)nth : 1), &bytes))
+            return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "column buffer (%lld x %lld) overflows",
+                                (long long)K, (long long)cs->out_sp);
+    }
+    float *colbuf = NULL;
+    if (!direct && col_elems) {
+        colbuf = cpu_scratch(ex, 0, bytes);
+        if (!colbuf) return INGOT_ERR_NOMEM;
+    }
+    if (par_jobs) {
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int64_t j = 0; j < jobs; j++) {
+            int64_t n = j / cs->G, g = j % cs->G;
+            const float *xs = X + (n * cs->C + g * cs->Cg) * cs->in_sp;
+            float *col = direct ? (float *)xs : colbuf + (size_t)omp_get_thread_num() * col_elems;
+            if (!direct) im2col_f32(cs, xs, col, 0);
+            float *yg = Y + (n * cs->M + g * cs->Mg) * cs->out_sp;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cs->Mg, (int)cs->out_sp,
+                        (int)K, 1.0f, Wt + g * cs->Mg * K, (int)K, col, (int)cs->out_sp, 0.0f, yg,
+                        (int)cs->out_sp);
+        }
+    } else {
+        for (int64_t j = 0; j < jobs; j++) {
+            int64_t n = j / cs->G, g = j % cs->G;
+            const float *xs = X + (n * cs->C + g * cs->Cg) * cs->in_sp;
+            const float *col = xs;
+            if (!direct) {
+                im2col_f32(cs, xs, colbuf, 1);
+                col = colbuf;
+            }
+            float *yg = Y + (n * cs->M + g * cs->Mg) * cs->out_sp;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cs->Mg, (int)cs->out_sp,
+                        (int)K, 1.0f, Wt + g * cs->Mg * K, (int)K, col, (int)cs->out_sp, 0.0f, yg,
+                        (int)cs->out_sp);
+        }
+    }
+    for (int64_t n = 0; n < cs->N; n++) add_bias_f32(Y + n * cs->M * cs->out_sp, B, cs->M, cs->out_sp);
+    return INGOT_OK;
+}
+
+/* ---- generic dtypes: direct loops in f64 ----------------------------------------------------- */
+
+/* Converts a whole tensor to f64 scratch. */
+static double *to_f64(cpu_exec *ex, int slot, const ing_tensor *t)
+{
+    int64_t n = ing_numel(t);
+    size_t bytes;
+    if (!ing_mul_overflow((size_t)n, sizeof(double), &bytes)) {
+        ingot_fail(INGOT_ERR_NOMEM, "tensor of %lld elements is too large", (long long)n);
+        return NULL;
+    }
+    double *p = cpu_scratch(ex, slot, bytes ? bytes : sizeof(double));
+    if (!p) return NULL;
+    for (int64_t i = 0; i < n; i++) p[i] = ing_load_f64(t->dtype, t->data, (size_t)i);
+    return p;
+}
+
+/* y[n][m][o] = b[m] + sum_{c, kk} x[n][g*Cg + c][pos(o, kk)] * w[m][c][kk]. */
+static void conv_direct_f64(const conv_shape *cs, const double *X, const double *Wt,
+                            const double *B, int dt, void *Y)
+{
+    const int nsp = cs->nsp;
+    const int64_t jobs = cs->N * cs->M;
+#pragma omp parallel for schedule(static) if (jobs * cs->out_sp * cs->Cg * cs->ksz >= PAR_MIN)
+    for (int64_t j = 0; j < jobs; j++) {
+        int64_t n = j / cs->M, m = j % cs->M, g = m / cs->Mg;
+        for (int64_t o = 0; o < cs->out_sp; o++) {
+            int64_t oidx[IR_MAX_RANK], t = o;
+            for (int i = nsp - 1; i >= 0; i--) {
+                oidx[i] = t % cs->osz[i];
+                t /= cs->osz[i];
+            }
+            double acc = B ? B[m] : 0.0;
+            for (int64_t kk = 0; kk < cs->ksz; kk++) {
+                int64_t off = 0, u = kk, kidx[IR_MAX_RANK];
+                for (int i = nsp - 1; i >= 0; i--) {
+                    kidx[i] = u % cs->k[i];
+                    u /= cs->k[i];
+                }
+                int valid = 1;
+                for (int i = 0; i < nsp; i++) {
+                    int64_t p = oidx[i] * cs->s[i] + kidx[i] * cs->d[i] - cs->pads[i];
+                    if (p < 0 || p >= cs->isz[i]) {
+                        valid = 0;
+                        break;
+                    }
+                    off = off * cs->isz[i] + p;
+                }
+                if (!valid) continue;
+                for (int64_t c = 0; c < cs->Cg; c++)
+                    acc += X[(n * cs->C + g * cs->Cg + c) * cs->in_sp + off] *
+                           Wt[(m * cs->Cg + c) * cs->ksz + kk];
+            }
+            ing_store_f64(dt, Y, (size_t)(j * cs->out_sp + o), acc);
+        }
+    }
+}
+
+static ingot_status k_conv(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in, int n_in,
+                           ing_tensor *const *out, int n_out)
+{
+    const ing_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
+    conv_shape cs;
+    ING_TRY(conv_shape_get(node, x, w, out[0], 0, &cs));
+    if (ing_numel(out[0]) == 0) return INGOT_OK;
+    if (x->dtype == INGOT_DTYPE_F32) {
+        if (cs.Mg > INT32_MAX || cs.out_sp > INT32_MAX || cs.Cg * cs.ksz > INT32_MAX)
+            return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED,
+                                "GEMM dims (%lld, %lld, %lld) exceed the BLAS int range",
+                                (long long)cs.Mg, (long long)cs.out_sp, (long long)(cs.Cg * cs.ksz));
+        return conv_f32(ex, node, &cs, x->data, w->data, b ? b->data : NULL, out[0]->data);
+    }
+    double *X = to_f64(ex, 0, x), *W = X ? to_f64(ex, 1, w) : NULL, *B = NULL;
+    if (!W) return INGOT_ERR_NOMEM;
+    if (b && !(B = to_f64(ex, 2, b))) return INGOT_ERR_NOMEM;
+    conv_direct_f64(&cs, X, W, B, x->dtype, out[0]->data);
+    return INGOT_OK;
+}
+
+/* ---- ConvTranspose ----------------------------------------------------------------------- */
+
+/* Scatter-adds the column matrix (Mg*ksz x in_sp) of one image and group into y (Mg x out_sp):
+ * input position i with kernel offset kk lands on output i*s + kk*d - pad. */
+static void col2im_f32(const conv_shape *cs, const float *col, float *y)
+{
+    const int nsp = cs->nsp, last = nsp - 1;
+    const int64_t iw_n = cs->isz[last], OW = cs->osz[last], sl = cs->s[last];
+    const int64_t outer = iw_n ? cs->in_sp / iw_n : 0;
+#pragma omp parallel for schedule(static) if (cs->Mg * cs->ksz * cs->in_sp >= PAR_MIN)
+    for (int64_t m = 0; m < cs->Mg; m++) {
+        float *ym = y + m * cs->out_sp;
+        for (int64_t kk = 0; kk < cs->ksz; kk++) {
+            int64_t kidx[IR_MAX_RANK], u = kk, iidx[IR_MAX_RANK] = {0};
+            for (int i = last; i >= 0; i--) {
+                kidx[i] = u % cs->k[i];
+                u /= cs->k[i];
+            }
+            const float *src = col + (m * cs->ksz + kk) * cs->in_sp;
+            const int64_t base = kidx[last] * cs->d[last] - cs->pads[last];
+            int64_t lo = base >= 0 ? 0 : (-base + sl - 1) / sl;
+            int64_t hi = OW - base <= 0 ? 0 : (OW - base + sl - 1) / sl;
+            if (hi > iw_n) hi = iw_n;
+            for (int64_t t = 0; t < outer; t++) {
+                int valid = 1;
+                int64_t off = 0;
+                for (int i = 0; i < last; i++) {
+                    int64_t p = iidx[i] * cs->s[i] + kidx[i] * cs->d[i] - cs->pads[i];
+                    if (p < 0 || p >= cs->osz[i]) {
+                        valid = 0;
+                        break;
+                    }
+                    off = off * cs->osz[i] + p;
+                }
+                if (valid) {
+                    const int64_t roff = off * OW + base; /* may be negative; never written */
+                    const float *sr = src + t * iw_n;
+                    for (int64_t iw = lo; iw < hi; iw++) ym[roff + iw * sl] += sr[iw];
+                }
+                for (int i = last - 1; i >= 0; i--) {
+                    if (++iidx[i] < cs->isz[i]) break;
+                    iidx[i] = 0;
+                }
+            }
+        }
+    }
+}
+
+static ingot_status conv_transpose_f32(cpu_exec *ex, const ir_node *node, const conv_shape *cs,
+                                       const float *X, const float *Wt, const float *B, float *Y)
+{
+    const int64_t R = cs->Mg * cs->ksz; /* column rows */
+    size_t col_elems, bytes;
+    if (!ing_mul_overflow((size_t)R, (size_t)cs->in_sp, &col_elems) ||
+        !ing_mul_overflow(col_elems, sizeof(float), &bytes))
+        return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "column buffer (%lld x %lld) overflows",
+                            (long long)R, (long long)cs->in_sp);
+    float *col = cpu_scratch(ex, 0, bytes ? bytes : sizeof(float));
+    if (!col) return INGOT_ERR_NOMEM;
+    memset(Y, 0, (size_t)(cs->N * cs->M * cs->out_sp) * sizeof(float));
+    for (int64_t n = 0; n < cs->N; n++)
+        for (int64_t g = 0; g < cs->G; g++) {
+            const float *xg = X + (n * cs->C + g * cs->Cg) * cs->in_sp;
+            const float *wg = Wt + g * cs->Cg * R;
+            if (cs->in_sp > 0)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)R, (int)cs->in_sp,
+                            (int)cs->Cg, 1.0f, wg, (int)R, xg, (int)cs->in_sp, 0.0f, col,
+                            (int)cs->in_sp);
+            col2im_f32(cs, col, Y + (n * cs->M + g * cs->Mg) * cs->out_sp);
+        }
+    for (int64_t n = 0; n < cs->N; n++) add_bias_f32(Y + n * cs->M * cs->out_sp, B, cs->M, cs->out_sp);
+    return INGOT_OK;
+}
+
+static void conv_transpose_f64(const conv_shape *cs, const double *X, const double *Wt,
+                               const double *B, double *acc)
+{
+    const int nsp = cs->nsp;
+    const int64_t jobs = cs->N * cs->M;
+#pragma omp parallel for schedule(static) if (jobs * cs->in_sp * cs->Cg * cs->ksz >= PAR_MIN)
+    for (int64_t j = 0; j < jobs; j++) {
+        int64_t n = j / cs->M, m = j % cs->M, g = m / cs->Mg, mg = m % cs->Mg;
+        double *ym = acc + j * cs->out_sp;
+        for (int64_t o = 0; o < cs->out_sp; o++) ym[o] = B ? B[m] : 0.0;
+        for (int64_t i = 0; i < cs->in_sp; i++) {
+            int64_t iidx[IR_MAX_RANK], t = i;
+            for (int a = nsp - 1; a >= 0; a--) {
+                iidx[a] = t % cs->isz[a];
+                t /= cs->isz[a];
+            }
+            for (int64_t kk = 0; kk < cs->ksz; kk++) {
+                int64_t kidx[IR_MAX_RANK], u = kk, off = 0;
+                for (int a = nsp - 1; a >= 0; a--) {
+                    kidx[a] = u % cs->k[a];
+                    u /= cs->k[a];
+                }
+                int valid = 1;
+                for (int a = 0; a < nsp; a++) {
+                    int64_t p = iidx[a] * cs->s[a] + kidx[a] * cs->d[a] - cs->pads[a];
+                    if (p < 0 || p >= cs->osz[a]) {
+                        valid = 0;
+                        break;
+                    }
+                    off = off * cs->osz[a] + p;
+                }
+                if (!valid) continue;
+                double sum = 0.0;
+                for (int64_t c = 0; c < cs->Cg; c++)
+                    sum += X[(n * cs->C + g * cs->Cg + c) * cs->in_sp + i] *
+                           Wt[((g * cs->Cg + c) * cs->Mg + mg) * cs->ksz + kk];
+                ym[off] += sum;
+            }
+        }
+    }
+}
+
+static ingot_status k_conv_transpose(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in,
+                                     int n_in, ing_tensor *const *out, int n_out)
+{
+    const ing_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
+    conv_shape cs;
+    ING_TRY(conv_shape_get(node, x, w, out[0], 1, &cs));
+    if (ing_numel(out[0]) == 0) return INGOT_OK;
+    if (x->dtype == INGOT_DTYPE_F32) {
+        if (cs.Mg * cs.ksz > INT32_MAX || cs.in_sp > INT32_MAX || cs.Cg > INT32_MAX)
+            return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED,
+                                "GEMM dims (%lld, %lld, %lld) exceed the BLAS int range",
+                                (long long)(cs.Mg * cs.ksz), (long long)cs.in_sp, (long long)cs.Cg);
+        return conv_transpose_f32(ex, node, &cs, x->data, w->data, b ? b->data : NULL,
+                                  out[0]->data);
+    }
+    double *X = to_f64(ex, 0, x), *W = X ? to_f64(ex, 1, w) : NULL, *B = NULL;
+    if (!W) return INGOT_ERR_NOMEM;
+    if (b && !(B = to_f64(ex, 2, b))) return INGOT_ERR_NOMEM;
+    int64_t ny = ing_numel(out[0]);
+    size_t bytes;
+    if (!ing_mul_overflow((size_t)ny, sizeof(double), &bytes))
+        return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "output of %lld elements is too large",
+                            (long long)ny);
+    double *acc = cpu_scratch(ex, 3, bytes);
+    if (!acc) return INGOT_ERR_NOMEM;
+    conv_transpose_f64(&cs, X, W, B, acc);
+    for (int64_t i = 0; i < ny; i++) ing_store_f64(out[0]->dtype, out[0]->data, (size_t)i, acc[i]);
+    return INGOT_OK;
+}
+
+/* ---- CausalConvWithState ----------------------------------------------------------------- */
+
+/* Depthwise causal conv over concat(past_state or zeros, input) along the last axis; the
+ * present state is the last k-1 positions of that sequence. f16/bf16 compute in f32 and, like
+ * the ONNX reference, round the conv result to the dtype before the activation. */
+static ingot_status k_causal_conv(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in,
+                                  int n_in, ing_tensor *const *out, int n_out)
+{
+    const ing_tensor *x = in[0], *w = in[1];
+    const ing_tensor *b = n_in > 2 ? in[2] : NULL, *ps = n_in > 3 ? in[3] : NULL;
+    ing_tensor *y = out[0], *st = n_out > 1 ? out[1] : NULL;
+    const int dt = x->dtype;
+    const int64_t Bn = x->dims[0], C = x->dims[1], L = x->dims[2], K = w->dims[2];
+    const int silu = strcmp(ir_attr_string(node, "activation", "none"), "none") != 0;
+    const int64_t P = L + K - 1; /* padded length */
+    size_t per = (size_t)P + (size_t)K, bytes; /* per thread: the sequence, then the taps */
+    if (!ing_mul_overflow(per, sizeof(float) * (size_t)omp_get_max_threads(), &bytes))
+        return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "sequence of %lld is too long", (long long)P);
+    float *buf = cpu_scratch(ex, 0, bytes ? bytes : sizeof(float));
+    if (!buf) return INGOT_ERR_NOMEM;
+    const int64_t jobs = Bn * C;
+#pragma omp parallel for schedule(static) if (jobs * P * K >= PAR_MIN)
+    for (int64_t j = 0; j < jobs; j++) {
+        int64_t c = j % C;
+        float *seq = buf + (size_t)omp_get_thread_num() * per, *wv = seq + P;
+        for (int64_t t = 0; t < K - 1; t++)
+            seq[t] = ps ? (float)ing_load_f64(dt, ps->data, (size_t)(j * (K - 1) + t)) : 0.0f;
+        for (int64_t t = 0; t < L; t++)
+            seq[K - 1 + t] = (float)ing_load_f64(dt, x->data, (size_t)(j * L + t));
+        for (int64_t q = 0; q < K; q++) wv[q] = (float)ing_load_f64(dt, w->data, (size_t)(c * K + q));
+        float bias = b ? (float)ing_load_f64(dt, b->data, (size_t)c) : 0.0f;
+        for (int64_t t = 0; t < L; t++) {
+            float acc = bias;
+            for (int64_t q = 0; q < K; q++) acc += wv[q] * seq[t + q];
+            if (dt != INGOT_DTYPE_F32) { /* round to the storage dtype as the reference does */
+                ing_store_f64(dt, y->data, (size_t)(j * L + t), acc);
+                acc = (float)ing_load_f64(dt, y->data, (size_t)(j * L + t));
+            }
+            if (silu) acc = acc / (1.0f + expf(-acc));
+            ing_store_f64(dt, y->data, (size_t)(j * L + t), acc);
+        }
+        if (st)
+            for (int64_t t = 0; t < K - 1; t++)
+                ing_store_f64(dt, st->data, (size_t)(j * (K - 1) + t), seq[P - (K - 1) + t]);
+    }
+    return INGOT_OK;
+}
 
 const cpu_kernel_def cpu_kernels_conv[] = {
+    {"Conv", k_conv},
+    {"ConvTranspose", k_conv_transpose},
+    {"ConvInteger", cpu_conv_integer},
+    {"QLinearConv", cpu_conv_qlinear},
+    {"DeformConv", cpu_conv_deform},
+    {"AveragePool", cpu_conv_avgpool},
+    {"MaxPool", cpu_conv_maxpool},
+    {"LpPool", cpu_conv_lppool},
+    {"GlobalAveragePool", cpu_conv_global_avgpool},
+    {"GlobalMaxPool", cpu_conv_global_maxpool},
+    {"CausalConvWithState", k_causal_conv},
     {NULL, NULL},
 };

@@ -1,0 +1,50 @@
+# ingot — the two commands a user needs:
+#   make demo   set up, build, and run the bundled digits model
+#   make test   set up, build (normal + ASan/UBSan), and run every test
+# Set-up installs missing Debian packages when run as root; otherwise it prints the exact
+# apt-get line and stops.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+SHARED     ?= $(abspath ../shared)
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 60
+
+DEB_PKGS  = cmake make gcc pkg-config libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libxxhash-dev
+FUZZ_PKGS = clang libclang-rt-14-dev libomp-dev
+
+.PHONY: all deps build asan demo test test-unit test-asan conformance fuzz clean
+
+all: build
+
+deps:
+	@sh tools/setup-deps.sh $(DEB_PKGS)
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DINGOT_SHARED_DIR=$(SHARED) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DINGOT_SANITIZE=ON -DINGOT_SHARED_DIR=$(SHARED) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+demo: build
+	@./$(BUILD)/ingot demo --model models/digits_cnn --engine $(BUILD)/digits.engine
+
+# Every test on the Release build, then the unit, corrupt-file and model tests under ASan+UBSan.
+test: build asan
+	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS) -L sanitize
+
+conformance: build
+	@./$(BUILD)/ingot conformance $(SHARED)/onnx-node --expected tests/conformance/expected-cpu.txt
+
+fuzz:
+	@sh tools/setup-deps.sh $(DEB_PKGS) $(FUZZ_PKGS)
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DINGOT_FUZZ=ON -DINGOT_CUDA=OFF -DINGOT_SHARED_DIR=$(SHARED) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_onnx fuzz_engine
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(SHARED)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
