@@ -134,10 +134,18 @@ typedef struct ingot_build_opts {
     const char *external_data_dir; /* where external data files are; NULL: the model's folder
                                     * (for a buffer: the current directory) */
     int verbose;                 /* non-zero: print what each pass did to stderr */
+    const char *const *disabled_passes; /* names of optimization passes to skip; borrowed */
+    size_t n_disabled_passes;
 } ingot_build_opts;
 
 /* Fill opts with defaults (version set). */
 void ingot_build_opts_init(ingot_build_opts *opts);
+
+/* The optimization passes, in the order the builder runs them. ingot_pass_name returns NULL
+ * for index >= ingot_pass_count(); *what (may be NULL) receives a one-line description.
+ * Static strings. Thread safety: safe. */
+size_t ingot_pass_count(void);
+const char *ingot_pass_name(size_t index, const char **what);
 
 typedef struct ingot_engine ingot_engine;
 typedef struct ingot_context ingot_context;

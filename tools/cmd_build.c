@@ -7,9 +7,12 @@
 static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage: ingot build MODEL.onnx -o ENGINE [--backend cpu|cuda] [--fp16|--bf16|--tf32]\n"
-               "                  [--shapes NAME:DxDx...[,NAME:...]] [--verbose]\n"
+               "                  [--shapes NAME:DxDx...[,NAME:...]] [--disable-pass NAME]... [--verbose]\n"
+               "       ingot build --list-passes\n"
                "Optimizes an ONNX model for one backend and writes the engine file.\n"
-               "  --shapes   fix the shape of inputs with symbolic dimensions\n");
+               "  --shapes        fix the shape of inputs with symbolic dimensions\n"
+               "  --disable-pass  skip an optimization pass (see --list-passes)\n"
+               "  --verbose       print what each pass did\n");
     return rc;
 }
 
@@ -19,6 +22,8 @@ int cmd_build(int argc, char **argv)
     ingot_build_opts o;
     ingot_build_opts_init(&o);
     ingot_input_shape shapes[64];
+    const char *disabled[64];
+    size_t n_disabled = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout, 0);
@@ -36,6 +41,18 @@ int cmd_build(int argc, char **argv)
             if (n < 0) return 1;
             o.shapes = shapes;
             o.n_shapes = (size_t)n;
+        } else if (!strcmp(a, "--disable-pass") && i + 1 < argc) {
+            if (n_disabled == 64) return cli_fail("build: more than 64 --disable-pass");
+            disabled[n_disabled++] = argv[++i];
+            o.disabled_passes = disabled;
+            o.n_disabled_passes = n_disabled;
+        } else if (!strcmp(a, "--list-passes")) {
+            for (size_t k = 0; k < ingot_pass_count(); k++) {
+                const char *what;
+                const char *name = ingot_pass_name(k, &what);
+                printf("%-24s %s\n", name, what);
+            }
+            return 0;
         } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) o.verbose = 1;
         else if (a[0] == '-') return cli_fail("build: unknown option '%s' (see ingot build --help)", a);
         else if (!model) model = a;

@@ -119,7 +119,7 @@ typedef struct engine_blob_ref {
 /* The fewest bytes each record can take: the reader compares counts against the bytes left
  * with these before it allocates anything. */
 #define ENGINE_MIN_VALUE_BYTES 20u /* name len + kind + mask + reserved + dtype + rank + producer */
-#define ENGINE_MIN_NODE_BYTES 28u  /* 3 str lens + opset + 3 counts */
+#define ENGINE_MIN_NODE_BYTES 32u  /* 3 str lens + opset + 4 counts */
 #define ENGINE_MIN_ATTR_BYTES 12u  /* name len + type + the smallest payload */
 #define ENGINE_MIN_BODY_BYTES 16u  /* parent + 3 counts */
 #define ENGINE_MIN_STEP_BYTES 12u  /* kernel len + params_len */

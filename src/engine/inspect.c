@@ -85,6 +85,7 @@ static void put_io(FILE *o, const ir_model *m, const int32_t *ids, int32_t n, in
 
 static void put_names(FILE *o, const ir_model *m, const int32_t *ids, int32_t n, int json)
 {
+    if (n == 0 && !json) fputs("-", o);
     for (int32_t k = 0; k < n; k++) {
         fputs(k ? (json ? "," : ", ") : "", o);
         put_s(o, value_name(m, ids[k]), json);
@@ -110,6 +111,12 @@ static void put_step(FILE *o, const engine_plan *p, int32_t id, int json, int fi
         put_names(o, m, n->in, n->n_in, 1);
         fputs("],\"outputs\":[", o);
         put_names(o, m, n->out, n->n_out, 1);
+        fputs("],\"covers\":[", o);
+        if (n->n_origin == 0) put_s(o, n->name, 1);
+        for (int32_t k = 0; k < n->n_origin; k++) {
+            if (k) fputc(',', o);
+            put_s(o, n->origin[k], 1);
+        }
         fputs("]}", o);
     } else {
         fprintf(o, "  %4d ", id);
@@ -127,6 +134,14 @@ static void put_step(FILE *o, const engine_plan *p, int32_t id, int json, int fi
         put_names(o, m, n->in, n->n_in, 0);
         fputs(" -> ", o);
         put_names(o, m, n->out, n->n_out, 0);
+        if (n->n_origin) {
+            fputs(" [covers ", o);
+            for (int32_t k = 0; k < n->n_origin; k++) {
+                if (k) fputs(", ", o);
+                put_s(o, n->origin[k], 0);
+            }
+            fputc(']', o);
+        }
         fputc('\n', o);
     }
 }

@@ -371,9 +371,11 @@ ingot_status engine_header_read(const void *header, size_t avail, uint64_t file_
         return ingot_fail(INGOT_ERR_CORRUPT, "weight section starts at %" PRIu64 ", inside the "
                           "metadata [%" PRIu64 ", %" PRIu64 ")", h.weights_offset,
                           h.metadata_offset, h.metadata_offset + h.metadata_size);
+    /* meta_end <= file_size (checked above); rounding up cannot wrap unless the file claims
+     * the last 4 KiB of the 64-bit range, which the first comparison rejects. */
     uint64_t meta_end = h.metadata_offset + h.metadata_size;
     uint64_t want = (meta_end + ENGINE_WEIGHTS_ALIGN - 1) / ENGINE_WEIGHTS_ALIGN * ENGINE_WEIGHTS_ALIGN;
-    if (h.weights_offset != want)
+    if (meta_end > UINT64_MAX - ENGINE_WEIGHTS_ALIGN || h.weights_offset != want)
         return ingot_fail(INGOT_ERR_CORRUPT, "weight section starts at %" PRIu64 ", expected %"
                           PRIu64 " (the metadata's end, %" PRIu64 ", rounded up to %u)",
                           h.weights_offset, want, meta_end, ENGINE_WEIGHTS_ALIGN);
@@ -421,7 +423,7 @@ static ingot_status rd_bytes(rd *r, void *dst, size_t k, const char *what)
  * left, so no allocation is larger than a small multiple of the file. */
 static ingot_status rd_count(rd *r, uint32_t *out, size_t min_each, const char *what)
 {
-    uint32_t n;
+    uint32_t n = 0;
     RD(r, n, what);
     if (n > INT32_MAX || (uint64_t)n * min_each > rd_left(r))
         return ingot_fail(INGOT_ERR_CORRUPT, "%s: %s %u needs at least %" PRIu64 " bytes, the "
@@ -435,7 +437,7 @@ static ingot_status rd_count(rd *r, uint32_t *out, size_t min_each, const char *
 static ingot_status rd_str(rd *r, char **out, size_t *len_out, int allow_nul, int allow_null,
                            const char *what)
 {
-    uint32_t len;
+    uint32_t len = 0;
     RD(r, len, what);
     if (allow_null && len == ENGINE_STR_NULL) {
         *out = NULL;
@@ -495,8 +497,8 @@ typedef struct weights {
 
 static ingot_status rd_value(rd *r, ir_value *v, int32_t i, const weights *w, engine_blob *blob)
 {
-    uint8_t kind, mask;
-    uint16_t reserved;
+    uint8_t kind = 0, mask = 0;
+    uint16_t reserved = 0;
     snprintf(r->ctx, sizeof r->ctx, "value %d", i);
     ING_TRY(rd_str(r, &v->name, NULL, 0, 0, "name"));
     snprintf(r->ctx, sizeof r->ctx, "value %d '%.120s'", i, v->name);
@@ -542,7 +544,7 @@ static ingot_status rd_value(rd *r, ir_value *v, int32_t i, const weights *w, en
 
 static ingot_status rd_attr(rd *r, ir_attr *a, int32_t ni, const char *node, int32_t k)
 {
-    uint32_t type, n;
+    uint32_t type = 0, n = 0;
     snprintf(r->ctx, sizeof r->ctx, "node %d '%.80s' attribute %d", ni, node, k);
     ING_TRY(rd_str(r, &a->name, NULL, 0, 0, "name"));
     snprintf(r->ctx, sizeof r->ctx, "node %d '%.80s' attribute '%.60s'", ni, node, a->name);
@@ -574,7 +576,7 @@ static ingot_status rd_attr(rd *r, ir_attr *a, int32_t ni, const char *node, int
         for (uint32_t s = 0; s < n; s++) ING_TRY(rd_str(r, &a->strings[s], NULL, 0, 0, "string"));
         break;
     case IR_ATTR_TENSOR: {
-        uint64_t nbytes;
+        uint64_t nbytes = 0;
         RD(r, a->t.dtype, "tensor dtype");
         RD(r, a->t.rank, "tensor rank");
         ING_TRY(rd_dims(r, a->t.rank, 0, a->t.dims));
@@ -600,7 +602,7 @@ static ingot_status rd_attr(rd *r, ir_attr *a, int32_t ni, const char *node, int
 
 static ingot_status rd_node(rd *r, ir_node *n, int32_t i)
 {
-    uint32_t cnt;
+    uint32_t cnt = 0;
     snprintf(r->ctx, sizeof r->ctx, "node %d", i);
     ING_TRY(rd_str(r, &n->name, NULL, 0, 0, "name"));
     snprintf(r->ctx, sizeof r->ctx, "node %d '%.120s'", i, n->name);
@@ -620,6 +622,13 @@ static ingot_status rd_node(rd *r, ir_node *n, int32_t i)
         n->n_attr = (int32_t)cnt;
     }
     for (uint32_t k = 0; k < cnt; k++) ING_TRY(rd_attr(r, &n->attrs[k], i, n->name, (int32_t)k));
+    ING_TRY(rd_count(r, &cnt, sizeof(uint32_t), "origin count"));
+    if (cnt) {
+        if (!(n->origin = ing_calloc(cnt, sizeof(char *))))
+            return ingot_fail(INGOT_ERR_NOMEM, "%s: out of memory for %u origin names", r->ctx, cnt);
+        n->n_origin = (int32_t)cnt;
+    }
+    for (uint32_t k = 0; k < cnt; k++) ING_TRY(rd_str(r, &n->origin[k], NULL, 0, 0, "origin name"));
     return INGOT_OK;
 }
 
@@ -633,7 +642,7 @@ static size_t pow2_cap(uint32_t n)
 
 static ingot_status rd_body(rd *r, ir_body *b, int32_t i)
 {
-    uint32_t cnt;
+    uint32_t cnt = 0;
     snprintf(r->ctx, sizeof r->ctx, "body %d", i);
     RD(r, b->parent_node, "parent node");
     ING_TRY(rd_count(r, &cnt, sizeof(int32_t), "node count"));
@@ -650,7 +659,7 @@ static ingot_status rd_body(rd *r, ir_body *b, int32_t i)
 
 static ingot_status rd_step(rd *r, engine_step_info *s, int32_t i)
 {
-    uint64_t len;
+    uint64_t len = 0;
     snprintf(r->ctx, sizeof r->ctx, "step %d", i);
     ING_TRY(rd_str(r, &s->kernel, NULL, 0, 1, "kernel name"));
     RD(r, len, "parameter size");

@@ -181,6 +181,8 @@ static ingot_status make_layout(const engine_plan *p, layout *L)
         put_ids(b, n->out, n->n_out);
         PUT(b, uint32_t, n->n_attr);
         for (int32_t k = 0; k < n->n_attr; k++) put_attr(b, &n->attrs[k]);
+        PUT(b, uint32_t, n->n_origin);
+        for (int32_t k = 0; k < n->n_origin; k++) put_str(b, n->origin[k]);
     }
     for (int32_t i = 0; i < m->n_bodies; i++) {
         const ir_body *y = &m->bodies[i];

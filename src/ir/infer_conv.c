@@ -199,6 +199,18 @@ ingot_status ir_conv_window(const ir_node *node, int kind, const ing_tensor *x, 
         }
         out_sp[i] = out;
     }
+    /* Large pads can ask for an output no allocation could hold; say so before anyone
+     * multiplies the dims. */
+    int64_t total = 1;
+    for (int32_t i = 0; i < nsp; i++) {
+        if (out_sp[i] < 0) continue;
+        if (out_sp[i] > 0 && total > ((int64_t)1 << 48) / out_sp[i])
+            return IR_NODE_FAIL(node, INGOT_ERR_SHAPE,
+                                "the output's spatial size exceeds 2^48 elements (dim %d is "
+                                "%lld)",
+                                i, (long long)out_sp[i]);
+        total *= out_sp[i];
+    }
     return INGOT_OK;
 }
 
@@ -411,26 +423,33 @@ static ingot_status infer_conv_integer(const ir_node *node, const ing_tensor *co
 static ingot_status infer_qlinear_conv(const ir_node *node, const ing_tensor *const *in, int n_in,
                                        ing_tensor *const *out, int n_out)
 {
-    ING_TRY(need_inputs(node, in, n_in, 8));
-    const ing_tensor *x = in[0], *w = in[3], *b = opt_in(in, n_in, 8);
-    if (!is_q8(x->dtype) || !is_q8(w->dtype) || !is_q8(in[7]->dtype))
+    /* The zero points (2, 5, 7) are required by the schema; like the ONNX reference, a
+     * missing one reads as 0 and y then takes x's dtype. */
+    static const int required[] = {0, 1, 3, 4, 6};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!opt_in(in, n_in, required[i]))
+            return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "input %d is required and missing",
+                                required[i]);
+    const ing_tensor *x = in[0], *w = in[3], *b = opt_in(in, n_in, 8), *yz = opt_in(in, n_in, 7);
+    int32_t ydt = yz ? yz->dtype : x->dtype;
+    if (!is_q8(x->dtype) || !is_q8(w->dtype) || !is_q8(ydt))
         return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED,
                             "x, w, y_zero_point dtypes %s, %s, %s; supported u8 and i8",
                             ingot_dtype_name((ingot_dtype)x->dtype),
                             ingot_dtype_name((ingot_dtype)w->dtype),
-                            ingot_dtype_name((ingot_dtype)in[7]->dtype));
+                            ingot_dtype_name((ingot_dtype)ydt));
     int64_t M = w->rank >= 0 ? w->dims[0] : -1;
     ING_TRY(check_qparam(node, in[1], 1, -1, INGOT_DTYPE_F32));
-    ING_TRY(check_qparam(node, in[2], 2, -1, x->dtype));
+    ING_TRY(check_qparam(node, opt_in(in, n_in, 2), 2, -1, x->dtype));
     ING_TRY(check_qparam(node, in[4], 4, M, INGOT_DTYPE_F32));
-    ING_TRY(check_qparam(node, in[5], 5, M, w->dtype));
+    ING_TRY(check_qparam(node, opt_in(in, n_in, 5), 5, M, w->dtype));
     ING_TRY(check_qparam(node, in[6], 6, -1, INGOT_DTYPE_F32));
-    ING_TRY(check_qparam(node, in[7], 7, -1, 0));
+    ING_TRY(check_qparam(node, yz, 7, -1, 0));
     if (b && b->dtype != INGOT_DTYPE_I32)
         return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "input 8 (bias) has dtype %s; needs i32",
                             ingot_dtype_name((ingot_dtype)b->dtype));
     ING_TRY(check_bias(node, b, M, 8));
-    return infer_forward(node, x, w, in[7]->dtype, out[0]);
+    return infer_forward(node, x, w, ydt, out[0]);
 }
 
 static ingot_status infer_deform_conv(const ir_node *node, const ing_tensor *const *in, int n_in,
@@ -457,7 +476,27 @@ static ingot_status infer_deform_conv(const ir_node *node, const ing_tensor *con
         return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "offset_group is %lld; allowed 1..%lld",
                             (long long)og, (long long)CONV_ATTR_MAX);
     ING_TRY(check_bias(node, opt_in(in, n_in, 3), w->rank >= 0 ? w->dims[0] : -1, 3));
-    return infer_forward(node, x, w, x->dtype, out[0]);
+    ING_TRY(infer_forward(node, x, w, x->dtype, out[0]));
+    /* offset (N, og*2*kH*kW, oH, oW) and mask (N, og*kH*kW, oH, oW), where known. */
+    const ing_tensor *y = out[0];
+    int64_t taps = w->rank == 4 && w->dims[2] >= 0 && w->dims[3] >= 0 ? w->dims[2] * w->dims[3] : -1;
+    for (int i = 2; i <= 4; i += 2) {
+        const ing_tensor *t = opt_in(in, n_in, i);
+        if (!t || t->rank < 0 || y->rank != 4) continue;
+        int64_t want[4] = {y->dims[0], taps >= 0 ? og * taps * (i == 2 ? 2 : 1) : -1, y->dims[2],
+                           y->dims[3]};
+        int ok = t->rank == 4;
+        for (int a = 0; ok && a < 4; a++)
+            if (want[a] >= 0 && t->dims[a] >= 0 && t->dims[a] != want[a]) ok = 0;
+        if (!ok) {
+            char sb[96];
+            return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "%s is %s; needs [%lld,%lld,%lld,%lld]",
+                                i == 2 ? "offset" : "mask", ing_shape_str(t, sb, sizeof sb),
+                                (long long)want[0], (long long)want[1], (long long)want[2],
+                                (long long)want[3]);
+        }
+    }
+    return INGOT_OK;
 }
 
 static ingot_status infer_pool(const ir_node *node, const ing_tensor *const *in, int n_in,

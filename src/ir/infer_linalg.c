@@ -413,6 +413,11 @@ static ingot_status infer_attention(const ir_node *node, const ing_tensor *const
     int64_t mode = ir_attr_int(node, "qk_matmul_output_mode", 0);
     if (mode < 0 || mode > 3)
         return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "qk_matmul_output_mode is %lld, must be 0..3", (long long)mode);
+    const ir_attr *sp = ir_attr_find(node, "softmax_precision");
+    if (sp && sp->i != INGOT_DTYPE_F32 && sp->i != INGOT_DTYPE_F16 && sp->i != INGOT_DTYPE_F64 &&
+        sp->i != INGOT_DTYPE_BF16)
+        return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "softmax_precision is %lld; allowed: 1 (f32), 10 (f16), 11 (f64), 16 (bf16)",
+                            (long long)sp->i);
     if (ir_attr_int(node, "left_window_size", -1) < -1 || ir_attr_int(node, "right_window_size", -1) < -1)
         return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "window sizes (%lld, %lld) must be -1 or >= 0",
                             (long long)ir_attr_int(node, "left_window_size", -1),

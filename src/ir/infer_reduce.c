@@ -13,7 +13,8 @@ static ingot_status need_input(const ir_node *node, const ing_tensor *const *in,
                                const char *what)
 {
     if (i >= n_in || !in[i])
-        return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "input %d (%s) is required but missing", i, what);
+        return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "input %d (%s) is required but missing", i,
+                            what);
     return INGOT_OK;
 }
 
@@ -53,7 +54,7 @@ static ingot_status infer_reduce(const ir_node *node, const ing_tensor *const *i
     ing_tensor *y = out[0];
     y->dtype = x->dtype;
     if (axes && axes->dtype != INGOT_DTYPE_I64 && axes->dtype != INGOT_DTYPE_I32)
-        return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "axes has dtype %s; allowed: i64",
+        return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "axes has dtype %s; allowed: i64, i32",
                             ingot_dtype_name((ingot_dtype)axes->dtype));
     if (axes && axes->rank > 1)
         return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "axes is %d-D; allowed: 1-D", axes->rank);
@@ -86,8 +87,8 @@ static ingot_status infer_reduce(const ir_node *node, const ing_tensor *const *i
             int32_t na;
             ING_TRY(ir_norm_axis(node, a, x->rank, &na));
             if (x->rank == 0)
-                return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "axes has %lld values for a scalar input",
-                                    (long long)n_axes);
+                return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "axes has %lld values for a scalar "
+                                    "input; allowed: none", (long long)n_axes);
             if (red[na])
                 return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "axes lists axis %d twice", na);
             red[na] = 1;

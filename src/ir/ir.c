@@ -94,6 +94,8 @@ void ir_model_destroy(ir_model *m)
         ing_free(n->out);
         for (int32_t a = 0; a < n->n_attr; a++) ir_attr_free(&n->attrs[a]);
         ing_free(n->attrs);
+        for (int32_t o = 0; o < n->n_origin; o++) ing_free(n->origin[o]);
+        ing_free(n->origin);
     }
     for (int32_t i = 0; i < m->n_bodies; i++) {
         ing_free(m->bodies[i].nodes);

@@ -71,6 +71,8 @@ typedef struct ir_node {
     int32_t *out; /* value ids; -1 for an omitted optional output */
     int32_t n_attr;
     ir_attr *attrs;
+    int32_t n_origin; /* names of the ONNX nodes this node covers after fusion; 0: itself */
+    char **origin;
 } ir_node;
 
 typedef enum ir_value_kind {

@@ -6,6 +6,7 @@
 #include "core/status.h"
 #include "ir/infer.h"
 #include "onnx/importer.h"
+#include "opt/passes.h"
 #include "plan/memplan.h"
 #include "runtime/runtime.h"
 
@@ -77,6 +78,8 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
     for (int32_t i = 0; i < m->n_nodes; i++)
         if ((st = b->supports(m, &m->nodes[i])) != INGOT_OK) goto fail;
     if ((st = ir_infer_model(m)) != INGOT_OK) goto fail;
+    opt_options oo = {opts->backend, opts->precision};
+    if ((st = opt_run(m, &oo, opts->disabled_passes, opts->n_disabled_passes, opts->verbose)) != INGOT_OK) goto fail;
     if ((st = engine_plan_create(m, &plan)) != INGOT_OK) goto fail;
     m = NULL; /* owned by the plan now */
     plan->target.backend = opts->backend;
@@ -108,4 +111,20 @@ ingot_status ingot_builder_build_buffer(const void *data, size_t size, const ing
     const char *dir = opts && opts->external_data_dir ? opts->external_data_dir : ".";
     ING_TRY(onnx_import_buffer(data, size, dir, &m));
     return build_model(m, opts, out);
+}
+
+size_t ingot_pass_count(void)
+{
+    size_t n;
+    opt_pass_list(&n);
+    return n;
+}
+
+const char *ingot_pass_name(size_t index, const char **what)
+{
+    size_t n;
+    const opt_pass *const *l = opt_pass_list(&n);
+    if (index >= n) return NULL;
+    if (what) *what = l[index]->what;
+    return l[index]->name;
 }

@@ -560,6 +560,31 @@ static int stream_metadata(void)
     return r;
 }
 
+/* Bodies that nest in a cycle (the If runs inside its own then-branch) and a node listed in
+ * two bodies: the shared validator rejects both, so neither can be written or read. */
+static int body_cycle(void)
+{
+    engine_plan *p = make_plan(INGOT_BACKEND_CPU);
+    void *img = NULL;
+    size_t size = 0;
+    CHECK(p, "make_plan failed");
+    ir_body *B = p->model->bodies;
+    B[0].n_nodes = 1; /* main graph runs node 0 only */
+    ingot_status st = ir_body_push(&B[1].nodes, &B[1].n_nodes, 1);
+    if (st == INGOT_OK) st = engine_write_buffer(p, &img, &size);
+    int r = st == INGOT_ERR_INVALID_ARG && strstr(ingot_last_error(), "body 1") &&
+            strstr(ingot_last_error(), "cycle");
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s: %s", ingot_status_name(st), ingot_last_error());
+    B[0].n_nodes = 2; /* node 1 now in bodies 0 and 1 */
+    st = engine_write_buffer(p, &img, &size);
+    int r2 = st == INGOT_ERR_INVALID_ARG && strstr(ingot_last_error(), "already in body 0");
+    engine_plan_destroy(p);
+    CHECK(r, "cycle: %s", msg);
+    CHECK(r2, "node in two bodies: %s: %s", ingot_status_name(st), ingot_last_error());
+    return 1;
+}
+
 static int verify_ok(void) { return expect(g_img, g_size, 1, INGOT_OK, NULL, NULL); }
 
 CORRUPT_CASE(bad_magic, img[0] = 'X', 0, 0, INGOT_ERR_CORRUPT, "magic", "XNGOTENG")
@@ -900,6 +925,7 @@ int main(void)
     run("BAD_STRING_LENGTH", bad_string_length);
     run("BAD_PRODUCER", bad_producer);
     run("BODY_PARENT_MISMATCH", body_parent_mismatch);
+    run("BODY_CYCLE", body_cycle);
     run("BAD_ARENA_OFFSET", bad_arena_offset);
     run("METADATA_TRAILING", metadata_trailing);
     run("ALLOC_FAIL_READ", alloc_fail_read);

@@ -19,15 +19,20 @@ static int check_passed, check_failed;
         }                                                                                          \
     } while (0)
 
+#include <string.h>
+
+/* 1 when the message mentions `what` (NULL: anything). */
+static inline int check_mentions(const char *msg, const char *what) { return !what || strstr(msg, what) != NULL; }
+
 /* st must equal want, and the last error must mention `mention` (NULL: anything). */
 #define CHECK_STATUS(st, want, mention)                                                            \
     do {                                                                                           \
         ingot_status st_ = (st);                                                                   \
         CHECK(st_ == (want), "got %s, want %s (%s)", ingot_status_name(st_),                      \
               ingot_status_name(want), ingot_last_error());                                        \
-        if ((mention) && st_ != INGOT_OK)                                                          \
-            CHECK(strstr(ingot_last_error(), (mention)) != NULL,                                   \
-                  "message '%s' does not mention '%s'", ingot_last_error(), (mention));            \
+        if (st_ != INGOT_OK)                                                                       \
+            CHECK(check_mentions(ingot_last_error(), (mention)), "message '%s' does not mention '%s'", \
+                  ingot_last_error(), (mention) ? (const char *)(mention) : "");                     \
     } while (0)
 
 #define DONE()                                                                                     \

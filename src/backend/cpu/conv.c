@@ -3,11 +3,14 @@
  * conv_deform.c).
  *
  * f32 Conv: im2col into cpu_scratch memory, then one cblas_sgemm per (image, group); a 1x1
- * stride-1 unpadded conv multiplies the input directly. f32 ConvTranspose: one sgemm
- * (W^T x X) per (image, group), then col2im scatters into the output. With many small groups
- * (depthwise) OpenMP runs the (image, group) pairs in parallel, each thread with its own column
- * buffer; otherwise im2col/col2im run in parallel and OpenBLAS threads the GEMM.
- * Other float dtypes go through a direct loop in f64 (rounded on store).
+ * stride-1 unpadded conv multiplies the input directly. Depthwise convs (one input channel per
+ * group) skip the GEMM: a direct loop per output plane, planes in parallel. With many small
+ * groups OpenMP runs the (image, group) pairs in parallel, each thread with its own column
+ * buffer; otherwise im2col runs in parallel and OpenBLAS threads the GEMM.
+ * f32 ConvTranspose: one sgemm (W^T x X) per (image, group), then col2im scatters into the
+ * output, output channels in parallel.
+ * f16/bf16 are widened to f32 scratch and run the same paths, rounded on store; f64 goes
+ * through a direct loop in f64. Buffers are contiguous row-major; no alignment is assumed.
  */
 #include <cblas.h>
 #include <math.h>
@@ -86,60 +89,65 @@ static ingot_status conv_shape_get(const ir_node *node, const ing_tensor *x, con
 /* ---- f32 forward: im2col + sgemm ---------------------------------------------------------- */
 
 /* Rows r = (c, kernel offset) of the column matrix (Cg*ksz x out_sp) for one image and group;
- * positions outside the input read 0. xs: the group's first input channel. */
-static void im2col_f32(const conv_shape *cs, const float *xs, float *col, int par)
-{
-    const int nsp = cs->nsp, last = nsp - 1;
-    const int64_t rows = cs->Cg * cs->ksz, ow_n = cs->osz[last], W = cs->isz[last];
-    const int64_t outer = ow_n ? cs->out_sp / ow_n : 0;
-    const int64_t sl = cs->s[last];
-#pragma omp parallel for schedule(static) if (par && rows * cs->out_sp >= PAR_MIN)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t c = r / cs->ksz, kk = r % cs->ksz, kidx[IR_MAX_RANK], oidx[IR_MAX_RANK] = {0};
-        for (int i = last; i >= 0; i--) {
-            kidx[i] = kk % cs->k[i];
-            kk /= cs->k[i];
-        }
-        const float *xc = xs + c * cs->in_sp;
-        float *dst = col + r * cs->out_sp;
-        const int64_t base = kidx[last] * cs->d[last] - cs->pads[last];
-        /* Output columns ow whose input column ow*sl + base lies in [0, W). */
-        int64_t lo = base >= 0 ? 0 : (-base + sl - 1) / sl;
-        int64_t hi = W - base <= 0 ? 0 : (W - base + sl - 1) / sl;
-        if (hi > ow_n) hi = ow_n;
-        if (lo > hi) lo = hi;
-        for (int64_t t = 0; t < outer; t++) {
-            float *drow = dst + t * ow_n;
-            int valid = 1;
-            int64_t off = 0;
-            for (int i = 0; i < last; i++) {
-                int64_t p = oidx[i] * cs->s[i] + kidx[i] * cs->d[i] - cs->pads[i];
-                if (p < 0 || p >= cs->isz[i]) {
-                    valid = 0;
-                    break;
-                }
-                off = off * cs->isz[i] + p;
-            }
-            if (!valid) {
-                memset(drow, 0, (size_t)ow_n * sizeof(float));
-            } else {
-                const int64_t roff = off * W + base; /* may be negative; never read there */
-                if (lo > 0) memset(drow, 0, (size_t)lo * sizeof(float));
-                if (sl == 1) {
-                    if (hi > lo)
-                        memcpy(drow + lo, xc + roff + lo, (size_t)(hi - lo) * sizeof(float));
-                } else {
-                    for (int64_t ow = lo; ow < hi; ow++) drow[ow] = xc[roff + ow * sl];
-                }
-                if (hi < ow_n) memset(drow + hi, 0, (size_t)(ow_n - hi) * sizeof(float));
-            }
-            for (int i = last - 1; i >= 0; i--) {
-                if (++oidx[i] < cs->osz[i]) break;
-                oidx[i] = 0;
-            }
-        }
+ * positions outside the input read 0. xs: the group's first input channel. One body for f32
+ * and f64 elements. */
+#define DEFINE_IM2COL(NAME, T)                                                                     \
+    static void NAME(const conv_shape *cs, const T *xs, T *col, int par)                           \
+    {                                                                                              \
+        const int nsp = cs->nsp, last = nsp - 1;                                                   \
+        const int64_t rows = cs->Cg * cs->ksz, ow_n = cs->osz[last], W = cs->isz[last];            \
+        const int64_t outer = ow_n ? cs->out_sp / ow_n : 0;                                        \
+        const int64_t sl = cs->s[last];                                                            \
+        _Pragma("omp parallel for schedule(static) if (par && rows * cs->out_sp >= PAR_MIN)")      \
+        for (int64_t r = 0; r < rows; r++) {                                                       \
+            int64_t c = r / cs->ksz, kk = r % cs->ksz, kidx[IR_MAX_RANK], oidx[IR_MAX_RANK] = {0}; \
+            for (int i = last; i >= 0; i--) {                                                      \
+                kidx[i] = kk % cs->k[i];                                                           \
+                kk /= cs->k[i];                                                                    \
+            }                                                                                      \
+            const T *xc = xs + c * cs->in_sp;                                                      \
+            T *dst = col + r * cs->out_sp;                                                         \
+            const int64_t base = kidx[last] * cs->d[last] - cs->pads[last];                        \
+            /* Output columns ow whose input column ow*sl + base lies in [0, W). */                \
+            int64_t lo = base >= 0 ? 0 : (-base + sl - 1) / sl;                                    \
+            int64_t hi = W - base <= 0 ? 0 : (W - base + sl - 1) / sl;                             \
+            if (hi > ow_n) hi = ow_n;                                                              \
+            if (lo > hi) lo = hi;                                                                  \
+            for (int64_t t = 0; t < outer; t++) {                                                  \
+                T *drow = dst + t * ow_n;                                                          \
+                int valid = 1;                                                                     \
+                int64_t off = 0;                                                                   \
+                for (int i = 0; i < last; i++) {                                                   \
+                    int64_t p = oidx[i] * cs->s[i] + kidx[i] * cs->d[i] - cs->pads[i];             \
+                    if (p < 0 || p >= cs->isz[i]) {                                                \
+                        valid = 0;                                                                 \
+                        break;                                                                     \
+                    }                                                                              \
+                    off = off * cs->isz[i] + p;                                                    \
+                }                                                                                  \
+                if (!valid) {                                                                      \
+                    memset(drow, 0, (size_t)ow_n * sizeof(T));                                     \
+                } else {                                                                           \
+                    const int64_t roff = off * W + base; /* may be negative; never read there */   \
+                    if (lo > 0) memset(drow, 0, (size_t)lo * sizeof(T));                           \
+                    if (sl == 1) {                                                                 \
+                        if (hi > lo)                                                               \
+                            memcpy(drow + lo, xc + roff + lo, (size_t)(hi - lo) * sizeof(T));      \
+                    } else {                                                                       \
+                        for (int64_t ow = lo; ow < hi; ow++) drow[ow] = xc[roff + ow * sl];        \
+                    }                                                                              \
+                    if (hi < ow_n) memset(drow + hi, 0, (size_t)(ow_n - hi) * sizeof(T));          \
+                }                                                                                  \
+                for (int i = last - 1; i >= 0; i--) {                                              \
+                    if (++oidx[i] < cs->osz[i]) break;                                             \
+                    oidx[i] = 0;                                                                   \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
     }
-}
+
+DEFINE_IM2COL(im2col_f32, float)
+DEFINE_IM2COL(im2col_f64, double)
 
 static void add_bias_f32(float *y, const float *b, int64_t M, int64_t sp)
 {
@@ -149,6 +157,50 @@ static void add_bias_f32(float *y, const float *b, int64_t M, int64_t sp)
         float *row = y + m * sp;
         float bv = b[m];
         for (int64_t i = 0; i < sp; i++) row[i] += bv;
+    }
+}
+
+/* 2-D depthwise with kernel width <= 16: output row by output row, so each row gets all its
+ * taps while in L1, and no per-tap odometer. */
+static void conv_depthwise2d_f32(const conv_shape *cs, const float *X, const float *Wt,
+                                 const float *B, float *Y)
+{
+    const int64_t H = cs->isz[0], W = cs->isz[1], OH = cs->osz[0], OW = cs->osz[1];
+    const int64_t KH = cs->k[0], KW = cs->k[1], sh = cs->s[0], sw = cs->s[1];
+    const int64_t dh = cs->d[0], dw = cs->d[1], ph = cs->pads[0], pw = cs->pads[1];
+    const int64_t planes = cs->N * cs->M;
+    int64_t lo[16], hi[16], base[16]; /* per kernel column: output columns that read the input */
+    for (int64_t kw = 0; kw < KW; kw++) {
+        base[kw] = kw * dw - pw;
+        lo[kw] = base[kw] >= 0 ? 0 : (-base[kw] + sw - 1) / sw;
+        hi[kw] = W - base[kw] <= 0 ? 0 : (W - base[kw] + sw - 1) / sw;
+        if (hi[kw] > OW) hi[kw] = OW;
+        if (lo[kw] > hi[kw]) lo[kw] = hi[kw];
+    }
+#pragma omp parallel for schedule(static) if (planes * cs->out_sp * cs->ksz >= PAR_MIN)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int64_t n = pl / cs->M, m = pl % cs->M, g = m / cs->Mg;
+        const float *xc = X + (n * cs->C + g) * cs->in_sp, *wm = Wt + m * cs->ksz;
+        const float bv = B ? B[m] : 0.0f;
+        for (int64_t oh = 0; oh < OH; oh++) {
+            float *yr = Y + pl * cs->out_sp + oh * OW;
+            for (int64_t ow = 0; ow < OW; ow++) yr[ow] = bv;
+            for (int64_t kh = 0; kh < KH; kh++) {
+                const int64_t ih = oh * sh + kh * dh - ph;
+                if (ih < 0 || ih >= H) continue;
+                const float *xr = xc + ih * W;
+                for (int64_t kw = 0; kw < KW; kw++) {
+                    const float wv = wm[kh * KW + kw];
+                    const int64_t b0 = base[kw];
+                    if (sw == 1) {
+                        for (int64_t ow = lo[kw]; ow < hi[kw]; ow++) yr[ow] += wv * xr[ow + b0];
+                    } else {
+                        for (int64_t ow = lo[kw]; ow < hi[kw]; ow++)
+                            yr[ow] += wv * xr[ow * sw + b0];
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -210,20 +262,48 @@ static void conv_depthwise_f32(const conv_shape *cs, const float *X, const float
     }
 }
 
+/* C (M x N) = A (M x K) x B (K x N), row-major, on the calling thread. Used inside an OpenMP
+ * team when OpenBLAS runs its own pthread pool: called from every thread of the team, that
+ * pool oversubscribes the cores (a 32-group 3x3 conv on 16 cores took 91 ms instead of
+ * 0.37 ms). An OpenMP build of OpenBLAS runs single-threaded there and is used instead. */
+static void gemm_serial(int64_t M, int64_t N, int64_t K, const float *A, const float *B, float *C)
+{
+    for (int64_t m = 0; m < M; m++) {
+        float *c = C + m * N;
+        memset(c, 0, (size_t)N * sizeof(float));
+        for (int64_t k = 0; k < K; k++) {
+            const float a = A[m * K + k], *b = B + k * N;
+            for (int64_t n = 0; n < N; n++) c[n] += a * b[n];
+        }
+    }
+}
+
+/* 1x1, stride 1, no padding: the input itself is the column matrix. */
+static int conv_is_pointwise(const conv_shape *cs)
+{
+    for (int i = 0; i < cs->nsp; i++)
+        if (cs->k[i] != 1 || cs->s[i] != 1 || cs->pads[i] || cs->pads[cs->nsp + i]) return 0;
+    return 1;
+}
+
 static ingot_status conv_f32(cpu_exec *ex, const ir_node *node, const conv_shape *cs,
                              const float *X, const float *Wt, const float *B, float *Y)
 {
     const int64_t K = cs->Cg * cs->ksz; /* GEMM inner dim */
-    if (cs->Cg == 1 && cs->G > 1) {
-        conv_depthwise_f32(cs, X, Wt, B, Y);
+    if (K == 0) { /* no input channels: BLAS rejects lda 0, and the sum is empty anyway */
+        for (int64_t i = 0; i < cs->N * cs->M * cs->out_sp; i++)
+            Y[i] = B ? B[(i / cs->out_sp) % cs->M] : 0.0f;
         return INGOT_OK;
     }
-    int direct = 1;                     /* 1x1, stride 1, no padding: the input is the column */
-    for (int i = 0; i < cs->nsp; i++)
-        if (cs->k[i] != 1 || cs->s[i] != 1 || cs->pads[i] || cs->pads[cs->nsp + i]) direct = 0;
+    if (cs->Cg == 1 && cs->G > 1) {
+        if (cs->nsp == 2 && cs->k[1] <= 16) conv_depthwise2d_f32(cs, X, Wt, B, Y);
+        else conv_depthwise_f32(cs, X, Wt, B, Y);
+        return INGOT_OK;
+    }
+    const int direct = conv_is_pointwise(cs);
     const int64_t jobs = cs->N * cs->G;
     int nth = omp_get_max_threads();
-    /* Many small GEMMs (grouped/depthwise): one (image, group) per thread. */
+    /* Many small GEMMs (grouped or batched): one (image, group) per thread. */
     int par_jobs = jobs >= 2 * (int64_t)nth && nth > 1 && cs->Mg * K * cs->out_sp < (1 << 22);
     size_t col_elems = 0, bytes;
     if (!direct) {
@@ -238,6 +318,7 @@ static ingot_status conv_f32(cpu_exec *ex, const ir_node *node, const conv_shape
         if (!colbuf) return INGOT_ERR_NOMEM;
     }
     if (par_jobs) {
+        const int blas_omp = openblas_get_parallel() == 2;
 #pragma omp parallel for schedule(dynamic, 1)
         for (int64_t j = 0; j < jobs; j++) {
             int64_t n = j / cs->G, g = j % cs->G;
@@ -245,9 +326,12 @@ static ingot_status conv_f32(cpu_exec *ex, const ir_node *node, const conv_shape
             float *col = direct ? (float *)xs : colbuf + (size_t)omp_get_thread_num() * col_elems;
             if (!direct) im2col_f32(cs, xs, col, 0);
             float *yg = Y + (n * cs->M + g * cs->Mg) * cs->out_sp;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cs->Mg, (int)cs->out_sp,
-                        (int)K, 1.0f, Wt + g * cs->Mg * K, (int)K, col, (int)cs->out_sp, 0.0f, yg,
-                        (int)cs->out_sp);
+            if (blas_omp)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cs->Mg,
+                            (int)cs->out_sp, (int)K, 1.0f, Wt + g * cs->Mg * K, (int)K, col,
+                            (int)cs->out_sp, 0.0f, yg, (int)cs->out_sp);
+            else
+                gemm_serial(cs->Mg, cs->out_sp, K, Wt + g * cs->Mg * K, col, yg);
         }
     } else {
         for (int64_t j = 0; j < jobs; j++) {
@@ -285,46 +369,85 @@ static double *to_f64(cpu_exec *ex, int slot, const ing_tensor *t)
     return p;
 }
 
-/* y[n][m][o] = b[m] + sum_{c, kk} x[n][g*Cg + c][pos(o, kk)] * w[m][c][kk]. */
-static void conv_direct_f64(const conv_shape *cs, const double *X, const double *Wt,
-                            const double *B, int dt, void *Y)
+/* f64: im2col + one cblas_dgemm per (image, group), images and groups in sequence. */
+static ingot_status conv_f64(cpu_exec *ex, const ir_node *node, const conv_shape *cs,
+                             const double *X, const double *Wt, const double *B, double *Y)
 {
-    const int nsp = cs->nsp;
-    const int64_t jobs = cs->N * cs->M;
-#pragma omp parallel for schedule(static) if (jobs * cs->out_sp * cs->Cg * cs->ksz >= PAR_MIN)
-    for (int64_t j = 0; j < jobs; j++) {
-        int64_t n = j / cs->M, m = j % cs->M, g = m / cs->Mg;
-        for (int64_t o = 0; o < cs->out_sp; o++) {
-            int64_t oidx[IR_MAX_RANK], t = o;
-            for (int i = nsp - 1; i >= 0; i--) {
-                oidx[i] = t % cs->osz[i];
-                t /= cs->osz[i];
+    const int64_t K = cs->Cg * cs->ksz;
+    const int direct = conv_is_pointwise(cs);
+    size_t ne, bytes;
+    if (!ing_mul_overflow((size_t)K, (size_t)cs->out_sp, &ne) ||
+        !ing_mul_overflow(ne, sizeof(double), &bytes))
+        return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "column buffer (%lld x %lld) overflows",
+                            (long long)K, (long long)cs->out_sp);
+    double *col = direct ? NULL : cpu_scratch(ex, 0, bytes ? bytes : sizeof(double));
+    if (!direct && !col) return INGOT_ERR_NOMEM;
+    for (int64_t n = 0; n < cs->N; n++)
+        for (int64_t g = 0; g < cs->G; g++) {
+            const double *xs = X + (n * cs->C + g * cs->Cg) * cs->in_sp, *cm = xs;
+            double *yg = Y + (n * cs->M + g * cs->Mg) * cs->out_sp;
+            if (K == 0) { /* BLAS rejects lda 0; the sum is empty */
+                memset(yg, 0, (size_t)(cs->Mg * cs->out_sp) * sizeof(double));
+                continue;
             }
-            double acc = B ? B[m] : 0.0;
-            for (int64_t kk = 0; kk < cs->ksz; kk++) {
-                int64_t off = 0, u = kk, kidx[IR_MAX_RANK];
-                for (int i = nsp - 1; i >= 0; i--) {
-                    kidx[i] = u % cs->k[i];
-                    u /= cs->k[i];
-                }
-                int valid = 1;
-                for (int i = 0; i < nsp; i++) {
-                    int64_t p = oidx[i] * cs->s[i] + kidx[i] * cs->d[i] - cs->pads[i];
-                    if (p < 0 || p >= cs->isz[i]) {
-                        valid = 0;
-                        break;
-                    }
-                    off = off * cs->isz[i] + p;
-                }
-                if (!valid) continue;
-                for (int64_t c = 0; c < cs->Cg; c++)
-                    acc += X[(n * cs->C + g * cs->Cg + c) * cs->in_sp + off] *
-                           Wt[(m * cs->Cg + c) * cs->ksz + kk];
+            if (!direct) {
+                im2col_f64(cs, xs, col, 1);
+                cm = col;
             }
-            ing_store_f64(dt, Y, (size_t)(j * cs->out_sp + o), acc);
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cs->Mg, (int)cs->out_sp,
+                        (int)K, 1.0, Wt + g * cs->Mg * K, (int)K, cm, (int)cs->out_sp, 0.0, yg,
+                        (int)cs->out_sp);
         }
-    }
+    if (B)
+        for (int64_t i = 0; i < cs->N * cs->M * cs->out_sp; i++) Y[i] += B[(i / cs->out_sp) % cs->M];
+    return INGOT_OK;
 }
+
+/* f16/bf16 <-> f32 for running half-precision convs through the f32 GEMM path. */
+static void widen_f32(const ing_tensor *t, float *dst)
+{
+    const uint16_t *src = t->data;
+    const int64_t n = ing_numel(t);
+    if (t->dtype == INGOT_DTYPE_F16)
+        for (int64_t i = 0; i < n; i++) dst[i] = ing_f16_to_f32(src[i]);
+    else
+        for (int64_t i = 0; i < n; i++) dst[i] = ing_bf16_to_f32(src[i]);
+}
+
+static void narrow_f32(const float *src, ing_tensor *t)
+{
+    uint16_t *dst = t->data;
+    const int64_t n = ing_numel(t);
+    if (t->dtype == INGOT_DTYPE_F16)
+        for (int64_t i = 0; i < n; i++) dst[i] = ing_f32_to_f16(src[i]);
+    else
+        for (int64_t i = 0; i < n; i++) dst[i] = ing_f32_to_bf16(src[i]);
+}
+
+/* One f32 scratch buffer (slot 1) laid out X | W | B | Y for a half-precision conv; slot 0
+ * stays free for the f32 path's columns. */
+static float *half_buffers(cpu_exec *ex, const ir_node *node, const ing_tensor *x,
+                           const ing_tensor *w, const ing_tensor *b, const ing_tensor *y,
+                           float **W, float **B, float **Y)
+{
+    size_t nx = (size_t)ing_numel(x), nw = (size_t)ing_numel(w), nb = b ? (size_t)ing_numel(b) : 0;
+    size_t ny = (size_t)ing_numel(y), total = nx + nw + nb + ny, bytes;
+    if (!ing_mul_overflow(total, sizeof(float), &bytes)) {
+        IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "f32 copies of %zu elements are too large", total);
+        return NULL;
+    }
+    float *X = cpu_scratch(ex, 1, bytes);
+    if (!X) return NULL;
+    *W = X + nx;
+    *B = b ? *W + nw : NULL;
+    *Y = *W + nw + nb;
+    widen_f32(x, X);
+    widen_f32(w, *W);
+    if (b) widen_f32(b, *B);
+    return X;
+}
+
+static int is_half(int dt) { return dt == INGOT_DTYPE_F16 || dt == INGOT_DTYPE_BF16; }
 
 static ingot_status k_conv(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in, int n_in,
                            ing_tensor *const *out, int n_out)
@@ -333,18 +456,23 @@ static ingot_status k_conv(cpu_exec *ex, const ir_node *node, const ing_tensor *
     conv_shape cs;
     ING_TRY(conv_shape_get(node, x, w, out[0], 0, &cs));
     if (ing_numel(out[0]) == 0) return INGOT_OK;
-    if (x->dtype == INGOT_DTYPE_F32) {
-        if (cs.Mg > INT32_MAX || cs.out_sp > INT32_MAX || cs.Cg * cs.ksz > INT32_MAX)
-            return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED,
-                                "GEMM dims (%lld, %lld, %lld) exceed the BLAS int range",
-                                (long long)cs.Mg, (long long)cs.out_sp, (long long)(cs.Cg * cs.ksz));
+    if (cs.Mg > INT32_MAX || cs.out_sp > INT32_MAX || cs.Cg * cs.ksz > INT32_MAX)
+        return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED,
+                            "GEMM dims (%lld, %lld, %lld) exceed the BLAS int range",
+                            (long long)cs.Mg, (long long)cs.out_sp, (long long)(cs.Cg * cs.ksz));
+    if (x->dtype == INGOT_DTYPE_F32)
         return conv_f32(ex, node, &cs, x->data, w->data, b ? b->data : NULL, out[0]->data);
+    if (x->dtype == INGOT_DTYPE_F64)
+        return conv_f64(ex, node, &cs, x->data, w->data, b ? b->data : NULL, out[0]->data);
+    if (is_half(x->dtype)) {
+        float *Wf, *Bf, *Yf, *Xf = half_buffers(ex, node, x, w, b, out[0], &Wf, &Bf, &Yf);
+        if (!Xf) return INGOT_ERR_NOMEM;
+        ING_TRY(conv_f32(ex, node, &cs, Xf, Wf, Bf, Yf));
+        narrow_f32(Yf, out[0]);
+        return INGOT_OK;
     }
-    double *X = to_f64(ex, 0, x), *W = X ? to_f64(ex, 1, w) : NULL, *B = NULL;
-    if (!W) return INGOT_ERR_NOMEM;
-    if (b && !(B = to_f64(ex, 2, b))) return INGOT_ERR_NOMEM;
-    conv_direct_f64(&cs, X, W, B, x->dtype, out[0]->data);
-    return INGOT_OK;
+    return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "dtype %s; supported f32, f16, bf16, f64",
+                        ingot_dtype_name((ingot_dtype)x->dtype));
 }
 
 /* ---- ConvTranspose ----------------------------------------------------------------------- */
@@ -477,6 +605,14 @@ static ingot_status k_conv_transpose(cpu_exec *ex, const ir_node *node, const in
                                 (long long)(cs.Mg * cs.ksz), (long long)cs.in_sp, (long long)cs.Cg);
         return conv_transpose_f32(ex, node, &cs, x->data, w->data, b ? b->data : NULL,
                                   out[0]->data);
+    }
+    if (is_half(x->dtype) && cs.Mg * cs.ksz <= INT32_MAX && cs.in_sp <= INT32_MAX &&
+        cs.Cg <= INT32_MAX) {
+        float *Wf, *Bf, *Yf, *Xf = half_buffers(ex, node, x, w, b, out[0], &Wf, &Bf, &Yf);
+        if (!Xf) return INGOT_ERR_NOMEM;
+        ING_TRY(conv_transpose_f32(ex, node, &cs, Xf, Wf, Bf, Yf));
+        narrow_f32(Yf, out[0]);
+        return INGOT_OK;
     }
     double *X = to_f64(ex, 0, x), *W = X ? to_f64(ex, 1, w) : NULL, *B = NULL;
     if (!W) return INGOT_ERR_NOMEM;

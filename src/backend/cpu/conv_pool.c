@@ -41,23 +41,45 @@ typedef struct pool_geom {
     int64_t isz[IR_MAX_RANK], osz[IR_MAX_RANK];
     int64_t k[IR_MAX_RANK], s[IR_MAX_RANK], d[IR_MAX_RANK], pads[2 * IR_MAX_RANK];
     int64_t in_sp, out_sp;
+    const int64_t *tab[IR_MAX_RANK]; /* see pool_tables */
 } pool_geom;
 
-/* The window of output position oidx: per dim, the start (in input coordinates) and the tap
- * range [lo, hi) that lands inside the input. Returns the count_include_pad divisor. */
-static int64_t pool_window(const pool_geom *g, const int64_t *oidx, int64_t *start, int64_t *lo,
-                           int64_t *hi)
+/* Per spatial dim i and output index o, tab[i][4*o ..]: the window's start in input
+ * coordinates, the tap range [lo, hi) that lands inside the input, and the number of taps
+ * inside the declared padding (the count_include_pad divisor). Built once per call so the
+ * plane loops do no divisions. */
+static void pool_tables(pool_geom *g, int64_t *mem)
 {
-    int64_t cnt_pad = 1;
     for (int i = 0; i < g->nsp; i++) {
-        int64_t st = oidx[i] * g->s[i] - g->pads[i], D = g->isz[i], dd = g->d[i];
-        start[i] = st;
-        lo[i] = st >= 0 ? 0 : (-st + dd - 1) / dd;
-        int64_t h = D - st <= 0 ? 0 : (D - st + dd - 1) / dd;
-        hi[i] = h < g->k[i] ? h : g->k[i];
-        int64_t e = D + g->pads[g->nsp + i] - st;
-        int64_t hp = e <= 0 ? 0 : (e + dd - 1) / dd;
-        cnt_pad *= hp < g->k[i] ? hp : g->k[i];
+        int64_t *t = mem;
+        g->tab[i] = mem;
+        mem += 4 * g->osz[i];
+        for (int64_t o = 0; o < g->osz[i]; o++) {
+            int64_t st = o * g->s[i] - g->pads[i], D = g->isz[i], dd = g->d[i], k = g->k[i];
+            int64_t lo = st >= 0 ? 0 : (-st + dd - 1) / dd;
+            int64_t h = D - st <= 0 ? 0 : (D - st + dd - 1) / dd;
+            int64_t e = D + g->pads[g->nsp + i] - st;
+            int64_t hp = e <= 0 ? 0 : (e + dd - 1) / dd;
+            t[4 * o] = st;
+            t[4 * o + 1] = lo;
+            t[4 * o + 2] = h < k ? h : k;
+            t[4 * o + 3] = hp < k ? hp : k;
+        }
+    }
+}
+
+/* The window of output position oidx from the tables; returns the count_include_pad divisor
+ * (in double: with padding from attributes it need not fit an int64). */
+static inline double pool_window(const pool_geom *g, const int64_t *oidx, int64_t *start,
+                                 int64_t *lo, int64_t *hi)
+{
+    double cnt_pad = 1.0;
+    for (int i = 0; i < g->nsp; i++) {
+        const int64_t *t = g->tab[i] + 4 * oidx[i];
+        start[i] = t[0];
+        lo[i] = t[1];
+        hi[i] = t[2];
+        cnt_pad *= (double)t[3];
     }
     return cnt_pad;
 }
@@ -84,7 +106,8 @@ static int64_t to_col_major(const pool_geom *g, int64_t pos)
         int64_t oidx[IR_MAX_RANK] = {0};                                                           \
         for (int64_t o = 0; o < g->out_sp; o++) {                                                  \
             int64_t start[IR_MAX_RANK], lo[IR_MAX_RANK], hi[IR_MAX_RANK], j[IR_MAX_RANK];          \
-            int64_t cnt_pad = pool_window(g, oidx, start, lo, hi), cnt = 1;                        \
+            double cnt_pad = pool_window(g, oidx, start, lo, hi);                                  \
+            int64_t cnt = 1;                                                                       \
             int empty = 0;                                                                         \
             for (int i = 0; i < nsp; i++) {                                                        \
                 if (lo[i] >= hi[i]) empty = 1;                                                     \
@@ -129,8 +152,8 @@ static int64_t to_col_major(const pool_geom *g, int64_t pos)
                 }                                                                                  \
             }                                                                                      \
             if (g->op == POOL_AVG) {                                                               \
-                int64_t div = g->count_pad ? cnt_pad : cnt;                                        \
-                acc = div > 0 ? acc / (double)div : 0.0;                                           \
+                double div = g->count_pad ? cnt_pad : (double)cnt;                                 \
+                acc = div > 0 ? acc / div : 0.0;                                                   \
             } else if (g->op == POOL_LP) {                                                         \
                 acc = g->p == 2.0 ? sqrt(acc) : pow(acc, 1.0 / g->p);                              \
             }                                                                                      \
@@ -148,6 +171,41 @@ static int64_t to_col_major(const pool_geom *g, int64_t pos)
 
 DEFINE_POOL_PLANE(pool_plane_f32, float)
 DEFINE_POOL_PLANE(pool_plane_f64, double)
+
+/* 2-D f32 MaxPool/AveragePool without Indices, the common case: the same windows as the
+ * generic plane loop, with the loops written out. */
+static void pool2d_f32(const pool_geom *g, const float *xp, float *yp)
+{
+    const int64_t *th = g->tab[0], *tw = g->tab[1];
+    const int64_t W = g->isz[1], OW = g->osz[1], dh = g->d[0], dw = g->d[1];
+    for (int64_t oh = 0; oh < g->osz[0]; oh++) {
+        const int64_t hs = th[4 * oh], hlo = th[4 * oh + 1], hhi = th[4 * oh + 2];
+        float *yr = yp + oh * OW;
+        for (int64_t ow = 0; ow < OW; ow++) {
+            const int64_t ws = tw[4 * ow], wlo = tw[4 * ow + 1], whi = tw[4 * ow + 2];
+            if (g->op == POOL_MAX) {
+                float m = -INFINITY;
+                for (int64_t kh = hlo; kh < hhi; kh++) {
+                    const int64_t r = (hs + kh * dh) * W + ws;
+                    for (int64_t kw = wlo; kw < whi; kw++) {
+                        const float v = xp[r + kw * dw];
+                        m = v > m ? v : m;
+                    }
+                }
+                yr[ow] = m;
+            } else {
+                float sum = 0.0f;
+                for (int64_t kh = hlo; kh < hhi; kh++) {
+                    const int64_t r = (hs + kh * dh) * W + ws;
+                    for (int64_t kw = wlo; kw < whi; kw++) sum += xp[r + kw * dw];
+                }
+                const int64_t div = g->count_pad ? th[4 * oh + 3] * tw[4 * ow + 3]
+                                                 : (hhi - hlo) * (whi - wlo);
+                yr[ow] = div > 0 && hhi > hlo && whi > wlo ? sum / (float)div : 0.0f;
+            }
+        }
+    }
+}
 
 static ingot_status pool_run(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in,
                              int n_in, ing_tensor *const *out, int n_out, int op)
@@ -177,12 +235,23 @@ static ingot_status pool_run(cpu_exec *ex, const ir_node *node, const ing_tensor
     const int64_t planes = x->dims[0] * x->dims[1];
     if (planes * g.out_sp == 0) return INGOT_OK;
     int64_t *idx = ind ? ind->data : NULL;
-    int64_t ksz = 1;
-    for (int i = 0; i < g.nsp; i++) ksz *= g.k[i];
-    const int par = planes > 1 && planes * g.out_sp * ksz >= PAR_MIN;
+    size_t ntab = 0;
+    for (int i = 0; i < g.nsp; i++) ntab += 4 * (size_t)g.osz[i];
+    int64_t *tabmem = cpu_scratch(ex, 2, ntab * sizeof(int64_t));
+    if (!tabmem) return INGOT_ERR_NOMEM;
+    pool_tables(&g, tabmem);
+    double work = (double)planes * (double)g.out_sp; /* in double: k is any attribute value */
+    for (int i = 0; i < g.nsp; i++) work *= (double)g.k[i];
+    const int par = planes > 1 && work >= PAR_MIN;
     if (x->dtype == INGOT_DTYPE_F32) {
         const float *X = x->data;
         float *Y = y->data;
+        if (g.nsp == 2 && !idx && op != POOL_LP) {
+#pragma omp parallel for schedule(static) if (par)
+            for (int64_t pl = 0; pl < planes; pl++)
+                pool2d_f32(&g, X + pl * g.in_sp, Y + pl * g.out_sp);
+            return INGOT_OK;
+        }
 #pragma omp parallel for schedule(static) if (par)
         for (int64_t pl = 0; pl < planes; pl++)
             pool_plane_f32(&g, X + pl * g.in_sp, Y + pl * g.out_sp, idx ? idx + pl * g.out_sp : NULL,

@@ -2,9 +2,11 @@
  * out, f32 scales).
  *
  * Both subtract the zero points first (scalar or per output channel for w), so padding reads
- * 0, then accumulate exact integer products in int64 per (image, output channel), one pair per
- * OpenMP iteration. QLinearConv requantizes with y = sat(round_half_even(acc * xs*ws/ys) + yz).
+ * 0, then run im2col + cblas_dgemm in f64: products of 8-bit values summed over any realistic
+ * window stay integers below 2^53, so the sums are exact, at BLAS speed. QLinearConv
+ * requantizes with y = sat(round_half_even(acc * xs*ws/ys) + yz).
  */
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -67,62 +69,69 @@ static int32_t zp_at(const ing_tensor *t, int64_t m)
     return (int32_t)ing_load_i64(t->dtype, t->data, (size_t)(n > 1 ? m : 0));
 }
 
-/* Zero-point-free copies: xs = x - xz (N*C*in_sp), ws = w - wz[m] (M*Cg*ksz). */
+/* Zero-point-free copies in f64: X = x - xz (N*C*in_sp), W = w - wz[m] (M*Cg*ksz). */
 static ingot_status q_prepare(cpu_exec *ex, const ir_node *node, const qconv *q,
                               const ing_tensor *x, const ing_tensor *xz, const ing_tensor *w,
-                              const ing_tensor *wz, int32_t **xs, int32_t **ws)
+                              const ing_tensor *wz, double **xs, double **ws)
 {
     size_t nx = (size_t)ing_numel(x), nw = (size_t)ing_numel(w), bx, bw;
-    if (!ing_mul_overflow(nx, sizeof(int32_t), &bx) || !ing_mul_overflow(nw, sizeof(int32_t), &bw))
+    if (!ing_mul_overflow(nx, sizeof(double), &bx) || !ing_mul_overflow(nw, sizeof(double), &bw))
         return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "tensor too large");
-    int32_t *X = cpu_scratch(ex, 0, bx ? bx : 4), *W = cpu_scratch(ex, 1, bw ? bw : 4);
+    double *X = cpu_scratch(ex, 0, bx ? bx : 8), *W = cpu_scratch(ex, 1, bw ? bw : 8);
     if (!X || !W) return INGOT_ERR_NOMEM;
-    int32_t xzv = zp_at(xz, 0);
-    for (size_t i = 0; i < nx; i++) X[i] = (int32_t)ing_load_i64(x->dtype, x->data, i) - xzv;
-    int64_t per = q->Cg * q->ksz;
+    const int32_t xzv = zp_at(xz, 0);
+    if (x->dtype == INGOT_DTYPE_U8) {
+        const uint8_t *xp = x->data;
+        for (size_t i = 0; i < nx; i++) X[i] = (double)((int32_t)xp[i] - xzv);
+    } else {
+        const int8_t *xp = x->data;
+        for (size_t i = 0; i < nx; i++) X[i] = (double)((int32_t)xp[i] - xzv);
+    }
+    const int64_t per = q->Cg * q->ksz;
     for (int64_t m = 0; m < q->M; m++) {
-        int32_t z = zp_at(wz, m);
+        const int32_t z = zp_at(wz, m);
         for (int64_t r = 0; r < per; r++)
-            W[m * per + r] = (int32_t)ing_load_i64(w->dtype, w->data, (size_t)(m * per + r)) - z;
+            W[m * per + r] =
+                (double)((int32_t)ing_load_i64(w->dtype, w->data, (size_t)(m * per + r)) - z);
     }
     *xs = X;
     *ws = W;
     return INGOT_OK;
 }
 
-/* acc[(n*M + m)*out_sp + o] = sum over the window of xs * ws, in int64. */
-static void q_conv(const qconv *q, const int32_t *X, const int32_t *W, int64_t *acc)
+/* Column matrix (Cg*ksz x out_sp) of one image and group; padding reads 0, which is the zero
+ * point once it has been subtracted. */
+static void im2col_f64(const qconv *q, const double *xs, double *col)
 {
-    const int nsp = q->nsp;
-    const int64_t jobs = q->N * q->M;
-#pragma omp parallel for schedule(static) if (jobs * q->out_sp * q->Cg * q->ksz >= PAR_MIN)
-    for (int64_t j = 0; j < jobs; j++) {
-        int64_t n = j / q->M, m = j % q->M, g = m / q->Mg;
-        int64_t oidx[IR_MAX_RANK] = {0};
-        for (int64_t o = 0; o < q->out_sp; o++) {
-            int64_t a = 0;
-            for (int64_t kk = 0; kk < q->ksz; kk++) {
-                int64_t u = kk, kidx[IR_MAX_RANK], off = 0;
-                for (int i = nsp - 1; i >= 0; i--) {
-                    kidx[i] = u % q->k[i];
-                    u /= q->k[i];
+    const int nsp = q->nsp, last = nsp - 1;
+    const int64_t rows = q->Cg * q->ksz, ow_n = q->osz[last], W = q->isz[last], sl = q->s[last];
+    const int64_t outer = ow_n ? q->out_sp / ow_n : 0;
+#pragma omp parallel for schedule(static) if (rows * q->out_sp >= PAR_MIN)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t c = r / q->ksz, kk = r % q->ksz, kidx[IR_MAX_RANK], oidx[IR_MAX_RANK] = {0};
+        for (int i = last; i >= 0; i--) {
+            kidx[i] = kk % q->k[i];
+            kk /= q->k[i];
+        }
+        const double *xc = xs + c * q->in_sp;
+        const int64_t base = kidx[last] * q->d[last] - q->pads[last];
+        for (int64_t t = 0; t < outer; t++) {
+            double *drow = col + r * q->out_sp + t * ow_n;
+            int valid = 1;
+            int64_t off = 0;
+            for (int i = 0; i < last; i++) {
+                int64_t p = oidx[i] * q->s[i] + kidx[i] * q->d[i] - q->pads[i];
+                if (p < 0 || p >= q->isz[i]) {
+                    valid = 0;
+                    break;
                 }
-                int valid = 1;
-                for (int i = 0; i < nsp; i++) {
-                    int64_t p = oidx[i] * q->s[i] + kidx[i] * q->d[i] - q->pads[i];
-                    if (p < 0 || p >= q->isz[i]) {
-                        valid = 0;
-                        break;
-                    }
-                    off = off * q->isz[i] + p;
-                }
-                if (!valid) continue;
-                for (int64_t c = 0; c < q->Cg; c++)
-                    a += (int64_t)X[(n * q->C + g * q->Cg + c) * q->in_sp + off] *
-                         W[(m * q->Cg + c) * q->ksz + kk];
+                off = off * q->isz[i] + p;
             }
-            acc[j * q->out_sp + o] = a;
-            for (int i = nsp - 1; i >= 0; i--) {
+            for (int64_t ow = 0; ow < ow_n; ow++) {
+                int64_t iw = ow * sl + base;
+                drow[ow] = valid && iw >= 0 && iw < W ? xc[off * W + iw] : 0.0;
+            }
+            for (int i = last - 1; i >= 0; i--) {
                 if (++oidx[i] < q->osz[i]) break;
                 oidx[i] = 0;
             }
@@ -130,15 +139,44 @@ static void q_conv(const qconv *q, const int32_t *X, const int32_t *W, int64_t *
     }
 }
 
-static ingot_status q_acc(cpu_exec *ex, const ir_node *node, const qconv *q, const int32_t *X,
-                          const int32_t *W, int64_t **acc)
+/* acc (N x M x out_sp) = the integer conv sums, through im2col and dgemm. Every product and
+ * partial sum is an integer below 2^53, so f64 is exact here. */
+static ingot_status q_acc(cpu_exec *ex, const ir_node *node, const qconv *q, const double *X,
+                          const double *W, double **acc)
 {
-    size_t ny = (size_t)(q->N * q->M * q->out_sp), by;
-    if (!ing_mul_overflow(ny, sizeof(int64_t), &by))
-        return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "output too large");
-    *acc = cpu_scratch(ex, 2, by ? by : 8);
-    if (!*acc) return INGOT_ERR_NOMEM;
-    q_conv(q, X, W, *acc);
+    const int64_t K = q->Cg * q->ksz;
+    size_t ny = (size_t)(q->N * q->M * q->out_sp), by, nc, bc;
+    if (!ing_mul_overflow(ny, sizeof(double), &by) ||
+        !ing_mul_overflow((size_t)K, (size_t)q->out_sp, &nc) ||
+        !ing_mul_overflow(nc, sizeof(double), &bc))
+        return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "output or column buffer too large");
+    if (q->Mg > INT32_MAX || q->out_sp > INT32_MAX || K > INT32_MAX)
+        return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED,
+                            "GEMM dims (%lld, %lld, %lld) exceed the BLAS int range",
+                            (long long)q->Mg, (long long)q->out_sp, (long long)K);
+    double *Y = cpu_scratch(ex, 2, by ? by : 8);
+    if (!Y) return INGOT_ERR_NOMEM;
+    *acc = Y;
+    if (K == 0) {
+        memset(Y, 0, by);
+        return INGOT_OK;
+    }
+    int direct = 1; /* 1x1, stride 1, no padding: the input is the column */
+    for (int i = 0; i < q->nsp; i++)
+        if (q->k[i] != 1 || q->s[i] != 1 || q->pads[i] || q->pads[q->nsp + i]) direct = 0;
+    double *col = direct ? NULL : cpu_scratch(ex, 3, bc ? bc : 8);
+    if (!direct && !col) return INGOT_ERR_NOMEM;
+    for (int64_t n = 0; n < q->N; n++)
+        for (int64_t g = 0; g < q->G; g++) {
+            const double *xs = X + (n * q->C + g * q->Cg) * q->in_sp, *cm = xs;
+            if (!direct) {
+                im2col_f64(q, xs, col);
+                cm = col;
+            }
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)q->Mg, (int)q->out_sp,
+                        (int)K, 1.0, W + g * q->Mg * K, (int)K, cm, (int)q->out_sp, 0.0,
+                        Y + (n * q->M + g * q->Mg) * q->out_sp, (int)q->out_sp);
+        }
     return INGOT_OK;
 }
 
@@ -150,13 +188,13 @@ ingot_status cpu_conv_integer(cpu_exec *ex, const ir_node *node, const ing_tenso
     qconv q;
     ING_TRY(qconv_get(node, x, w, out[0], &q));
     if (ing_numel(out[0]) == 0) return INGOT_OK;
-    int32_t *X, *W;
-    int64_t *acc;
+    double *X, *W, *acc;
     ING_TRY(q_prepare(ex, node, &q, x, xz, w, wz, &X, &W));
     ING_TRY(q_acc(ex, node, &q, X, W, &acc));
     int32_t *Y = out[0]->data;
     int64_t ny = ing_numel(out[0]);
-    for (int64_t i = 0; i < ny; i++) Y[i] = (int32_t)acc[i]; /* i32 is the op's accumulator */
+    /* i32 is the op's accumulator: a sum beyond it wraps, as in an i32 accumulation. */
+    for (int64_t i = 0; i < ny; i++) Y[i] = (int32_t)(uint32_t)(int64_t)acc[i];
     return INGOT_OK;
 }
 
@@ -172,12 +210,11 @@ ingot_status cpu_conv_qlinear(cpu_exec *ex, const ir_node *node, const ing_tenso
     const int64_t nws = ing_numel(wsc);
     if (!(ys != 0.0f))
         return IR_NODE_FAIL(node, INGOT_ERR_RUNTIME, "y_scale is %g; must be non-zero", (double)ys);
-    int32_t *X, *W;
-    int64_t *acc;
-    ING_TRY(q_prepare(ex, node, &q, x, in[2], w, in[5], &X, &W));
+    double *X, *W, *acc;
+    ING_TRY(q_prepare(ex, node, &q, x, in[2], w, n_in > 5 ? in[5] : NULL, &X, &W));
     ING_TRY(q_acc(ex, node, &q, X, W, &acc));
     const int ydt = out[0]->dtype;
-    const int32_t yz = zp_at(in[7], 0);
+    const int32_t yz = zp_at(n_in > 7 ? in[7] : NULL, 0);
     const double lo = ydt == INGOT_DTYPE_I8 ? -128.0 : 0.0, hi = ydt == INGOT_DTYPE_I8 ? 127.0 : 255.0;
     for (int64_t n = 0; n < q.N; n++)
         for (int64_t m = 0; m < q.M; m++) {
@@ -185,9 +222,9 @@ ingot_status cpu_conv_qlinear(cpu_exec *ex, const ir_node *node, const ing_tenso
             /* The scale in f32, as the reference computes it. */
             const double scale = (double)(xs * wsv / ys);
             const int64_t bias = b ? ing_load_i64(b->dtype, b->data, (size_t)m) : 0;
-            const int64_t *a = acc + (n * q.M + m) * q.out_sp;
+            const double *a = acc + (n * q.M + m) * q.out_sp;
             for (int64_t o = 0; o < q.out_sp; o++) {
-                double v = nearbyint((double)(a[o] + bias) * scale) + yz;
+                double v = nearbyint((a[o] + (double)bias) * scale) + yz;
                 v = v < lo ? lo : v > hi ? hi : v;
                 ing_store_i64(ydt, out[0]->data, (size_t)((n * q.M + m) * q.out_sp + o), (int64_t)v);
             }

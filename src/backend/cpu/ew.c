@@ -242,16 +242,29 @@ static inline float sigmoid_f(float x)
 /* f32 activations in a form GCC vectorises (no calls, branches become blends): libm's expf and
  * tanhf are scalar calls and dominate Sigmoid/Tanh/Swish/Gelu on large tensors. */
 
+/* Bitwise select: a ternary here lets GCC sink the arms into branches, which under the default
+ * -ftrapping-math it then refuses to if-convert, and the loop stays scalar. */
+static inline float ew_self(int c, float a, float b)
+{
+    uint32_t ua, ub, m = 0u - (uint32_t)(c != 0);
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    uint32_t r = (ua & m) | (ub & ~m);
+    float f;
+    memcpy(&f, &r, 4);
+    return f;
+}
+
 /* exp(x) = 2^n e^r with |r| <= ln2/2: Cephes' expf polynomial, 2^n applied in two halves so
  * n in [-150, 128] needs no special case (overflow gives inf, underflow 0 or a subnormal).
  * Within 2 ulp of the exact value over [-87, 88]. */
 static inline float ew_expf(float x)
 {
-    float xc = x > 88.8f ? 88.8f : x;
-    xc = xc < -104.0f ? -104.0f : xc;
-    xc = x == x ? xc : 0.0f;
+    float xc = ew_self(x > 88.8f, 88.8f, x);
+    xc = ew_self(xc < -104.0f, -104.0f, xc);
+    xc = ew_self(x == x, xc, 0.0f);
     float t = xc * 1.44269504088896341f;
-    int32_t n = (int32_t)(t + (t >= 0.0f ? 0.5f : -0.5f));
+    int32_t n = (int32_t)(t + ew_self(t >= 0.0f, 0.5f, -0.5f));
     float fn = (float)n;
     float r = xc - fn * 0.693359375f + fn * 2.12194440e-4f;
     float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
@@ -263,7 +276,7 @@ static inline float ew_expf(float x)
     memcpy(&s1, &b1, 4);
     memcpy(&s2, &b2, 4);
     y = y * s1 * s2;
-    return x == x ? y : x;
+    return ew_self(x == x, y, x);
 }
 
 /* e = exp(-|x|) keeps both branches free of overflow and accurate in relative terms. */
@@ -271,7 +284,7 @@ static inline float ew_sigmoidf(float x)
 {
     float e = ew_expf(-fabsf(x));
     float r = 1.0f / (1.0f + e);
-    return x >= 0.0f ? r : e * r;
+    return ew_self(x >= 0.0f, r, e * r);
 }
 
 /* Small |x|: Cephes' tanhf polynomial (no cancellation); else (1 - e) / (1 + e), e = exp(-2|x|). */
@@ -282,8 +295,8 @@ static inline float ew_tanhf(float x)
                     1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
     float e = ew_expf(-2.0f * fabsf(x));
     float big = (1.0f - e) / (1.0f + e);
-    big = x < 0.0f ? -big : big;
-    return fabsf(x) < 0.625f ? small : big;
+    big = ew_self(x < 0.0f, -big, big);
+    return ew_self(fabsf(x) < 0.625f, small, big);
 }
 
 /* ---- unary ops ----------------------------------------------------------------------------- */
@@ -342,11 +355,9 @@ UNARY_F(softplus, SOFTPLUS(x))
 UNARY_F(softsign, x / ((CT)1 + fabs(x)))
 UNARY_F(thresholdedrelu, x > (CT)p->alpha ? x : (CT)0)
 UNARY_F(mish, x * tanh(SOFTPLUS(x)))
-UNARY_F_FAST(gelu,
-             p->flag ? 0.5f * x * (1.0f + ew_tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)))
-                     : 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)),
-             p->flag ? (CT)0.5 * x * ((CT)1 + tanh((CT)0.7978845608028654 * (x + (CT)0.044715 * x * x * x)))
-                      : (CT)0.5 * x * ((CT)1 + erf(x * (CT)0.70710678118654752)))
+UNARY_F(gelu, (CT)0.5 * x * ((CT)1 + erf(x * (CT)0.70710678118654752)))
+UNARY_F_FAST(gelu_tanh, 0.5f * x * (1.0f + ew_tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x))),
+             (CT)0.5 * x * ((CT)1 + tanh((CT)0.7978845608028654 * (x + (CT)0.044715 * x * x * x))))
 UNARY_F_FAST(swish, x * ew_sigmoidf((float)p->alpha * x), x * SIGMOID((CT)p->alpha * x))
 UNARY_F(scale, x * (CT)p->alpha) /* Mean's final division */
 
@@ -648,7 +659,9 @@ static ingot_status k_map(cpu_exec *ex, const ir_node *node, const ing_tensor *c
     ew_params p;
     ING_TRY(init_params(node, &p));
     ew_row fn;
-    ING_TRY(row_for(node, o->rows, in[0]->dtype, &fn));
+    /* Gelu's two forms are separate rows so neither loop carries a branch on the attribute */
+    ING_TRY(row_for(node, p.flag && !strcmp(node->op, "Gelu") ? gelu_tanh_rows : o->rows,
+                    in[0]->dtype, &fn));
     int n = n_in >= 2 && in[1] ? 2 : 1;
     if (n == 1) return ew_apply(node, in, 1, out[0], fn, &p);
     if (ing_dtype_is_int(in[1]->dtype) && (!strcmp(node->op, "Div") || !strcmp(node->op, "Mod")) &&

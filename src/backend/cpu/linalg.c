@@ -244,6 +244,11 @@ static ingot_status k_matmul(cpu_exec *x, const ir_node *node, const ing_tensor 
 static void fill_c_f32(const ing_tensor *c, float *y, int64_t m, int64_t n)
 {
     int64_t cm = c->rank == 2 ? c->dims[0] : 1, cn = c->rank >= 1 ? c->dims[c->rank - 1] : 1;
+    if (c->dtype == INGOT_DTYPE_F32 && cn == n) { /* the common bias row or full matrix */
+        for (int64_t i = 0; i < m; i++)
+            memcpy(y + i * n, (const float *)c->data + (cm == 1 ? 0 : i) * n, sizeof(float) * (size_t)n);
+        return;
+    }
     for (int64_t i = 0; i < m; i++)
         for (int64_t j = 0; j < n; j++)
             y[i * n + j] = (float)ing_load_f64(c->dtype, c->data,

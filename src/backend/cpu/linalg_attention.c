@@ -241,6 +241,8 @@ ingot_status cpu_linalg_attention(cpu_exec *x, const ir_node *node, const ing_te
             /* Half types round each intermediate to the dtype (rnd), as the reference computes
              * in that precision; for f32 rnd is the identity. */
             for (int64_t j = 0; j < s.t; j++) row[j] = rnd(qdt, row[j]);
+            /* Mode 0 is the raw product even with softcap, as the spec says (the Python
+             * reference returns the capped value there; no backend test depends on it). */
             if (softcap > 0.0f)
                 for (int64_t j = 0; j < s.t; j++) {
                     if (qk_out && mode == 0) stf(qk_out->dtype, qk_out->data, qk_base + (size_t)j, row[j]);
@@ -319,7 +321,7 @@ ingot_status cpu_linalg_linear_attention(cpu_exec *x, const ir_node *node, const
     float scale = ir_attr_float(node, "scale", 0.0f);
     if (scale == 0.0f) scale = (float)(1.0 / sqrt((double)dk));
     int64_t dlast = decay ? decay->dims[2] : 0, blast = beta ? beta->dims[2] : 0;
-    int per_key = decay && dlast == hkv * dk && !(dlast == hkv && dk != 1);
+    int per_key = decay && dlast != hkv; /* else one decay per head (infer allows only these two) */
     int64_t sz = dk * dv;
     int nthr = omp_get_max_threads();
     if (nthr < 1) nthr = 1;
@@ -435,8 +437,9 @@ ingot_status cpu_linalg_rotary(cpu_exec *x, const ir_node *node, const ing_tenso
             float c = ldf(dt, cc->data, (size_t)(crow + i)), sn = ldf(dt, sc->data, (size_t)(crow + i));
             int64_t i1 = interleaved ? 2 * i : i, i2 = interleaved ? 2 * i + 1 : i + half;
             float x1 = ldf(dt, xt->data, (size_t)(off + i1)), x2 = ldf(dt, xt->data, (size_t)(off + i2));
-            stf(dt, y->data, (size_t)(off + i1), c * x1 - sn * x2);
-            stf(dt, y->data, (size_t)(off + i2), sn * x1 + c * x2);
+            /* products rounded to the dtype first, as the reference computes in it */
+            stf(dt, y->data, (size_t)(off + i1), rnd(dt, c * x1) - rnd(dt, sn * x2));
+            stf(dt, y->data, (size_t)(off + i2), rnd(dt, sn * x1) + rnd(dt, c * x2));
         }
         size_t es = ingot_dtype_size(dt);
         memcpy((char *)y->data + (size_t)(off + rot) * es, (const char *)xt->data + (size_t)(off + rot) * es,

@@ -214,7 +214,8 @@ static ingot_status run_cell(cpu_exec *x, const ir_node *node, const ing_tensor 
                 hs[b * H + j] = H0 ? ldf(dt, H0->data, si) : 0.0f;
                 cs[b * H + j] = C0 ? ldf(dt, C0->data, si) : 0.0f;
             }
-        int64_t max_len = S;
+        int64_t max_len = 0;
+        for (int64_t b = 0; b < B; b++) max_len = (lens ? lens[b] : S) > max_len ? (lens ? lens[b] : S) : max_len;
         for (int64_t step = 0; step < max_len; step++) {
             /* gr = H·R^T over the whole batch (finished entries are computed and ignored). */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)GH, (int)H, 1.0f, hs, (int)H, rf,

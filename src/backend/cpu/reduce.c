@@ -2,7 +2,9 @@
  * Det live here; the softmax family is in reduce_softmax.c, the normalizations in reduce_norm.c.
  *
  * Floats accumulate in f32 (f16/bf16 go through an f32 copy and round on store), f64 in f64;
- * integers in 64-bit integer arithmetic that wraps like the stored type would. */
+ * integers in 64-bit integer arithmetic that wraps like the stored type would. Threads: OpenMP
+ * over output elements (reductions, ArgMax, CumSum columns) once the work reaches PAR_MIN
+ * elements; TopK and Det run on one thread. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,8 +116,8 @@ static int64_t plan_base(const red_plan *p, int64_t o)
 }
 
 /* Integer arithmetic wraps (two's complement), as the stored result of a narrower type would. */
-#define IADD(a, b) ((T)((uint64_t)(a) + (uint64_t)(b)))
-#define IMUL(a, b) ((T)((uint64_t)(a) * (uint64_t)(b)))
+#define WADD(T, a, b) ((T)((uint64_t)(a) + (uint64_t)(b)))
+#define WMUL(T, a, b) ((T)((uint64_t)(a) * (uint64_t)(b)))
 
 /* One reduction over the reduced runs starting at x + base. `m` is the max for R_LSE's second
  * pass. Defined for T = float, double (FP=1) and int64_t, uint64_t (FP=0). */
@@ -124,22 +126,22 @@ static int64_t plan_base(const red_plan *p, int64_t o)
     {                                                                                              \
         switch (op) {                                                                              \
         case R_SUM: case R_MEAN: case R_LOGSUM:                                                    \
-            for (int64_t i = 0; i < n; i++) acc = FP ? acc + p[i * s] : IADD(acc, p[i * s]);       \
+            for (int64_t i = 0; i < n; i++) acc = FP ? acc + p[i * s] : WADD(T, acc, p[i * s]);   \
             break;                                                                                 \
         case R_L1:                                                                                 \
             for (int64_t i = 0; i < n; i++) {                                                      \
                 T v = ABS(p[i * s]);                                                               \
-                acc = FP ? acc + v : IADD(acc, v);                                                 \
+                acc = FP ? acc + v : WADD(T, acc, v);                                              \
             }                                                                                      \
             break;                                                                                 \
         case R_L2: case R_SUMSQ:                                                                   \
             for (int64_t i = 0; i < n; i++) {                                                      \
                 T v = p[i * s];                                                                    \
-                acc = FP ? acc + v * v : IADD(acc, IMUL(v, v));                                    \
+                acc = FP ? acc + v * v : WADD(T, acc, WMUL(T, v, v));                              \
             }                                                                                      \
             break;                                                                                 \
         case R_PROD:                                                                               \
-            for (int64_t i = 0; i < n; i++) acc = FP ? acc * p[i * s] : IMUL(acc, p[i * s]);       \
+            for (int64_t i = 0; i < n; i++) acc = FP ? acc * p[i * s] : WMUL(T, acc, p[i * s]);   \
             break;                                                                                 \
         case R_MAX: /* NaN wins, as numpy's maximum */                                             \
             for (int64_t i = 0; i < n; i++) {                                                      \
@@ -181,20 +183,12 @@ static int64_t plan_base(const red_plan *p, int64_t o)
 #define FNAN(v) ((v) != (v))
 #define NONAN(v) 0
 #define FABS(v) ((v) < 0 ? -(v) : (v))
-#define IABS(v) ((v) < 0 ? IMUL((v), -1) : (v))
+#define IABS(v) ((v) < 0 ? WMUL(int64_t, (v), -1) : (v)) /* |INT64_MIN| wraps to itself */
 #define UABS(v) (v)
-#define T float
 DEFINE_REDUCE_ONE(float, 1, FABS, FNAN)
-#undef T
-#define T double
 DEFINE_REDUCE_ONE(double, 1, FABS, FNAN)
-#undef T
-#define T int64_t
 DEFINE_REDUCE_ONE(int64_t, 0, IABS, NONAN)
-#undef T
-#define T uint64_t
 DEFINE_REDUCE_ONE(uint64_t, 0, UABS, NONAN)
-#undef T
 
 /* Float reductions, with identity and final step; FP types only. */
 #define DEFINE_REDUCE_FP(T, INF)                                                                   \
@@ -272,10 +266,16 @@ static float row_max(const float *p, int64_t n, int is_min)
     for (int j = 0; j < 8; j++) m[j] = is_min ? INFINITY : -INFINITY;
     if (is_min)
         for (; i + 8 <= n; i += 8)
-            for (int j = 0; j < 8; j++) m[j] = (p[i + j] < m[j] || p[i + j] != p[i + j]) ? p[i + j] : m[j];
+            for (int j = 0; j < 8; j++) {
+                float v = p[i + j];
+                m[j] = (v < m[j] || v != v) ? v : m[j];
+            }
     else
         for (; i + 8 <= n; i += 8)
-            for (int j = 0; j < 8; j++) m[j] = (p[i + j] > m[j] || p[i + j] != p[i + j]) ? p[i + j] : m[j];
+            for (int j = 0; j < 8; j++) {
+                float v = p[i + j];
+                m[j] = (v > m[j] || v != v) ? v : m[j];
+            }
     float r = m[0];
     for (int j = 1; j < 8; j++) r = ((is_min ? m[j] < r : m[j] > r) || m[j] != m[j]) ? m[j] : r;
     for (; i < n; i++) r = ((is_min ? p[i] < r : p[i] > r) || p[i] != p[i]) ? p[i] : r;
@@ -312,7 +312,8 @@ static int reduce_f32_fast(int op, const float *x, float *y, const red_plan *p)
     for (int64_t o = 0; o < outer; o++) {
         const float *xs = x + o * n * inner;
         float *ys = y + o * inner;
-        for (int64_t i = 0; i < inner; i++) ys[i] = (op == R_SUMSQ || op == R_L2) ? xs[i] * xs[i] : xs[i];
+        int sq = op == R_SUMSQ || op == R_L2;
+        for (int64_t i = 0; i < inner; i++) ys[i] = sq ? xs[i] * xs[i] : xs[i];
         for (int64_t k = 1; k < n; k++) {
             const float *r = xs + k * inner;
             switch (op) {
@@ -322,13 +323,13 @@ static int reduce_f32_fast(int op, const float *x, float *y, const red_plan *p)
             case R_SUMSQ: case R_L2:
                 for (int64_t i = 0; i < inner; i++) ys[i] += r[i] * r[i];
                 break;
-            case R_MAX:
+            case R_MAX: /* a NaN sticks: nothing compares above it */
                 for (int64_t i = 0; i < inner; i++)
-                    if (r[i] > ys[i] || r[i] != r[i]) ys[i] = ys[i] != ys[i] ? ys[i] : r[i];
+                    ys[i] = (r[i] > ys[i] || r[i] != r[i]) ? r[i] : ys[i];
                 break;
             case R_MIN:
                 for (int64_t i = 0; i < inner; i++)
-                    if (r[i] < ys[i] || r[i] != r[i]) ys[i] = ys[i] != ys[i] ? ys[i] : r[i];
+                    ys[i] = (r[i] < ys[i] || r[i] != r[i]) ? r[i] : ys[i];
                 break;
             }
         }
@@ -393,6 +394,7 @@ static ingot_status k_reduce(cpu_exec *ex, const ir_node *node, const ing_tensor
     if (p.nout == 0) return INGOT_OK;
     int dt = x->dtype;
     size_t nx = (size_t)numel(x), ny = (size_t)p.nout;
+    size_t nxs = nx > 0 ? nx : 1; /* scratch sizes: never ask for 0 bytes */
 
     if (dt == INGOT_DTYPE_F32) {
         if (!reduce_f32_fast(op, x->data, y->data, &p)) reduce_float(op, x->data, y->data, &p);
@@ -403,7 +405,7 @@ static ingot_status k_reduce(cpu_exec *ex, const ir_node *node, const ing_tensor
         return INGOT_OK;
     }
     if (is_half(dt)) {
-        float *xf = cpu_scratch(ex, 0, nx * sizeof(float));
+        float *xf = cpu_scratch(ex, 0, nxs * sizeof(float));
         float *yf = cpu_scratch(ex, 1, ny * sizeof(float));
         if (!xf || !yf) return INGOT_ERR_NOMEM;
         for (size_t i = 0; i < nx; i++) xf[i] = (float)ing_load_f64(dt, x->data, i);
@@ -413,7 +415,7 @@ static ingot_status k_reduce(cpu_exec *ex, const ir_node *node, const ing_tensor
     }
     /* integers and bool */
     if (op == R_L2 || op == R_LOGSUM || op == R_LSE) { /* defined through float math */
-        double *xd = cpu_scratch(ex, 0, nx * sizeof(double));
+        double *xd = cpu_scratch(ex, 0, nxs * sizeof(double));
         double *yd = cpu_scratch(ex, 1, ny * sizeof(double));
         if (!xd || !yd) return INGOT_ERR_NOMEM;
         for (size_t i = 0; i < nx; i++) xd[i] = ing_load_f64(dt, x->data, i);
@@ -432,7 +434,7 @@ static ingot_status k_reduce(cpu_exec *ex, const ir_node *node, const ing_tensor
         reduce_int64_t(op, x->data, y->data, &p, lo, (int64_t)hi);
         return INGOT_OK;
     }
-    int64_t *xi = cpu_scratch(ex, 0, nx * sizeof(int64_t));
+    int64_t *xi = cpu_scratch(ex, 0, nxs * sizeof(int64_t));
     int64_t *yi = cpu_scratch(ex, 1, ny * sizeof(int64_t));
     if (!xi || !yi) return INGOT_ERR_NOMEM;
     for (size_t i = 0; i < nx; i++) xi[i] = ing_load_i64(dt, x->data, i);
@@ -725,7 +727,8 @@ static ingot_status k_det(cpu_exec *ex, const ir_node *node, const ing_tensor *c
     double *a = cpu_scratch(ex, 0, (size_t)(n * n > 0 ? n * n : 1) * sizeof(double));
     if (!a) return INGOT_ERR_NOMEM;
     for (int64_t b = 0; b < batch; b++) {
-        for (int64_t j = 0; j < n * n; j++) a[j] = ing_load_f64(x->dtype, x->data, (size_t)(b * n * n + j));
+        for (int64_t j = 0; j < n * n; j++)
+            a[j] = ing_load_f64(x->dtype, x->data, (size_t)(b * n * n + j));
         double det = 1.0;
         for (int64_t c = 0; c < n; c++) {
             int64_t piv = c;

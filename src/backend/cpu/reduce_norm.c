@@ -4,7 +4,9 @@
  *
  * Statistics of f16/bf16/f32 inputs are computed in f32 over an f32 copy (f32 inputs are read in
  * place), of f64 inputs in f64; variances are two-pass (mean first), which stays accurate when
- * the mean is large against the spread. The rarely hot ops (Lp, MVN, LRN) compute in f64. */
+ * the mean is large against the spread. The rarely hot paths (BatchNormalization's training
+ * statistics, Lp, MVN, LRN) compute in f64. Threads: OpenMP over independent rows or (n, group)
+ * blocks once the work reaches PAR_MIN elements. */
 #include <math.h>
 #include <string.h>
 
@@ -163,7 +165,8 @@ ingot_status cpu_red_layernorm(cpu_exec *ex, const ir_node *node, const ing_tens
             char s1[96], s2[96];
             return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "%s has shape %s; it must broadcast to X's "
                                 "normalized dims (X %s, axis %d)", i ? "B" : "Scale",
-                                ing_shape_str(p, s1, sizeof s1), ing_shape_str(x, s2, sizeof s2), axis);
+                                ing_shape_str(p, s1, sizeof s1), ing_shape_str(x, s2, sizeof s2),
+                                axis);
         }
     }
     ing_tensor *y = out[0];
@@ -287,6 +290,7 @@ static ingot_status group_norm(cpu_exec *ex, const ir_node *node, const ing_tens
 {
     int64_t n = x->dims[0], c = x->dims[1], s = 1;
     for (int k = 2; k < x->rank; k++) s *= x->dims[k];
+    if (c == 0 && g == 0) return INGOT_OK; /* InstanceNormalization of zero channels */
     if (g <= 0 || c % g != 0)
         return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "the channel count %lld is not a multiple of "
                             "the group count %lld", (long long)c, (long long)g);
@@ -378,7 +382,8 @@ ingot_status cpu_red_batchnorm(cpu_exec *ex, const ir_node *node, const ing_tens
     for (int i = 1; i < 5; i++)
         if (ing_numel(in[i]) != c)
             return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "input %d has %lld values; expected %lld "
-                                "(the channel count)", i, (long long)ing_numel(in[i]), (long long)c);
+                                "(the channel count)", i, (long long)ing_numel(in[i]),
+                                (long long)c);
     double eps = ir_attr_float(node, "epsilon", 1e-5f);
     double momentum = ir_attr_float(node, "momentum", 0.9f);
     int training;

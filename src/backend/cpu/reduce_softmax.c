@@ -2,8 +2,9 @@
  *
  * Opset >= 13 normalizes along one axis: the input is seen as [outer, n, inner]. Before opset
  * 13 the input is coerced to 2-D at axis (default 1): [prod(dims[:axis]), prod(dims[axis:])].
- * Softmax subtracts the row max before exp. f32 rows (inner == 1) take the fast path; f16/bf16
- * go through an f32 copy; f64 computes in f64. */
+ * Softmax subtracts the row max before exp. f32 takes the fast paths (rows when inner == 1,
+ * column chunks otherwise); f16/bf16 go through an f32 copy; f64 computes in f64 with libm.
+ * Threads: OpenMP over rows or (outer, column chunk) tasks once the work reaches PAR_MIN. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -182,7 +183,8 @@ static void softmax_cols_f32(const float *x, float *y, int64_t outer, int64_t n,
         }
         for (int64_t k = 0; k < n; k++) {
             const float *xr = xb + k * inner;
-            for (int64_t i = 0; i < w; i++) mx[i] = (xr[i] > mx[i] || xr[i] != xr[i]) ? xr[i] : mx[i];
+            for (int64_t i = 0; i < w; i++)
+                mx[i] = (xr[i] > mx[i] || xr[i] != xr[i]) ? xr[i] : mx[i];
         }
         for (int64_t k = 0; k < n; k++) {
             const float *xr = xb + k * inner;

@@ -284,12 +284,12 @@ static ingot_status k_split(cpu_exec *x, const ir_node *node, const ing_tensor *
     if (ing_numel(t) == 0) return INGOT_OK;
     size_t off = 0;
     for (int j = 0; j < n_out; j++) {
-        /* An omitted output still takes its share of the axis; infer gave every present one its
-         * size, and the split sizes sum to the axis. */
-        int64_t len_el = 0;
-        if (out[j]) len_el = out[j]->dims[a];
-        else return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "output %d is omitted", j);
-        size_t len = (size_t)(len_el * inner) * es;
+        /* Each output's share of the axis comes from its inferred shape, so every one must be
+         * present (ONNX makes none of them optional). */
+        if (!out[j])
+            return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "output %d is omitted; every Split output "
+                                "is required", j);
+        size_t len = (size_t)(out[j]->dims[a] * inner) * es;
         if (len) {
             char *dst = out[j]->data;
             const char *src = (const char *)t->data + off;

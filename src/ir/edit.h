@@ -1,0 +1,40 @@
+/* Graph editing for optimization passes.
+ *
+ * Passes remove nodes from bodies and rewire uses; the node and value tables keep the dead
+ * entries until ir_compact() drops them and renumbers, so ids stay valid during a pass. */
+#ifndef INGOT_IR_EDIT_H
+#define INGOT_IR_EDIT_H
+
+#include "ir/ir.h"
+
+/* Uses of every value: node inputs in every body, plus body outputs. counts: n_values entries,
+ * caller-allocated. */
+void ir_count_uses(const ir_model *m, int32_t *counts);
+
+/* Is v an output of the main graph? */
+int ir_is_graph_output(const ir_model *m, int32_t v);
+
+/* Replace every use of `from` (node inputs, body outputs) with `to`. */
+void ir_replace_uses(ir_model *m, int32_t from, int32_t to);
+
+/* Remove the node at position pos of body b (the node stays in the table, unused). */
+void ir_body_remove_at(ir_model *m, int32_t b, int32_t pos);
+
+/* Insert node id at position pos of body b. */
+ingot_status ir_body_insert_at(ir_model *m, int32_t b, int32_t pos, int32_t node);
+
+/* The body holding node id and its position there; -1 when it is in none. */
+int32_t ir_node_body(const ir_model *m, int32_t node, int32_t *pos);
+
+/* The node consuming v when it has exactly one consumer (and is not a body output); else -1.
+ * uses: from ir_count_uses. */
+int32_t ir_single_consumer(const ir_model *m, const int32_t *uses, int32_t v, int32_t *input_index);
+
+/* Drop nodes that are in no body and values nothing refers to, renumbering ids everywhere.
+ * Per-value arrays of a plan (arena offsets, steps) must be rebuilt afterwards. */
+ingot_status ir_compact(ir_model *m);
+
+/* Number of nodes run by body b, recursively counting subgraph bodies. */
+int32_t ir_count_nodes(const ir_model *m, int32_t b);
+
+#endif

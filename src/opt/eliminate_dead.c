@@ -1,0 +1,12 @@
+/* eliminate_dead: not written yet (a no-op). */
+#include "opt/passes.h"
+
+static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
+{
+    (void)m;
+    (void)o;
+    (void)st;
+    return INGOT_OK;
+}
+
+const opt_pass opt_pass_eliminate_dead = {"eliminate_dead", "(not written yet)", run};

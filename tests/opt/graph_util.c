@@ -1,0 +1,325 @@
+#include "graph_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dtype.h"
+#include "onnx.pb-c.h"
+#include "runtime/runtime.h"
+
+#define GU_MAX 256
+
+struct gu_graph {
+    Onnx__ModelProto model;
+    Onnx__GraphProto graph;
+    Onnx__OperatorSetIdProto opset;
+    Onnx__OperatorSetIdProto *opsets[1];
+    Onnx__NodeProto *nodes[GU_MAX];
+    Onnx__TensorProto *inits[GU_MAX];
+    Onnx__ValueInfoProto *inputs[GU_MAX], *outputs[GU_MAX];
+    size_t n_nodes, n_inits, n_inputs, n_outputs;
+    void *owned[GU_MAX * 8];
+    size_t n_owned;
+};
+
+static void *own(gu_graph *g, void *p)
+{
+    if (g->n_owned < GU_MAX * 8) g->owned[g->n_owned++] = p;
+    return p;
+}
+
+static void *gu_calloc(gu_graph *g, size_t n) { return own(g, calloc(1, n ? n : 1)); }
+
+static char *gu_strdup(gu_graph *g, const char *s) { return own(g, strdup(s)); }
+
+gu_graph *gu_new(int64_t opset)
+{
+    gu_graph *g = calloc(1, sizeof *g);
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    Onnx__GraphProto gr = ONNX__GRAPH_PROTO__INIT;
+    Onnx__OperatorSetIdProto os = ONNX__OPERATOR_SET_ID_PROTO__INIT;
+    g->model = m;
+    g->graph = gr;
+    g->opset = os;
+    g->opset.domain = "";
+    g->opset.has_version = 1;
+    g->opset.version = opset;
+    g->opsets[0] = &g->opset;
+    g->model.has_ir_version = 1;
+    g->model.ir_version = 8;
+    g->model.n_opset_import = 1;
+    g->model.opset_import = g->opsets;
+    g->model.graph = &g->graph;
+    g->graph.name = "g";
+    return g;
+}
+
+void gu_free(gu_graph *g)
+{
+    if (!g) return;
+    for (size_t i = 0; i < g->n_owned; i++) free(g->owned[i]);
+    free(g);
+}
+
+static Onnx__ValueInfoProto *value_info(gu_graph *g, const char *name, int dtype, int rank, const int64_t *dims)
+{
+    Onnx__ValueInfoProto *vi = gu_calloc(g, sizeof *vi);
+    Onnx__ValueInfoProto v = ONNX__VALUE_INFO_PROTO__INIT;
+    *vi = v;
+    vi->name = gu_strdup(g, name);
+    if (dtype) {
+        Onnx__TypeProto *tp = gu_calloc(g, sizeof *tp);
+        Onnx__TypeProto t = ONNX__TYPE_PROTO__INIT;
+        *tp = t;
+        Onnx__TypeProto__Tensor *tt = gu_calloc(g, sizeof *tt);
+        Onnx__TypeProto__Tensor t2 = ONNX__TYPE_PROTO__TENSOR__INIT;
+        *tt = t2;
+        tt->has_elem_type = 1;
+        tt->elem_type = dtype;
+        Onnx__TensorShapeProto *sh = gu_calloc(g, sizeof *sh);
+        Onnx__TensorShapeProto s = ONNX__TENSOR_SHAPE_PROTO__INIT;
+        *sh = s;
+        sh->n_dim = (size_t)rank;
+        sh->dim = gu_calloc(g, sizeof(void *) * (size_t)(rank + 1));
+        for (int i = 0; i < rank; i++) {
+            Onnx__TensorShapeProto__Dimension *d = gu_calloc(g, sizeof *d);
+            Onnx__TensorShapeProto__Dimension d0 = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
+            *d = d0;
+            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            d->dim_value = dims[i];
+            sh->dim[i] = d;
+        }
+        tt->shape = sh;
+        tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+        tp->tensor_type = tt;
+        vi->type = tp;
+    }
+    return vi;
+}
+
+void gu_input(gu_graph *g, const char *name, int dtype, int rank, const int64_t *dims)
+{
+    g->inputs[g->n_inputs++] = value_info(g, name, dtype, rank, dims);
+    g->graph.n_input = g->n_inputs;
+    g->graph.input = g->inputs;
+}
+
+void gu_output(gu_graph *g, const char *name)
+{
+    g->outputs[g->n_outputs++] = value_info(g, name, 0, 0, NULL);
+    g->graph.n_output = g->n_outputs;
+    g->graph.output = g->outputs;
+}
+
+void gu_const(gu_graph *g, const char *name, int dtype, int rank, const int64_t *dims, const void *data)
+{
+    Onnx__TensorProto *t = gu_calloc(g, sizeof *t);
+    Onnx__TensorProto t0 = ONNX__TENSOR_PROTO__INIT;
+    *t = t0;
+    t->name = gu_strdup(g, name);
+    t->n_dims = (size_t)rank;
+    t->dims = gu_calloc(g, sizeof(int64_t) * (size_t)(rank + 1));
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) {
+        t->dims[i] = dims[i];
+        n *= (size_t)dims[i];
+    }
+    t->has_data_type = 1;
+    t->data_type = dtype;
+    size_t bytes = n * ingot_dtype_size((ingot_dtype)dtype);
+    t->has_raw_data = 1;
+    t->raw_data.len = bytes;
+    t->raw_data.data = gu_calloc(g, bytes);
+    memcpy(t->raw_data.data, data, bytes);
+    g->inits[g->n_inits++] = t;
+    g->graph.n_initializer = g->n_inits;
+    g->graph.initializer = g->inits;
+}
+
+void gu_const_f32(gu_graph *g, const char *name, int rank, const int64_t *dims, const float *data)
+{
+    gu_const(g, name, INGOT_DTYPE_F32, rank, dims, data);
+}
+
+static char **split(gu_graph *g, const char *list, size_t *n)
+{
+    char **out = gu_calloc(g, sizeof(char *) * 64);
+    *n = 0;
+    if (!list || !*list) return out;
+    char *copy = gu_strdup(g, list), *p = copy;
+    for (;;) {
+        char *c = strchr(p, ',');
+        if (c) *c = '\0';
+        out[(*n)++] = p;
+        if (!c) break;
+        p = c + 1;
+    }
+    return out;
+}
+
+void gu_node(gu_graph *g, const char *op, const char *name, const char *inputs, const char *outputs)
+{
+    Onnx__NodeProto *n = gu_calloc(g, sizeof *n);
+    Onnx__NodeProto n0 = ONNX__NODE_PROTO__INIT;
+    *n = n0;
+    n->op_type = gu_strdup(g, op);
+    n->name = gu_strdup(g, name);
+    n->input = split(g, inputs, &n->n_input);
+    n->output = split(g, outputs, &n->n_output);
+    n->attribute = gu_calloc(g, sizeof(void *) * 32);
+    g->nodes[g->n_nodes++] = n;
+    g->graph.n_node = g->n_nodes;
+    g->graph.node = g->nodes;
+}
+
+static Onnx__AttributeProto *new_attr(gu_graph *g, const char *name, int type)
+{
+    Onnx__NodeProto *n = g->nodes[g->n_nodes - 1];
+    Onnx__AttributeProto *a = gu_calloc(g, sizeof *a);
+    Onnx__AttributeProto a0 = ONNX__ATTRIBUTE_PROTO__INIT;
+    *a = a0;
+    a->name = gu_strdup(g, name);
+    a->has_type = 1;
+    a->type = (Onnx__AttributeProto__AttributeType)type;
+    n->attribute[n->n_attribute++] = a;
+    return a;
+}
+
+void gu_attr_int(gu_graph *g, const char *name, int64_t v)
+{
+    Onnx__AttributeProto *a = new_attr(g, name, 2);
+    a->has_i = 1;
+    a->i = v;
+}
+
+void gu_attr_float(gu_graph *g, const char *name, float v)
+{
+    Onnx__AttributeProto *a = new_attr(g, name, 1);
+    a->has_f = 1;
+    a->f = v;
+}
+
+void gu_attr_ints(gu_graph *g, const char *name, size_t n, const int64_t *v)
+{
+    Onnx__AttributeProto *a = new_attr(g, name, 7);
+    a->n_ints = n;
+    a->ints = gu_calloc(g, sizeof(int64_t) * (n + 1));
+    memcpy(a->ints, v, sizeof(int64_t) * n);
+}
+
+void gu_attr_string(gu_graph *g, const char *name, const char *v)
+{
+    Onnx__AttributeProto *a = new_attr(g, name, 3);
+    a->has_s = 1;
+    a->s.len = strlen(v);
+    a->s.data = (uint8_t *)gu_strdup(g, v);
+}
+
+uint8_t *gu_pack(gu_graph *g, size_t *len)
+{
+    *len = onnx__model_proto__get_packed_size(&g->model);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    onnx__model_proto__pack(&g->model, buf);
+    return buf;
+}
+
+ingot_engine *gu_build(gu_graph *g, const char *const *disabled, size_t n_disabled, int *steps)
+{
+    size_t len;
+    uint8_t *bytes = gu_pack(g, &len);
+    ingot_build_opts o;
+    ingot_build_opts_init(&o);
+    o.disabled_passes = disabled;
+    o.n_disabled_passes = n_disabled;
+    ingot_engine *e = NULL;
+    ingot_status st = ingot_builder_build_buffer(bytes, len, &o, &e);
+    free(bytes);
+    if (st != INGOT_OK) {
+        printf("gu_build: %s\n", ingot_last_error());
+        return NULL;
+    }
+    if (steps) *steps = e->plan->model->bodies[0].n_nodes;
+    return e;
+}
+
+int gu_count_op(const ingot_engine *e, const char *op)
+{
+    const ir_model *m = e->plan->model;
+    int c = 0;
+    for (int32_t k = 0; k < m->bodies[0].n_nodes; k++)
+        c += !strcmp(m->nodes[m->bodies[0].nodes[k]].op, op);
+    return c;
+}
+
+static uint64_t rng(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+int gu_same_outputs(ingot_engine *a, ingot_engine *b, uint64_t seed, double rtol, double atol)
+{
+    ingot_context *ca = NULL, *cb = NULL;
+    int same = 1;
+    void *bufs[64] = {0};
+    size_t n_in = ingot_engine_num_inputs(a);
+    if (ingot_context_create(a, &ca) != INGOT_OK || ingot_context_create(b, &cb) != INGOT_OK) {
+        printf("gu_same_outputs: %s\n", ingot_last_error());
+        same = 0;
+        goto done;
+    }
+    uint64_t s = seed | 1;
+    for (size_t i = 0; i < n_in && i < 64; i++) {
+        ingot_tensor_info info;
+        ingot_engine_get_input(a, i, &info);
+        ing_tensor t = {.dtype = info.dtype, .rank = info.rank};
+        for (int d = 0; d < info.rank; d++) t.dims[d] = info.dims[d];
+        size_t nb = ing_nbytes(&t);
+        bufs[i] = calloc(1, nb ? nb : 1);
+        t.data = bufs[i];
+        for (int64_t k = 0; k < ing_numel(&t); k++) {
+            double u = (double)(rng(&s) >> 11) / 9007199254740992.0;
+            if (ing_dtype_is_float(t.dtype)) ing_store_f64(t.dtype, t.data, (size_t)k, 4.0 * u - 2.0);
+            else ing_store_i64(t.dtype, t.data, (size_t)k, (int64_t)(u * 4));
+        }
+        ingot_context_bind_input(ca, info.name, t.data, nb);
+        ingot_context_bind_input(cb, info.name, t.data, nb);
+    }
+    if (ingot_context_run(ca, NULL) != INGOT_OK || ingot_context_run(cb, NULL) != INGOT_OK) {
+        printf("gu_same_outputs: run: %s\n", ingot_last_error());
+        same = 0;
+        goto done;
+    }
+    for (size_t j = 0; j < ingot_engine_num_outputs(a) && same; j++) {
+        ingot_tensor_info info, ia, ib;
+        ingot_engine_get_output(a, j, &info);
+        const void *da, *db;
+        size_t sa, sb;
+        ingot_context_get_output(ca, info.name, &ia, &da, &sa);
+        ingot_context_get_output(cb, info.name, &ib, &db, &sb);
+        if (sa != sb || ia.dtype != ib.dtype || ia.rank != ib.rank) {
+            printf("gu_same_outputs: output '%s' differs in type or size (%zu vs %zu bytes)\n", info.name, sa, sb);
+            same = 0;
+            break;
+        }
+        size_t n = sa / (ingot_dtype_size(ia.dtype) ? ingot_dtype_size(ia.dtype) : 1);
+        for (size_t k = 0; k < n; k++) {
+            double x = ing_load_f64(ia.dtype, da, k), y = ing_load_f64(ib.dtype, db, k);
+            if (isnan(x) && isnan(y)) continue;
+            if (fabs(x - y) > atol + rtol * fabs(y)) {
+                printf("gu_same_outputs: output '%s'[%zu]: %.9g vs %.9g\n", info.name, k, x, y);
+                same = 0;
+                break;
+            }
+        }
+    }
+done:
+    for (size_t i = 0; i < 64; i++) free(bufs[i]);
+    ingot_context_destroy(ca);
+    ingot_context_destroy(cb);
+    return same;
+}

@@ -1,0 +1,49 @@
+/* Small ONNX graphs for optimizer tests, written as ModelProto bytes with protobuf-c, and a
+ * harness that builds them with chosen passes disabled and compares the outputs.
+ *
+ *   gu_graph *g = gu_new(17);
+ *   gu_input(g, "x", INGOT_DTYPE_F32, 2, (int64_t[]){2, 3});
+ *   gu_const_f32(g, "w", 1, (int64_t[]){3}, (float[]){1, 2, 3});   // an initializer
+ *   gu_node(g, "Add", "add0", "x,w", "y");                          // comma-separated names
+ *   gu_attr_int(g, "axis", 1);                                       // on the last node
+ *   gu_output(g, "y");
+ *   size_t len; uint8_t *bytes = gu_pack(g, &len);
+ */
+#ifndef INGOT_TESTS_GRAPH_UTIL_H
+#define INGOT_TESTS_GRAPH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ingot.h"
+#include "ir/ir.h"
+
+typedef struct gu_graph gu_graph;
+
+gu_graph *gu_new(int64_t opset);
+void gu_free(gu_graph *g);
+void gu_input(gu_graph *g, const char *name, int dtype, int rank, const int64_t *dims);
+void gu_output(gu_graph *g, const char *name);
+void gu_const(gu_graph *g, const char *name, int dtype, int rank, const int64_t *dims, const void *data);
+void gu_const_f32(gu_graph *g, const char *name, int rank, const int64_t *dims, const float *data);
+/* inputs/outputs: comma-separated names; an empty name between commas is an omitted input. */
+void gu_node(gu_graph *g, const char *op, const char *name, const char *inputs, const char *outputs);
+void gu_attr_int(gu_graph *g, const char *name, int64_t v);
+void gu_attr_float(gu_graph *g, const char *name, float v);
+void gu_attr_ints(gu_graph *g, const char *name, size_t n, const int64_t *v);
+void gu_attr_string(gu_graph *g, const char *name, const char *v);
+/* Serialized ModelProto; caller frees with free(). */
+uint8_t *gu_pack(gu_graph *g, size_t *len);
+
+/* Build the graph (passes in `disabled` off; NULL/0 for all on). *steps: nodes in the main
+ * graph after optimization, counting subgraph nodes. Returns the engine or NULL (message
+ * printed). */
+ingot_engine *gu_build(gu_graph *g, const char *const *disabled, size_t n_disabled, int *steps);
+/* How many main-graph nodes of op type `op` the engine has. */
+int gu_count_op(const ingot_engine *e, const char *op);
+
+/* Run a and b on the same random inputs (seeded) and compare every output with
+ * |a - b| <= atol + rtol |b|. Returns 1 when equal, else prints the first difference. */
+int gu_same_outputs(ingot_engine *a, ingot_engine *b, uint64_t seed, double rtol, double atol);
+
+#endif
