@@ -179,6 +179,11 @@ typedef struct ingot_load_opts {
     uint32_t version; /* INGOT_OPTS_VERSION */
     ingot_load_mode mode;
     int verify_checksums; /* non-zero: check every weight blob's checksum while loading */
+    /* STREAM: the reader is never asked for more than staging_bytes at a time, and a backend
+     * that uploads weights (CUDA) stages them through staging_count buffers of staging_bytes.
+     * 0 means the default (4 and 16 MiB). */
+    size_t staging_count;
+    size_t staging_bytes; /* bytes */
 } ingot_load_opts;
 
 void ingot_load_opts_init(ingot_load_opts *opts);
@@ -200,6 +205,58 @@ ingot_status ingot_engine_load(const char *path, const ingot_load_opts *opts, in
 /* Load from memory. The bytes are copied where the engine needs them after the call. */
 ingot_status ingot_engine_load_buffer(const void *data, size_t size, const ingot_load_opts *opts,
                                       ingot_engine **out);
+
+/* A source of engine bytes for STREAM loading: a pipe, a socket, an object store, a file.
+ * read:  copy up to n bytes to dst; return the count (fewer than n is fine, the loader loops),
+ *        0 at the end of the data, negative on error. Never asked for more than
+ *        ingot_load_opts.staging_bytes at once. Required.
+ * seek:  optional (NULL): move to `offset` bytes from the engine's first byte; 0 on success.
+ *        The loader only seeks forward, to skip bytes it does not need (padding) when checksums
+ *        are not verified; without seek those bytes are read and dropped.
+ * read_device: optional (NULL): as read, into device memory dev_dst, ordered on `stream` (a
+ *        cudaStream_t), for readers that can write device memory themselves (GPUDirect
+ *        Storage). Only a backend that uploads weights uses it; the CPU backend never does.
+ * user:  passed back to each callback. */
+typedef struct ingot_reader {
+    int64_t (*read)(void *user, void *dst, size_t n);
+    int (*seek)(void *user, uint64_t offset);
+    int64_t (*read_device)(void *user, void *dev_dst, size_t n, void *stream);
+    void *user;
+} ingot_reader;
+
+/* Load an engine from a reader, in bounded host memory: the header and metadata, then the
+ * weight section read in pieces of at most staging_bytes, straight into the engine's own
+ * memory (CPU: one host allocation for all constants) and checksummed as it streams when
+ * opts->verify_checksums is set. The reader starts at the engine's first byte; the loader
+ * reads up to the engine's last byte and no further. opts->mode is ignored (this is STREAM).
+ * Peak host memory: metadata + weights (CPU) + staging.
+ * r: borrowed for the call. out: a new engine, untouched on failure (nothing leaks, no partial
+ * engine). Returns INGOT_OK, INGOT_ERR_INVALID_ARG (NULL r, r->read or out; staging 0 after
+ * defaults), INGOT_ERR_IO (the reader failed or ended early: the message says at which byte
+ * and in which section or weight), INGOT_ERR_CORRUPT, INGOT_ERR_VERSION, INGOT_ERR_BACKEND,
+ * INGOT_ERR_NOMEM. Thread safety: may be called concurrently with different readers. */
+ingot_status ingot_engine_load_stream(const ingot_reader *r, const ingot_load_opts *opts,
+                                      ingot_engine **out);
+
+/* What a load cost. VmHWM is the process's peak resident set (/proc/self/status), so the
+ * difference counts whatever any thread of the process touched during the load, not only the
+ * loader; it is 0 where /proc is absent. A mapped engine's pages are resident only once used,
+ * so MMAP loads show little. */
+typedef struct ingot_load_stats {
+    ingot_load_mode mode;        /* the mode used (AUTO resolved) */
+    uint64_t bytes_read;         /* bytes taken from the file or reader (MMAP: 0) */
+    double seconds;              /* wall time of the load */
+    double throughput;           /* bytes_read / seconds, bytes per second (0 when unknown) */
+    uint64_t peak_staging_bytes; /* bytes of staging buffers held at once */
+    uint64_t rss_hwm_before;     /* bytes; VmHWM when the load started */
+    uint64_t rss_hwm_after;      /* bytes; VmHWM when it ended */
+    uint64_t rss_hwm_delta;      /* rss_hwm_after - rss_hwm_before: how far the load raised the
+                                  * process's peak */
+} ingot_load_stats;
+
+/* The stats of the load that made e (engines built in memory: all zero but mode AUTO).
+ * Returns INGOT_OK, INGOT_ERR_INVALID_ARG. Thread safety: safe. */
+ingot_status ingot_engine_get_load_stats(const ingot_engine *e, ingot_load_stats *stats);
 
 void ingot_engine_destroy(ingot_engine *e); /* NULL is a no-op */
 

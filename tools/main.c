@@ -30,6 +30,7 @@ static void usage(FILE *f)
                "  inspect ENGINE               print an engine's header, I/O, steps and weights\n"
                "  conformance DIR              run the ONNX backend node tests in DIR\n"
                "  demo                         build and run the bundled digits model\n"
+               "  synth NAME -o ENGINE         write a synthetic engine (llama-7b, 1g, 5g, ...)\n"
                "'ingot <command> --help' for a command's options.\n");
 }
 
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "inspect")) return cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(c, "conformance")) return cmd_conformance(argc - 1, argv + 1);
     if (!strcmp(c, "demo")) return cmd_demo(argc - 1, argv + 1);
+    if (!strcmp(c, "synth")) return cmd_synth(argc - 1, argv + 1);
     return cli_fail("unknown command '%s' (see ingot --help)", c);
 }
 

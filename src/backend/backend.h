@@ -23,7 +23,10 @@ typedef struct ing_backend {
     ingot_status (*supports)(const ir_model *m, const ir_node *n);
     /* Build time: choose kernels and fill plan->steps. */
     ingot_status (*prepare)(engine_plan *plan);
-    ingot_status (*ctx_create)(const engine_plan *plan, void **state);
+    /* Load time: per-engine state (weights on the device …); NULL when the backend has none. */
+    ingot_status (*engine_create)(const engine_plan *plan, void **engine_state);
+    void (*engine_destroy)(void *engine_state);
+    ingot_status (*ctx_create)(const engine_plan *plan, void *engine_state, void **state);
     void (*ctx_destroy)(void *state);
     /* Run: in[n_in] are bound inputs, out[n_out] receive outputs (t set on return; data valid
      * until the next run or destroy). */
@@ -35,5 +38,8 @@ typedef struct ing_backend {
 const ing_backend *ing_backend_get(int32_t id);
 
 extern const ing_backend ing_backend_cpu;
+#ifdef INGOT_WITH_CUDA
+extern const ing_backend ing_backend_cuda;
+#endif
 
 #endif

@@ -3,6 +3,7 @@
  * with the writer). Every offset, size, count, id, dtype and rank from the file is checked
  * before it is used; nothing is allocated from a count that the remaining bytes cannot hold. */
 #include "engine/engine_io.h"
+#include "engine/stream.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -274,6 +275,12 @@ static ingot_status validate_plan(const engine_plan *p, ingot_status st, int nee
 ingot_status engine_plan_validate(const engine_plan *p, ingot_status st)
 {
     return validate_plan(p, st, 1);
+}
+
+/* For the streaming writer (stream.h), whose constants get their bytes while being written. */
+ingot_status engine_plan_validate_layout(const engine_plan *p, ingot_status st)
+{
+    return validate_plan(p, st, 0);
 }
 
 /* ---------------------------------------------------------------------------------------- */

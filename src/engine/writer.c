@@ -1,6 +1,7 @@
 /* Engine writer: lay out an engine_plan as header + metadata + weight section (format.h) and
  * emit it into memory or into PATH.tmp, renamed to PATH once complete. Constants' bytes are
  * copied from the plan straight to the output, never staged in a second buffer. */
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack for the streaming writer */
 #include "engine/engine_io.h"
 
 #include <errno.h>
@@ -13,6 +14,7 @@
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "engine/stream.h"
 
 /* A growing byte buffer for the metadata; the first failure sticks and is reported once. */
 typedef struct wbuf {
@@ -134,12 +136,15 @@ typedef struct layout {
 
 static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
-static ingot_status make_layout(const engine_plan *p, layout *L)
+/* hashes: per value, the blobs' checksums when the caller brings them (the streaming writer,
+ * whose constants have no bytes yet); NULL: hash the constants' data. */
+static ingot_status make_layout(const engine_plan *p, layout *L, const uint64_t *hashes)
 {
     const ir_model *m = p->model;
     uint64_t cur = 0;
     memset(L, 0, sizeof *L);
-    ingot_status st = engine_plan_validate(p, INGOT_ERR_INVALID_ARG);
+    ingot_status st = hashes ? engine_plan_validate_layout(p, INGOT_ERR_INVALID_ARG)
+                             : engine_plan_validate(p, INGOT_ERR_INVALID_ARG);
     if (st != INGOT_OK) return ingot_fail_prefix(st, "cannot write engine");
     L->refs = ing_calloc(m->n_values ? (size_t)m->n_values : 1, sizeof *L->refs);
     if (!L->refs) return ingot_fail(INGOT_ERR_NOMEM, "out of memory laying out %d values",
@@ -153,7 +158,8 @@ static ingot_status make_layout(const engine_plan *p, layout *L)
                               "bytes at constant '%s'", v->name);
         L->refs[i].offset = off;
         L->refs[i].bytes = v->const_bytes;
-        L->refs[i].hash = XXH3_64bits(v->const_bytes ? v->t.data : "", v->const_bytes);
+        L->refs[i].hash = hashes ? hashes[i]
+                                 : XXH3_64bits(v->const_bytes ? v->t.data : "", v->const_bytes);
         cur = off + v->const_bytes;
     }
 
@@ -301,7 +307,7 @@ ingot_status engine_write_buffer(const engine_plan *p, void **data, size_t *size
     uint8_t *buf = NULL;
     if (!p || !data || !size)
         return ingot_fail(INGOT_ERR_INVALID_ARG, "engine_write_buffer: NULL argument");
-    if ((st = make_layout(p, &L)) != INGOT_OK) goto done;
+    if ((st = make_layout(p, &L, NULL)) != INGOT_OK) goto done;
     if (L.h.file_size > SIZE_MAX) {
         st = ingot_fail(INGOT_ERR_NOMEM, "engine of %" PRIu64 " bytes does not fit in memory",
                         L.h.file_size);
@@ -330,7 +336,7 @@ ingot_status engine_write_file(const engine_plan *p, const char *path)
     char *tmp = NULL;
     int fd = -1;
     if (!p || !path) return ingot_fail(INGOT_ERR_INVALID_ARG, "engine_write_file: NULL argument");
-    if ((st = make_layout(p, &L)) != INGOT_OK) goto done;
+    if ((st = make_layout(p, &L, NULL)) != INGOT_OK) goto done;
     size_t len = strlen(path);
     if (!(tmp = ing_malloc(len + 5))) {
         st = ingot_fail(INGOT_ERR_NOMEM, "out of memory writing engine '%s'", path);
@@ -367,6 +373,129 @@ done:
         unlink(tmp);
         ing_free(tmp);
     }
+    free_layout(&L);
+    return st;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Streaming writer: weights generated piece by piece, the metadata written last.            */
+
+#define GEN_PIECE_BYTES ((size_t)4 << 20)
+
+static ingot_status pwrite_all(int fd, const char *path, const void *src, size_t n, uint64_t at)
+{
+    const uint8_t *q = src;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = pwrite(fd, q + done, n - done, (off_t)(at + done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0)
+            return ingot_fail(INGOT_ERR_IO, "writing engine '%s' at byte %" PRIu64 ": %s", path,
+                              at + done, w < 0 ? strerror(errno) : "no progress");
+        done += (size_t)w;
+    }
+    return INGOT_OK;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) return 0;
+    return 1;
+}
+
+/* Blob offsets and the metadata's size do not depend on the checksums (fixed-size fields), so
+ * the layout is made once with zero checksums to place the blobs, the blobs are generated,
+ * hashed and written at their offsets, and the layout is made again with the real checksums
+ * to write the header and metadata in front. The gaps stay holes, which read as the zero
+ * padding the format asks for. */
+ingot_status engine_write_file_gen(const engine_plan *p, const char *path,
+                                   engine_blob_fill_fn fill, void *user)
+{
+    layout L;
+    ingot_status st;
+    char *tmp = NULL;
+    int fd = -1;
+    uint64_t *hashes = NULL;
+    uint8_t *buf = NULL;
+    memset(&L, 0, sizeof L);
+    if (!p || !p->model || !path || !fill)
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "engine_write_file_gen: NULL argument");
+    const ir_model *m = p->model;
+    hashes = ing_calloc(m->n_values ? (size_t)m->n_values : 1, sizeof *hashes);
+    buf = ing_malloc_aligned(GEN_PIECE_BYTES, ENGINE_WEIGHTS_ALIGN);
+    size_t len = strlen(path);
+    tmp = ing_malloc(len + 5);
+    if (!hashes || !buf || !tmp) {
+        st = ingot_fail(INGOT_ERR_NOMEM, "out of memory writing engine '%s'", path);
+        goto done;
+    }
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp", 5);
+    if ((st = make_layout(p, &L, hashes)) != INGOT_OK) goto done;
+    const uint64_t wofs = L.h.weights_offset, fsize = L.h.file_size, msize = L.meta.n;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        st = ingot_fail(INGOT_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
+        goto done;
+    }
+    for (int32_t i = 0; i < m->n_values; i++) {
+        const ir_value *v = &m->values[i];
+        if (v->kind != IR_VALUE_CONST) continue;
+        XXH3_state_t hs;
+        XXH3_64bits_reset(&hs);
+        for (uint64_t off = 0; off < v->const_bytes;) {
+            uint64_t left = v->const_bytes - off;
+            size_t n = left < GEN_PIECE_BYTES ? (size_t)left : GEN_PIECE_BYTES;
+            if ((st = fill(user, i, off, buf, n)) != INGOT_OK) goto done;
+            XXH3_64bits_update(&hs, buf, n);
+            if (!all_zero(buf, n) &&
+                (st = pwrite_all(fd, tmp, buf, n, wofs + L.refs[i].offset + off)) != INGOT_OK)
+                goto done;
+            off += n;
+        }
+        hashes[i] = XXH3_64bits_digest(&hs);
+    }
+    if (ftruncate(fd, (off_t)fsize) != 0) {
+        st = ingot_fail(INGOT_ERR_IO, "cannot size '%s' to %" PRIu64 " bytes: %s", tmp, fsize,
+                        strerror(errno));
+        goto done;
+    }
+    free_layout(&L);
+    if ((st = make_layout(p, &L, hashes)) != INGOT_OK) goto done;
+    if (L.meta.n != msize || L.h.weights_offset != wofs) { /* cannot happen: fixed-size fields */
+        st = ingot_fail(INGOT_ERR_INVALID_ARG, "cannot write engine '%s': the metadata changed "
+                        "size (%" PRIu64 " -> %zu bytes) when the checksums were filled in", path,
+                        msize, L.meta.n);
+        goto done;
+    }
+    if ((st = pwrite_all(fd, tmp, &L.h, sizeof L.h, 0)) != INGOT_OK ||
+        (st = pwrite_all(fd, tmp, L.meta.p, L.meta.n, ENGINE_HEADER_SIZE)) != INGOT_OK)
+        goto done;
+    if (fsync(fd) != 0) {
+        st = ingot_fail(INGOT_ERR_IO, "fsync '%s': %s", tmp, strerror(errno));
+        goto done;
+    }
+    int rc = close(fd);
+    fd = -1;
+    if (rc != 0) {
+        st = ingot_fail(INGOT_ERR_IO, "close '%s': %s", tmp, strerror(errno));
+        goto done;
+    }
+    if (rename(tmp, path) != 0) {
+        st = ingot_fail(INGOT_ERR_IO, "rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        goto done;
+    }
+    ing_free(tmp);
+    tmp = NULL;
+done:
+    if (fd >= 0) close(fd);
+    if (tmp) {
+        if (fd >= 0 || st != INGOT_OK) unlink(tmp);
+        ing_free(tmp);
+    }
+    ing_free_aligned(buf);
+    ing_free(hashes);
     free_layout(&L);
     return st;
 }

@@ -10,6 +10,7 @@ extern const ir_op_def ir_ops_linalg[];
 extern const ir_op_def ir_ops_shape[];
 extern const ir_op_def ir_ops_spatial[];
 extern const ir_op_def ir_ops_control[];
+extern const ir_op_def ir_ops_fused[];
 
 static const ir_op_def *const families[] = {
     ir_ops_ew,
@@ -19,6 +20,7 @@ static const ir_op_def *const families[] = {
     ir_ops_shape,
     ir_ops_spatial,
     ir_ops_control,
+    ir_ops_fused,
 };
 
 const ir_op_def *ir_op_lookup(const char *op)

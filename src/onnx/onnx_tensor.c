@@ -109,15 +109,15 @@ ingot_status onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_di
         switch (dt) {
         case INGOT_DTYPE_F32:
             have = tp->n_float_data;
-            if (have == count) memcpy(buf, tp->float_data, bytes);
+            if (have == count && bytes) memcpy(buf, tp->float_data, bytes);
             break;
         case INGOT_DTYPE_F64:
             have = tp->n_double_data;
-            if (have == count) memcpy(buf, tp->double_data, bytes);
+            if (have == count && bytes) memcpy(buf, tp->double_data, bytes);
             break;
         case INGOT_DTYPE_I64:
             have = tp->n_int64_data;
-            if (have == count) memcpy(buf, tp->int64_data, bytes);
+            if (have == count && bytes) memcpy(buf, tp->int64_data, bytes);
             break;
         case INGOT_DTYPE_U32: case INGOT_DTYPE_U64:
             have = tp->n_uint64_data;

@@ -1,12 +1,309 @@
-/* fuse_attention: not written yet (a no-op). */
+/* fuse_attention: MatMul(Q[·s], Kᵀ[·s]) [÷|· const] [+ mask] → Softmax(last) [→ Where(IsNaN, 0)] →
+ * MatMul(·, V) → Attention-23 (4-D, scale attribute, mask as input 3, Kᵀ's Transpose re-permuted).
+ * Preconditions: static 4-D shapes, one float dtype, no broadcasting, scales > 0, masks finite or guarded. */
+#include <math.h>
+#include <string.h>
+
+#include "core/dtype.h"
+#include "core/status.h"
+#include "ir/edit.h"
 #include "opt/passes.h"
 
-static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
+/* The matcher kit, defined in fuse_layernorm.c (the pass files share it without a header). */
+typedef struct opt_rec_ctx {
+    ir_model *m;
+    int32_t b;          /* the body being matched */
+    int32_t *uses;      /* per value: uses by node inputs and body outputs (ir_count_uses) */
+    int32_t *node_body; /* per node: the body that runs it, or -1 */
+    int32_t cap_v, cap_n;
+} opt_rec_ctx;
+
+ingot_status opt_rec_refresh(opt_rec_ctx *c);
+void opt_rec_free(opt_rec_ctx *c);
+int32_t opt_rec_producer(const opt_rec_ctx *c, int32_t v, const char *op);
+int opt_rec_only_use(const opt_rec_ctx *c, int32_t v, int32_t node);
+int32_t opt_rec_other(const ir_node *n, int32_t v);
+int32_t opt_rec_consumer(const opt_rec_ctx *c, int32_t v, const char *op);
+int opt_rec_scalar(const opt_rec_ctx *c, int32_t v, int32_t max_rank, double *val);
+int opt_rec_near(double v, double want);
+int opt_rec_const_near(const opt_rec_ctx *c, int32_t v, int32_t max_rank, double want);
+int opt_rec_is_float(int dt);
+ingot_status opt_rec_new_node(opt_rec_ctx *c, int32_t like, const char *op, int32_t opset, const int32_t *in,
+                              int32_t n_in, int32_t out, int32_t *id);
+ingot_status opt_rec_attr_float(opt_rec_ctx *c, int32_t node, const char *name, float v);
+ingot_status opt_rec_attr_int(opt_rec_ctx *c, int32_t node, const char *name, int64_t v);
+ingot_status opt_rec_attr_string(opt_rec_ctx *c, int32_t node, const char *name, const char *v);
+ingot_status opt_rec_attr_ints(opt_rec_ctx *c, int32_t node, const char *name, const int64_t *v, int32_t n);
+ingot_status opt_rec_new_value(opt_rec_ctx *c, int32_t like, const char *suffix, int32_t *id);
+ingot_status opt_rec_commit(opt_rec_ctx *c, int32_t node, int32_t slot_of, const int32_t *absorbed,
+                            int32_t n_absorbed);
+
+/* v = Mul(src, k) (either order) or Div(src, k) with k a positive finite one-element constant of
+ * rank <= 4, v read only by `user`. Returns the node and *factor (k or 1/k); -1 when not. */
+static int32_t scaled(const opt_rec_ctx *c, int32_t v, int32_t user, int32_t *src, double *factor)
 {
-    (void)m;
-    (void)o;
-    (void)st;
+    int32_t p = opt_rec_producer(c, v, NULL);
+    if (p < 0 || !opt_rec_only_use(c, v, user)) return -1;
+    const ir_node *n = &c->m->nodes[p];
+    double k;
+    if (n->n_in != 2) return -1;
+    if (!strcmp(n->op, "Div")) {
+        if (!opt_rec_scalar(c, n->in[1], 4, &k) || !(k > 0) || isinf(k)) return -1;
+        *src = n->in[0];
+        *factor = 1.0 / k;
+        return p;
+    }
+    if (strcmp(n->op, "Mul")) return -1;
+    for (int i = 0; i < 2; i++)
+        if (opt_rec_scalar(c, n->in[1 - i], 4, &k) && k > 0 && !isinf(k)) {
+            *src = n->in[i];
+            *factor = k;
+            return p;
+        }
+    return -1;
+}
+
+/* Every element of a constant is finite. */
+static int const_finite(const opt_rec_ctx *c, int32_t v)
+{
+    const ir_value *x = &c->m->values[v];
+    int64_t n = ing_numel(&x->t);
+    if (x->kind != IR_VALUE_CONST || !x->t.data || n < 0 || !ing_dtype_is_float(x->t.dtype)) return 0;
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(ing_load_f64(x->t.dtype, x->t.data, (size_t)i))) return 0;
+    return 1;
+}
+
+/* The additive mask holds no -inf (or NaN), so no row of scores can be masked whole: a constant
+ * of finite values, or Where(cond, a, b) over two such constants. Only then does a Softmax
+ * without the exporter's NaN guard agree with Attention, which zeroes fully masked rows. */
+static int mask_finite(const opt_rec_ctx *c, int32_t mask)
+{
+    if (const_finite(c, mask)) return 1;
+    int32_t w = opt_rec_producer(c, mask, "Where");
+    return w >= 0 && c->m->nodes[w].n_in == 3 && const_finite(c, c->m->nodes[w].in[1]) &&
+           const_finite(c, c->m->nodes[w].in[2]);
+}
+
+/* A 4-D value with every dim known. */
+static int known4(const ing_tensor *t)
+{
+    return t->rank == 4 && ing_shape_known(t);
+}
+
+/* The matched pattern. */
+typedef struct attn_match {
+    int32_t nodes[16], n;  /* absorbed nodes */
+    int32_t q, kt, v, mask; /* mask -1 when absent */
+    int32_t mm1;           /* MatMul(Q', K') */
+    double scale;
+} attn_match;
+
+/* Backwards from MatMul(P, V): P = Softmax(S) or Where(IsNaN(sm), 0, sm); S = [Add(mask)] of
+ * [Div|Mul const] of MatMul(Q [·const], Kt [·const]). */
+static int match(const opt_rec_ctx *c, int32_t mm2, attn_match *a)
+{
+    ir_model *m = c->m;
+    const ir_node *n2 = &m->nodes[mm2];
+    if (n2->n_in != 2) return 0;
+    memset(a, 0, sizeof *a);
+    a->mask = -1;
+    a->scale = 1.0;
+    int32_t p = n2->in[0], sm, guard = 0;
+    a->v = n2->in[1];
+    int32_t wh = opt_rec_producer(c, p, "Where");
+    if (wh >= 0) {
+        const ir_node *wn = &m->nodes[wh];
+        double z;
+        if (wn->n_in != 3 || !opt_rec_only_use(c, p, mm2)) return 0;
+        sm = wn->in[2];
+        int32_t isn = opt_rec_producer(c, wn->in[0], "IsNaN");
+        if (isn < 0 || m->nodes[isn].in[0] != sm || !opt_rec_only_use(c, wn->in[0], wh)) return 0;
+        if (!opt_rec_scalar(c, wn->in[1], 4, &z) || z != 0.0) return 0;
+        if (c->uses[sm] != 2 || wn->in[0] == sm || wn->in[1] == sm) return 0;
+        a->nodes[a->n++] = isn;
+        a->nodes[a->n++] = wh;
+        guard = 1;
+    } else {
+        sm = p;
+        if (!opt_rec_only_use(c, sm, mm2)) return 0;
+    }
+    int32_t smn = opt_rec_producer(c, sm, "Softmax");
+    if (smn < 0) return 0;
+    int32_t s = m->nodes[smn].in[0];
+    const ing_tensor *st = &m->values[s].t;
+    int32_t axis;
+    if (!known4(st)) return 0;
+    int64_t ax = ir_attr_int(&m->nodes[smn], "axis", m->nodes[smn].opset < 13 ? 1 : -1);
+    if (ax < -4 || ax > 3) return 0;
+    axis = (int32_t)(ax < 0 ? ax + 4 : ax);
+    if (axis != 3) return 0;
+    a->nodes[a->n++] = smn;
+    /* optional additive mask: Add(scores, mask), either order */
+    int32_t sc = s, user = smn;
+    int32_t ad = opt_rec_producer(c, s, "Add");
+    if (ad >= 0 && m->nodes[ad].n_in == 2 && opt_rec_only_use(c, s, smn)) {
+        for (int i = 0; i < 2 && a->mask < 0; i++) {
+            int32_t cand = m->nodes[ad].in[i], src2;
+            double f2;
+            if (opt_rec_producer(c, cand, "MatMul") < 0 &&
+                (scaled(c, cand, ad, &src2, &f2) < 0 || opt_rec_producer(c, src2, "MatMul") < 0))
+                continue;
+            sc = cand;
+            a->mask = m->nodes[ad].in[1 - i];
+        }
+        if (a->mask < 0) return 0;
+        a->nodes[a->n++] = ad;
+        user = ad;
+    }
+    /* optional scale of the scores */
+    int32_t src;
+    double f;
+    int32_t sn = scaled(c, sc, user, &src, &f);
+    if (sn >= 0) {
+        a->nodes[a->n++] = sn;
+        a->scale *= f;
+        user = sn;
+        sc = src;
+    }
+    int32_t mm1 = opt_rec_producer(c, sc, "MatMul");
+    if (mm1 < 0 || !opt_rec_only_use(c, sc, user) || m->nodes[mm1].n_in != 2) return 0;
+    a->mm1 = mm1;
+    a->nodes[a->n++] = mm1;
+    a->q = m->nodes[mm1].in[0];
+    a->kt = m->nodes[mm1].in[1];
+    if (a->q == a->kt) return 0;
+    /* scales on Q and on K^T before the product (PyTorch's SDPA export puts sqrt(scale) on each) */
+    if ((sn = scaled(c, a->q, mm1, &src, &f)) >= 0) {
+        a->nodes[a->n++] = sn;
+        a->scale *= f;
+        a->q = src;
+    }
+    if ((sn = scaled(c, a->kt, mm1, &src, &f)) >= 0) {
+        a->nodes[a->n++] = sn;
+        a->scale *= f;
+        a->kt = src;
+    }
+    /* shapes: Q [B,H,S,D], Kt [B,H,D,T], V [B,H,T,Dv], one float dtype, nothing broadcast */
+    const ing_tensor *q = &m->values[a->q].t, *kt = &m->values[a->kt].t, *v = &m->values[a->v].t;
+    if (!known4(q) || !known4(kt) || !known4(v)) return 0;
+    if (!opt_rec_is_float(q->dtype) || kt->dtype != q->dtype || v->dtype != q->dtype) return 0;
+    for (int d = 0; d < 2; d++)
+        if (kt->dims[d] != q->dims[d] || v->dims[d] != q->dims[d]) return 0;
+    if (kt->dims[2] != q->dims[3] || v->dims[2] != kt->dims[3]) return 0;
+    if (st->dims[0] != q->dims[0] || st->dims[1] != q->dims[1] || st->dims[2] != q->dims[2] ||
+        st->dims[3] != kt->dims[3] || st->dtype != q->dtype)
+        return 0;
+    if (!(a->scale > 0) || isinf(a->scale) || (float)a->scale == 0.0f || isinf((float)a->scale)) return 0;
+    /* the mask: the scores' dtype, at most 4-D, last dim T exactly (the kernel masks keys past its
+     * length), other dims 1 or the scores' */
+    if (a->mask >= 0) {
+        const ing_tensor *mt = &m->values[a->mask].t;
+        if (mt->dtype != q->dtype || mt->rank < 1 || mt->rank > 4 || !ing_shape_known(mt)) return 0;
+        if (mt->dims[mt->rank - 1] != st->dims[3]) return 0;
+        for (int d = 0; d < mt->rank - 1; d++) {
+            int64_t md = mt->dims[d], sd = st->dims[4 - mt->rank + d];
+            if (md != 1 && md != sd) return 0;
+        }
+        if (!guard && !mask_finite(c, a->mask)) return 0;
+    }
+    return 1;
+}
+
+/* The Transpose producing kt and its perm (default: reversed), when kt is read only by `user`. */
+static int32_t kt_transpose(const opt_rec_ctx *c, int32_t kt, int32_t user, int64_t perm[4])
+{
+    int32_t t = opt_rec_producer(c, kt, "Transpose");
+    if (t < 0 || !opt_rec_only_use(c, kt, user)) return -1;
+    const ir_node *tn = &c->m->nodes[t];
+    size_t np = 0;
+    const int64_t *pp = ir_attr_ints(tn, "perm", &np);
+    if (c->m->values[tn->in[0]].t.rank != 4) return -1;
+    if (pp && np != 4) return -1;
+    for (int i = 0; i < 4; i++) perm[i] = pp ? pp[i] : 3 - i;
+    return t;
+}
+
+static ingot_status try_attention(opt_rec_ctx *c, int32_t mm2, int *done, opt_stats *st)
+{
+    ir_model *m = c->m;
+    attn_match a;
+    *done = 0;
+    if (!match(c, mm2, &a)) return INGOT_OK;
+    /* K for Attention is [B,H,T,D]: fold the swap of the last two axes into the Transpose that
+     * made K^T when the pattern owns it, else add one. */
+    int32_t kt_user = a.kt == m->nodes[a.mm1].in[1] ? a.mm1 : m->values[m->nodes[a.mm1].in[1]].producer;
+    int64_t perm[4];
+    int32_t tr = kt_transpose(c, a.kt, kt_user, perm), k = -1, new_t = -1, t_slot = -1;
+    int64_t np[4] = {0, 1, 3, 2};
+    int32_t t_in = a.kt;
+    if (tr >= 0) {
+        np[0] = perm[0];
+        np[1] = perm[1];
+        np[2] = perm[3];
+        np[3] = perm[2];
+        t_in = m->nodes[tr].in[0];
+        /* a scale applied to K before the transpose (ONNX's own expansions do that) joins too */
+        int32_t src, ks;
+        double f;
+        if ((ks = scaled(c, t_in, tr, &src, &f)) >= 0 && a.scale * f > 0 && !isinf((float)(a.scale * f)) &&
+            (float)(a.scale * f) != 0.0f) {
+            a.nodes[a.n++] = ks;
+            a.scale *= f;
+            t_in = src;
+        }
+        if (np[0] == 0 && np[1] == 1 && np[2] == 2 && np[3] == 3) {
+            k = t_in;
+            a.nodes[a.n++] = tr;
+        } else {
+            t_slot = tr;
+        }
+    } else {
+        t_slot = a.mm1;
+    }
+    if (k < 0) {
+        ING_TRY(opt_rec_new_value(c, a.kt, "K", &k));
+        ING_TRY(opt_rec_new_node(c, t_slot, "Transpose", 13, &t_in, 1, k, &new_t));
+        ING_TRY(opt_rec_attr_ints(c, new_t, "perm", np, 4));
+        if (tr >= 0) ING_TRY(opt_merge_origin(m, new_t, tr));
+    }
+    int32_t in[4] = {a.q, k, a.v, a.mask}, id;
+    ING_TRY(opt_rec_new_node(c, mm2, "Attention", 23, in, a.mask >= 0 ? 4 : 3, m->nodes[mm2].out[0], &id));
+    ING_TRY(opt_rec_attr_float(c, id, "scale", (float)a.scale));
+    a.nodes[a.n++] = mm2;
+    if (new_t >= 0) {
+        /* the new Transpose takes t_slot (before the Attention's slot, after its input) */
+        ir_body *body = &m->bodies[c->b];
+        for (int32_t i = 0; i < body->n_nodes; i++)
+            if (body->nodes[i] == t_slot) body->nodes[i] = new_t;
+        m->values[k].producer = new_t;
+        st->added += 1;
+    }
+    ING_TRY(opt_rec_commit(c, id, mm2, a.nodes, a.n));
+    st->fused += a.n + (tr >= 0 && new_t >= 0);
+    st->added += 1;
+    *done = 1;
     return INGOT_OK;
 }
 
-const opt_pass opt_pass_fuse_attention = {"fuse_attention", "(not written yet)", run};
+static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
+{
+    (void)o;
+    opt_rec_ctx c = {.m = m};
+    ingot_status s = opt_rec_refresh(&c);
+    for (int32_t b = 0; s == INGOT_OK && b < m->n_bodies; b++) {
+        c.b = b;
+        for (int32_t k = 0; s == INGOT_OK && k < m->bodies[b].n_nodes; k++) {
+            const ir_node *n = &m->nodes[m->bodies[b].nodes[k]];
+            if (n->domain[0] || strcmp(n->op, "MatMul")) continue;
+            int done = 0;
+            s = try_attention(&c, m->bodies[b].nodes[k], &done, st);
+            if (done) k = -1; /* the body changed: rescan it */
+        }
+    }
+    opt_rec_free(&c);
+    return s;
+}
+
+const opt_pass opt_pass_fuse_attention = {
+    "fuse_attention", "MatMul(Q,K^T)*scale [+mask] -> Softmax -> MatMul(.,V) into one Attention node", run};

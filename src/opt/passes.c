@@ -19,6 +19,7 @@ extern const opt_pass opt_pass_fuse_gelu;
 extern const opt_pass opt_pass_fuse_silu;
 extern const opt_pass opt_pass_fuse_attention;
 extern const opt_pass opt_pass_fuse_epilogue;
+extern const opt_pass opt_pass_assign_precision;
 
 /* The passes in the order they run: cleanups first so that the fusions see canonical
  * patterns, BatchNorm folding before epilogue fusion so that Conv+BN+Relu fuses whole. */
@@ -33,6 +34,7 @@ static const opt_pass *const passes[] = {
     &opt_pass_fuse_silu,
     &opt_pass_fuse_attention,
     &opt_pass_fuse_epilogue,
+    &opt_pass_assign_precision,
 };
 
 const opt_pass *const *opt_pass_list(size_t *n)

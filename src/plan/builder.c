@@ -70,9 +70,9 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
         ir_model_destroy(m);
         return st;
     }
-    if (opts->precision != INGOT_PRECISION_FP32 && opts->backend == INGOT_BACKEND_CPU) {
+    if ((unsigned)opts->precision >= INGOT_PRECISION_COUNT) {
         ir_model_destroy(m);
-        return ingot_fail(INGOT_ERR_UNSUPPORTED, "the CPU backend runs fp32 only (asked for precision %d)", opts->precision);
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "precision %d, allowed 0..%d", opts->precision, INGOT_PRECISION_COUNT - 1);
     }
     if ((st = apply_shapes(m, opts)) != INGOT_OK) goto fail;
     for (int32_t i = 0; i < m->n_nodes; i++)

@@ -39,7 +39,7 @@ ingot_status ingot_context_create(const ingot_engine *e, ingot_context **out)
         c->in[i].t.data = NULL;
     }
     for (int32_t j = 0; j < b->n_out; j++) c->out[j].value = b->out[j];
-    ingot_status st = e->backend->ctx_create(e->plan, &c->state);
+    ingot_status st = e->backend->ctx_create(e->plan, e->backend_state, &c->state);
     if (st != INGOT_OK) {
         ingot_context_destroy(c);
         return st;

@@ -35,6 +35,13 @@ ingot_status runtime_engine_from_plan(engine_plan *plan, ingot_engine **out)
     if (!e) return ingot_fail(INGOT_ERR_NOMEM, "out of memory creating an engine");
     e->plan = plan;
     e->backend = b;
+    if (b->engine_create) {
+        ingot_status st = b->engine_create(plan, &e->backend_state);
+        if (st != INGOT_OK) {
+            ing_free(e);
+            return st;
+        }
+    }
     *out = e;
     return INGOT_OK;
 }
@@ -42,6 +49,7 @@ ingot_status runtime_engine_from_plan(engine_plan *plan, ingot_engine **out)
 void ingot_engine_destroy(ingot_engine *e)
 {
     if (!e) return;
+    if (e->backend_state && e->backend->engine_destroy) e->backend->engine_destroy(e->backend_state);
     engine_plan_destroy(e->plan);
     engine_file_close(&e->file);
     ing_free_aligned(e->image);

@@ -1,9 +1,27 @@
-/* Saving and loading engines: the public face of src/engine/. */
+/* Saving and loading engines: the public face of src/engine/. Loading comes in four modes
+ * (READ, MMAP, STREAM, AUTO = MMAP) and records what it cost (ingot_engine_get_load_stats). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "engine/stream.h"
 #include "runtime/runtime.h"
+
+/* The load record. struct ingot_engine (runtime.h) has no field for it, so it lives at the
+ * start of the engine's owned block e->image: every loader here allocates that block (for
+ * READ and MMAP it holds only the record; for STREAM the weights follow; for a buffer, the
+ * image copy follows). Only this file sets e->image, so a non-NULL e->image always starts
+ * with a record. The block's first RECORD_BYTES keep what follows 4096-aligned. */
+#define RECORD_BYTES ((size_t)ENGINE_WEIGHTS_ALIGN)
+_Static_assert(sizeof(ingot_load_stats) <= RECORD_BYTES, "load record fits its slot");
 
 ingot_status ingot_engine_save(const ingot_engine *e, const char *path)
 {
@@ -27,7 +45,79 @@ static ingot_status check_opts(const ingot_load_opts *opts, ingot_load_opts *o)
     *o = *opts;
     if ((unsigned)o->mode >= INGOT_LOAD_MODE_COUNT)
         return ingot_fail(INGOT_ERR_INVALID_ARG, "load mode %d, allowed 0..%d", o->mode, INGOT_LOAD_MODE_COUNT - 1);
+    if (o->staging_count > 1024)
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "load options: %zu staging buffers, allowed 0 (default %d)..1024",
+                          o->staging_count, ENGINE_STAGING_COUNT_DEFAULT);
+    if (o->staging_bytes > ((size_t)1 << 40))
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "load options: staging buffers of %zu bytes, allowed 0 (default %zu)..2^40",
+                          o->staging_bytes, ENGINE_STAGING_BYTES_DEFAULT);
     return INGOT_OK;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The process's peak resident set (VmHWM), in bytes; 0 where /proc is absent. */
+static uint64_t rss_hwm(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    uint64_t kb = 0;
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %" SCNu64 " kB", &kb) == 1) break;
+    fclose(f);
+    return kb * 1024;
+}
+
+typedef struct load_clock {
+    double t0;
+    uint64_t hwm0;
+} load_clock;
+
+static load_clock clock_start(void) { return (load_clock){now_s(), rss_hwm()}; }
+
+static void clock_stop(const load_clock *c, ingot_load_stats *s, ingot_load_mode mode, uint64_t bytes,
+                       uint64_t staging)
+{
+    memset(s, 0, sizeof *s);
+    s->mode = mode;
+    s->bytes_read = bytes;
+    s->seconds = now_s() - c->t0;
+    s->throughput = s->seconds > 0 ? (double)bytes / s->seconds : 0;
+    s->peak_staging_bytes = staging;
+    s->rss_hwm_before = c->hwm0;
+    s->rss_hwm_after = rss_hwm();
+    s->rss_hwm_delta = s->rss_hwm_after > c->hwm0 ? s->rss_hwm_after - c->hwm0 : 0;
+}
+
+/* A block of RECORD_BYTES + extra bytes, 4096-aligned, record zeroed. */
+static uint8_t *block_new(uint64_t extra, const char *what)
+{
+    if (extra > SIZE_MAX - RECORD_BYTES) {
+        ingot_fail(INGOT_ERR_NOMEM, "%s: %" PRIu64 " bytes do not fit in memory", what, extra);
+        return NULL;
+    }
+    uint8_t *b = ing_malloc_aligned(RECORD_BYTES + (size_t)extra, ENGINE_WEIGHTS_ALIGN);
+    if (!b) {
+        ingot_fail(INGOT_ERR_NOMEM, "out of memory for %s (%" PRIu64 " bytes)", what, extra);
+        return NULL;
+    }
+    memset(b, 0, RECORD_BYTES);
+#ifdef MADV_HUGEPAGE
+    /* Gigabytes of weights are faulted in page by page as the reader fills them: huge pages
+     * cut the faults 512-fold (advice only; ignored where transparent huge pages are off). */
+    if (extra >= ((uint64_t)64 << 20)) {
+        uintptr_t lo = ((uintptr_t)b + ((uintptr_t)2 << 20) - 1) & ~(((uintptr_t)2 << 20) - 1);
+        uintptr_t hi = ((uintptr_t)b + RECORD_BYTES + (size_t)extra) & ~(((uintptr_t)2 << 20) - 1);
+        if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+#endif
+    return b;
 }
 
 /* Plan from an image that stays alive as long as the engine (file or owned copy). */
@@ -41,22 +131,104 @@ static ingot_status from_image(const void *image, size_t size, const ingot_load_
     return st;
 }
 
+/* STREAM: header and metadata, then the weight section into one host block that becomes the
+ * engine's (constants point into it). file_size: known for files, else ENGINE_SIZE_UNKNOWN. */
+static ingot_status load_stream(const ingot_reader *r, const ingot_load_opts *o, uint64_t file_size,
+                                ingot_engine **out)
+{
+    load_clock c = clock_start();
+    engine_stream s;
+    uint8_t *block = NULL;
+    ingot_engine *e = NULL;
+    ingot_status st = engine_stream_open(&s, r, file_size, o->staging_count, o->staging_bytes);
+    if (st != INGOT_OK) return st;
+    if ((st = engine_check_target(&s.plan->target)) != INGOT_OK) goto fail;
+    /* A CUDA engine would take a device sink here (the CUDA backend's pinned staging ring,
+     * engine_stream_sink.upload/wait/finish) instead of a host block. */
+    if (!(block = block_new(s.h.weights_size, "the engine's weights"))) {
+        st = INGOT_ERR_NOMEM;
+        goto fail;
+    }
+    uint8_t *weights = block + RECORD_BYTES;
+    ir_model *m = s.plan->model;
+    /* The metadata decoder checked every blob lies inside the section. */
+    for (int32_t k = 0; k < s.n_blobs; k++) m->values[s.blobs[k].value].t.data = weights + s.blobs[k].offset;
+    /* Empty constants are not in s.blobs: give them a valid address, as the image reader does. */
+    for (int32_t i = 0; i < m->n_values; i++)
+        if (m->values[i].kind == IR_VALUE_CONST && !m->values[i].t.data) m->values[i].t.data = weights;
+    engine_stream_sink sink = {.host = weights};
+    if ((st = engine_stream_weights(&s, &sink, o->verify_checksums)) != INGOT_OK) goto fail;
+    if ((st = runtime_engine_from_plan(s.plan, &e)) != INGOT_OK) goto fail;
+    s.plan = NULL; /* the engine's now */
+    e->image = block;
+    clock_stop(&c, (ingot_load_stats *)block, INGOT_LOAD_STREAM, s.pos, s.peak_staging);
+    engine_stream_close(&s);
+    *out = e;
+    return INGOT_OK;
+fail:
+    ing_free_aligned(block);
+    engine_stream_close(&s);
+    return st;
+}
+
+ingot_status ingot_engine_load_stream(const ingot_reader *r, const ingot_load_opts *opts, ingot_engine **out)
+{
+    if (!r || !r->read || !out)
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_engine_load_stream: reader, its read callback and out must not be NULL");
+    ingot_load_opts o;
+    ING_TRY(check_opts(opts, &o));
+    return load_stream(r, &o, ENGINE_SIZE_UNKNOWN, out);
+}
+
+/* STREAM from a path: the file through read(2), its size known up front. */
+static ingot_status load_stream_path(const char *path, const ingot_load_opts *o, ingot_engine **out)
+{
+    struct stat sb;
+    ingot_status st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ingot_fail(INGOT_ERR_IO, "cannot open engine '%s': %s", path, strerror(errno));
+    if (fstat(fd, &sb) != 0 || sb.st_size < 0) {
+        st = ingot_fail(INGOT_ERR_IO, "cannot stat engine '%s': %s", path, strerror(errno));
+    } else {
+#ifdef POSIX_FADV_SEQUENTIAL
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* read-ahead: a hint, failure is fine */
+#endif
+        ingot_reader r = {.read = engine_fd_read, .seek = engine_fd_seek, .user = &fd};
+        st = load_stream(&r, o, S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : ENGINE_SIZE_UNKNOWN, out);
+    }
+    close(fd);
+    return st;
+}
+
 ingot_status ingot_engine_load(const char *path, const ingot_load_opts *opts, ingot_engine **out)
 {
     if (!path || !out) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_engine_load: path and out must not be NULL");
     ingot_load_opts o;
     ING_TRY(check_opts(opts, &o));
-    if (o.mode == INGOT_LOAD_STREAM)
-        return ingot_fail(INGOT_ERR_UNSUPPORTED, "loading '%s': STREAM mode is not available yet (use READ or MMAP)", path);
+    if (o.mode == INGOT_LOAD_STREAM) {
+        ingot_status st = load_stream_path(path, &o, out);
+        return st == INGOT_OK ? st : ingot_fail_prefix(st, "loading '%s'", path);
+    }
+    ingot_load_mode mode = o.mode == INGOT_LOAD_AUTO ? INGOT_LOAD_MMAP : o.mode;
+    load_clock c = clock_start();
+    uint8_t *block = block_new(0, "the engine's load record");
+    if (!block) return INGOT_ERR_NOMEM;
     engine_file f;
-    ING_TRY(engine_file_open(path, o.mode, &f));
-    ingot_engine *e;
-    ingot_status st = from_image(f.data, f.size, &o, &e);
+    ingot_status st = engine_file_open(path, mode, &f);
     if (st != INGOT_OK) {
+        ing_free_aligned(block);
+        return st;
+    }
+    ingot_engine *e;
+    st = from_image(f.data, f.size, &o, &e);
+    if (st != INGOT_OK) {
+        ing_free_aligned(block);
         engine_file_close(&f);
         return ingot_fail_prefix(st, "loading '%s'", path);
     }
     e->file = f;
+    e->image = block;
+    clock_stop(&c, (ingot_load_stats *)block, mode, f.mapped ? 0 : (uint64_t)f.size, 0);
     *out = e;
     return INGOT_OK;
 }
@@ -66,16 +238,27 @@ ingot_status ingot_engine_load_buffer(const void *data, size_t size, const ingot
     if (!data || !out) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_engine_load_buffer: data and out must not be NULL");
     ingot_load_opts o;
     ING_TRY(check_opts(opts, &o));
-    void *copy = ing_malloc_aligned(size ? size : 1, 4096); /* constants are used in place */
-    if (!copy) return ingot_fail(INGOT_ERR_NOMEM, "out of memory copying a %zu-byte engine", size);
-    memcpy(copy, data, size);
+    load_clock c = clock_start();
+    uint8_t *block = block_new(size, "copying the engine"); /* constants are used in place */
+    if (!block) return INGOT_ERR_NOMEM;
+    memcpy(block + RECORD_BYTES, data, size);
     ingot_engine *e;
-    ingot_status st = from_image(copy, size, &o, &e);
+    ingot_status st = from_image(block + RECORD_BYTES, size, &o, &e);
     if (st != INGOT_OK) {
-        ing_free_aligned(copy);
+        ing_free_aligned(block);
         return st;
     }
-    e->image = copy;
+    e->image = block;
+    clock_stop(&c, (ingot_load_stats *)block, INGOT_LOAD_READ, size, 0);
     *out = e;
+    return INGOT_OK;
+}
+
+ingot_status ingot_engine_get_load_stats(const ingot_engine *e, ingot_load_stats *stats)
+{
+    if (!e || !stats)
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_engine_get_load_stats: engine and stats must not be NULL");
+    if (e->image) memcpy(stats, e->image, sizeof *stats);
+    else memset(stats, 0, sizeof *stats);
     return INGOT_OK;
 }

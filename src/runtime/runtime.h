@@ -11,6 +11,7 @@ struct ingot_engine {
     const ing_backend *backend;
     engine_file file; /* the loaded image (READ or MMAP); zeroed when built in memory */
     void *image;      /* an owned copy (ingot_engine_load_buffer) */
+    void *backend_state; /* the backend's per-engine state (device weights …) or NULL */
 };
 
 /* Wrap a plan (taken on success) into an engine after checking the backend can run it. */

@@ -1,4 +1,4 @@
-/* Replays saved fuzzer inputs (tests/fuzz/regressions/<target>/*) through a fuzz target built
+/* Replays saved fuzzer inputs (every file in tests/fuzz/regressions/TARGET/) through a fuzz target built
  * without libFuzzer, so every crash the fuzzers ever found stays a test in normal builds.
  * usage: replay_<target> DIR... ; prints "N passed, 0 failed" (a crash fails the test). */
 #include <dirent.h>

@@ -310,7 +310,7 @@ int gu_same_outputs(ingot_engine *a, ingot_engine *b, uint64_t seed, double rtol
         for (size_t k = 0; k < n; k++) {
             double x = ing_load_f64(ia.dtype, da, k), y = ing_load_f64(ib.dtype, db, k);
             if (isnan(x) && isnan(y)) continue;
-            if (fabs(x - y) > atol + rtol * fabs(y)) {
+            if (isnan(x) || isnan(y) || fabs(x - y) > atol + rtol * fabs(y)) {
                 printf("gu_same_outputs: output '%s'[%zu]: %.9g vs %.9g\n", info.name, k, x, y);
                 same = 0;
                 break;

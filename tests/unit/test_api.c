@@ -216,9 +216,9 @@ static void test_model_errors(void)
 
     ingot_build_opts o;
     ingot_build_opts_init(&o);
-    o.precision = INGOT_PRECISION_FP16;
+    o.precision = (ingot_precision)99;
     m = make_model(&add_w, 1, "y", &len);
-    CHECK_STATUS(ingot_builder_build_buffer(m, len, &o, &e), INGOT_ERR_UNSUPPORTED, "fp32");
+    CHECK_STATUS(ingot_builder_build_buffer(m, len, &o, &e), INGOT_ERR_INVALID_ARG, "precision 99");
     ingot_build_opts_init(&o);
     ingot_input_shape s = {"x", 2, {2, 5}};
     o.shapes = &s;

@@ -1,6 +1,5 @@
-/* CPU convolutions: Conv, ConvTranspose and CausalConvWithState, plus the family's kernel
- * table (pooling lives in conv_pool.c, ConvInteger/QLinearConv in conv_quant.c, DeformConv in
- * conv_deform.c).
+/* CPU convolutions: Conv, ConvTranspose, ConvInteger, QLinearConv and CausalConvWithState,
+ * plus the family's kernel table (pooling lives in conv_pool.c, DeformConv in conv_deform.c).
  *
  * f32 Conv: im2col into cpu_scratch memory, then one cblas_sgemm per (image, group); a 1x1
  * stride-1 unpadded conv multiplies the input directly. Depthwise convs (one input channel per
@@ -25,7 +24,7 @@ ingot_status ir_conv_window(const ir_node *node, int kind, const ing_tensor *x, 
                             int64_t *k, int64_t *s, int64_t *d, int64_t *pads, int64_t *out_sp);
 enum { CONV_FORWARD = 0, CONV_POOL = 1, CONV_TRANSPOSE = 2 };
 
-/* Defined in conv_pool.c, conv_quant.c, conv_deform.c. */
+/* Defined in conv_pool.c and conv_deform.c. */
 ingot_status cpu_conv_maxpool(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
                               int n_in, ing_tensor *const *out, int n_out);
 ingot_status cpu_conv_avgpool(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
@@ -36,10 +35,6 @@ ingot_status cpu_conv_global_avgpool(cpu_exec *x, const ir_node *node, const ing
                                      int n_in, ing_tensor *const *out, int n_out);
 ingot_status cpu_conv_global_maxpool(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
                                      int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_conv_integer(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                              int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_conv_qlinear(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                              int n_in, ing_tensor *const *out, int n_out);
 ingot_status cpu_conv_deform(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
                              int n_in, ing_tensor *const *out, int n_out);
 
@@ -88,55 +83,69 @@ static ingot_status conv_shape_get(const ir_node *node, const ing_tensor *x, con
 
 /* ---- f32 forward: im2col + sgemm ---------------------------------------------------------- */
 
+/* The indices i in [0, n) whose position i*step + base lies in [0, extent): [*lo, *hi). */
+static inline void valid_range(int64_t base, int64_t step, int64_t extent, int64_t n, int64_t *lo,
+                               int64_t *hi)
+{
+    int64_t l = base >= 0 ? 0 : (-base + step - 1) / step;
+    int64_t h = extent - base <= 0 ? 0 : (extent - base + step - 1) / step;
+    if (h > n) h = n;
+    *lo = l < h ? l : h;
+    *hi = h;
+}
+
+/* Row-major multi-index of flat index i over dims[0..n). */
+static inline void unravel(int64_t i, const int64_t *dims, int n, int64_t *idx)
+{
+    for (int a = n - 1; a >= 0; a--) {
+        idx[a] = i % dims[a];
+        i /= dims[a];
+    }
+}
+
+/* For the first n spatial dims: position idx*s + kidx*d - pad in each; 0 when one falls
+ * outside [0, ext), else 1 with *off the row-major offset of the positions over ext. */
+static inline int window_offset(const conv_shape *cs, int n, const int64_t *idx,
+                                const int64_t *kidx, const int64_t *ext, int64_t *off)
+{
+    int64_t o = 0;
+    for (int a = 0; a < n; a++) {
+        int64_t p = idx[a] * cs->s[a] + kidx[a] * cs->d[a] - cs->pads[a];
+        if (p < 0 || p >= ext[a]) return 0;
+        o = o * ext[a] + p;
+    }
+    *off = o;
+    return 1;
+}
+
 /* Rows r = (c, kernel offset) of the column matrix (Cg*ksz x out_sp) for one image and group;
  * positions outside the input read 0. xs: the group's first input channel. One body for f32
  * and f64 elements. */
 #define DEFINE_IM2COL(NAME, T)                                                                     \
     static void NAME(const conv_shape *cs, const T *xs, T *col, int par)                           \
     {                                                                                              \
-        const int nsp = cs->nsp, last = nsp - 1;                                                   \
+        const int last = cs->nsp - 1;                                                              \
         const int64_t rows = cs->Cg * cs->ksz, ow_n = cs->osz[last], W = cs->isz[last];            \
-        const int64_t outer = ow_n ? cs->out_sp / ow_n : 0;                                        \
-        const int64_t sl = cs->s[last];                                                            \
+        const int64_t outer = ow_n ? cs->out_sp / ow_n : 0, sl = cs->s[last];                      \
         _Pragma("omp parallel for schedule(static) if (par && rows * cs->out_sp >= PAR_MIN)")      \
         for (int64_t r = 0; r < rows; r++) {                                                       \
-            int64_t c = r / cs->ksz, kk = r % cs->ksz, kidx[IR_MAX_RANK], oidx[IR_MAX_RANK] = {0}; \
-            for (int i = last; i >= 0; i--) {                                                      \
-                kidx[i] = kk % cs->k[i];                                                           \
-                kk /= cs->k[i];                                                                    \
-            }                                                                                      \
-            const T *xc = xs + c * cs->in_sp;                                                      \
-            T *dst = col + r * cs->out_sp;                                                         \
+            int64_t kidx[IR_MAX_RANK], oidx[IR_MAX_RANK] = {0}, lo, hi, off;                       \
+            unravel(r % cs->ksz, cs->k, cs->nsp, kidx);                                            \
+            const T *xc = xs + (r / cs->ksz) * cs->in_sp;                                          \
             const int64_t base = kidx[last] * cs->d[last] - cs->pads[last];                        \
-            /* Output columns ow whose input column ow*sl + base lies in [0, W). */                \
-            int64_t lo = base >= 0 ? 0 : (-base + sl - 1) / sl;                                    \
-            int64_t hi = W - base <= 0 ? 0 : (W - base + sl - 1) / sl;                             \
-            if (hi > ow_n) hi = ow_n;                                                              \
-            if (lo > hi) lo = hi;                                                                  \
+            valid_range(base, sl, W, ow_n, &lo, &hi);                                              \
             for (int64_t t = 0; t < outer; t++) {                                                  \
-                T *drow = dst + t * ow_n;                                                          \
-                int valid = 1;                                                                     \
-                int64_t off = 0;                                                                   \
-                for (int i = 0; i < last; i++) {                                                   \
-                    int64_t p = oidx[i] * cs->s[i] + kidx[i] * cs->d[i] - cs->pads[i];             \
-                    if (p < 0 || p >= cs->isz[i]) {                                                \
-                        valid = 0;                                                                 \
-                        break;                                                                     \
-                    }                                                                              \
-                    off = off * cs->isz[i] + p;                                                    \
-                }                                                                                  \
-                if (!valid) {                                                                      \
+                T *drow = col + r * cs->out_sp + t * ow_n;                                         \
+                if (!window_offset(cs, last, oidx, kidx, cs->isz, &off)) {                         \
                     memset(drow, 0, (size_t)ow_n * sizeof(T));                                     \
                 } else {                                                                           \
                     const int64_t roff = off * W + base; /* may be negative; never read there */   \
-                    if (lo > 0) memset(drow, 0, (size_t)lo * sizeof(T));                           \
-                    if (sl == 1) {                                                                 \
-                        if (hi > lo)                                                               \
-                            memcpy(drow + lo, xc + roff + lo, (size_t)(hi - lo) * sizeof(T));      \
-                    } else {                                                                       \
+                    memset(drow, 0, (size_t)lo * sizeof(T));                                       \
+                    if (sl == 1 && hi > lo)                                                        \
+                        memcpy(drow + lo, xc + roff + lo, (size_t)(hi - lo) * sizeof(T));          \
+                    else                                                                           \
                         for (int64_t ow = lo; ow < hi; ow++) drow[ow] = xc[roff + ow * sl];        \
-                    }                                                                              \
-                    if (hi < ow_n) memset(drow + hi, 0, (size_t)(ow_n - hi) * sizeof(T));          \
+                    memset(drow + hi, 0, (size_t)(ow_n - hi) * sizeof(T));                         \
                 }                                                                                  \
                 for (int i = last - 1; i >= 0; i--) {                                              \
                     if (++oidx[i] < cs->osz[i]) break;                                             \
@@ -160,57 +169,13 @@ static void add_bias_f32(float *y, const float *b, int64_t M, int64_t sp)
     }
 }
 
-/* 2-D depthwise with kernel width <= 16: output row by output row, so each row gets all its
- * taps while in L1, and no per-tap odometer. */
-static void conv_depthwise2d_f32(const conv_shape *cs, const float *X, const float *Wt,
-                                 const float *B, float *Y)
-{
-    const int64_t H = cs->isz[0], W = cs->isz[1], OH = cs->osz[0], OW = cs->osz[1];
-    const int64_t KH = cs->k[0], KW = cs->k[1], sh = cs->s[0], sw = cs->s[1];
-    const int64_t dh = cs->d[0], dw = cs->d[1], ph = cs->pads[0], pw = cs->pads[1];
-    const int64_t planes = cs->N * cs->M;
-    int64_t lo[16], hi[16], base[16]; /* per kernel column: output columns that read the input */
-    for (int64_t kw = 0; kw < KW; kw++) {
-        base[kw] = kw * dw - pw;
-        lo[kw] = base[kw] >= 0 ? 0 : (-base[kw] + sw - 1) / sw;
-        hi[kw] = W - base[kw] <= 0 ? 0 : (W - base[kw] + sw - 1) / sw;
-        if (hi[kw] > OW) hi[kw] = OW;
-        if (lo[kw] > hi[kw]) lo[kw] = hi[kw];
-    }
-#pragma omp parallel for schedule(static) if (planes * cs->out_sp * cs->ksz >= PAR_MIN)
-    for (int64_t pl = 0; pl < planes; pl++) {
-        const int64_t n = pl / cs->M, m = pl % cs->M, g = m / cs->Mg;
-        const float *xc = X + (n * cs->C + g) * cs->in_sp, *wm = Wt + m * cs->ksz;
-        const float bv = B ? B[m] : 0.0f;
-        for (int64_t oh = 0; oh < OH; oh++) {
-            float *yr = Y + pl * cs->out_sp + oh * OW;
-            for (int64_t ow = 0; ow < OW; ow++) yr[ow] = bv;
-            for (int64_t kh = 0; kh < KH; kh++) {
-                const int64_t ih = oh * sh + kh * dh - ph;
-                if (ih < 0 || ih >= H) continue;
-                const float *xr = xc + ih * W;
-                for (int64_t kw = 0; kw < KW; kw++) {
-                    const float wv = wm[kh * KW + kw];
-                    const int64_t b0 = base[kw];
-                    if (sw == 1) {
-                        for (int64_t ow = lo[kw]; ow < hi[kw]; ow++) yr[ow] += wv * xr[ow + b0];
-                    } else {
-                        for (int64_t ow = lo[kw]; ow < hi[kw]; ow++)
-                            yr[ow] += wv * xr[ow * sw + b0];
-                    }
-                }
-            }
-        }
-    }
-}
-
 /* Depthwise (one input channel per group): per output plane, accumulate each kernel tap's
  * shifted input row into the output row. No column buffer, and the rows stay in cache, where
  * im2col would copy the input ksz times for a GEMM of one row. */
 static void conv_depthwise_f32(const conv_shape *cs, const float *X, const float *Wt,
                                const float *B, float *Y)
 {
-    const int nsp = cs->nsp, last = nsp - 1;
+    const int last = cs->nsp - 1;
     const int64_t ow_n = cs->osz[last], W = cs->isz[last], sl = cs->s[last];
     const int64_t outer = ow_n ? cs->out_sp / ow_n : 0, planes = cs->N * cs->M;
 #pragma omp parallel for schedule(static) if (planes * cs->out_sp * cs->ksz >= PAR_MIN)
@@ -221,28 +186,13 @@ static void conv_depthwise_f32(const conv_shape *cs, const float *X, const float
         const float bv = B ? B[m] : 0.0f;
         for (int64_t o = 0; o < cs->out_sp; o++) yp[o] = bv;
         for (int64_t kk = 0; kk < cs->ksz; kk++) {
-            int64_t kidx[IR_MAX_RANK], u = kk, oidx[IR_MAX_RANK] = {0};
-            for (int i = last; i >= 0; i--) {
-                kidx[i] = u % cs->k[i];
-                u /= cs->k[i];
-            }
+            int64_t kidx[IR_MAX_RANK], oidx[IR_MAX_RANK] = {0}, lo, hi, off;
+            unravel(kk, cs->k, cs->nsp, kidx);
             const float wv = wm[kk];
             const int64_t base = kidx[last] * cs->d[last] - cs->pads[last];
-            int64_t lo = base >= 0 ? 0 : (-base + sl - 1) / sl;
-            int64_t hi = W - base <= 0 ? 0 : (W - base + sl - 1) / sl;
-            if (hi > ow_n) hi = ow_n;
+            valid_range(base, sl, W, ow_n, &lo, &hi);
             for (int64_t t = 0; t < outer; t++) {
-                int valid = 1;
-                int64_t off = 0;
-                for (int i = 0; i < last; i++) {
-                    int64_t p = oidx[i] * cs->s[i] + kidx[i] * cs->d[i] - cs->pads[i];
-                    if (p < 0 || p >= cs->isz[i]) {
-                        valid = 0;
-                        break;
-                    }
-                    off = off * cs->isz[i] + p;
-                }
-                if (valid) {
+                if (window_offset(cs, last, oidx, kidx, cs->isz, &off)) {
                     float *yr = yp + t * ow_n;
                     const int64_t roff = off * W + base; /* may be negative; never read there */
                     if (sl == 1) {
@@ -296,8 +246,7 @@ static ingot_status conv_f32(cpu_exec *ex, const ir_node *node, const conv_shape
         return INGOT_OK;
     }
     if (cs->Cg == 1 && cs->G > 1) {
-        if (cs->nsp == 2 && cs->k[1] <= 16) conv_depthwise2d_f32(cs, X, Wt, B, Y);
-        else conv_depthwise_f32(cs, X, Wt, B, Y);
+        conv_depthwise_f32(cs, X, Wt, B, Y);
         return INGOT_OK;
     }
     const int direct = conv_is_pointwise(cs);
@@ -475,41 +424,145 @@ static ingot_status k_conv(cpu_exec *ex, const ir_node *node, const ing_tensor *
                         ingot_dtype_name((ingot_dtype)x->dtype));
 }
 
+/* ---- ConvInteger, QLinearConv ----------------------------------------------------------- */
+
+/* Both subtract the zero points first (scalar or per output channel for w), so padding reads
+ * 0, then run the f64 path above: products of 8-bit values summed over any realistic window
+ * stay integers below 2^53, so the sums are exact, at BLAS speed. QLinearConv requantizes with
+ * y = sat(round_half_even(acc * xs*ws/ys) + yz), one (image, output channel) per OpenMP
+ * iteration. */
+
+/* A zero point's value for output channel m (scalar or per-channel); 0 when absent. */
+static int32_t zp_at(const ing_tensor *t, int64_t m)
+{
+    if (!t) return 0;
+    int64_t n = ing_numel(t);
+    return (int32_t)ing_load_i64(t->dtype, t->data, (size_t)(n > 1 ? m : 0));
+}
+
+/* Zero-point-free copies in f64, in scratch slots 1 and 2 (conv_f64 takes slot 0):
+ * X = x - xz (N*C*in_sp), W = w - wz[m] (M*Cg*ksz). */
+static ingot_status q_prepare(cpu_exec *ex, const ir_node *node, const conv_shape *cs,
+                              const ing_tensor *x, const ing_tensor *xz, const ing_tensor *w,
+                              const ing_tensor *wz, double **xs, double **ws)
+{
+    size_t nx = (size_t)ing_numel(x), nw = (size_t)ing_numel(w), bx, bw;
+    if (!ing_mul_overflow(nx, sizeof(double), &bx) || !ing_mul_overflow(nw, sizeof(double), &bw))
+        return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "tensor too large");
+    double *X = cpu_scratch(ex, 1, bx ? bx : 8), *W = cpu_scratch(ex, 2, bw ? bw : 8);
+    if (!X || !W) return INGOT_ERR_NOMEM;
+    const int32_t xzv = zp_at(xz, 0);
+    if (x->dtype == INGOT_DTYPE_U8) {
+        const uint8_t *xp = x->data;
+        for (size_t i = 0; i < nx; i++) X[i] = (double)((int32_t)xp[i] - xzv);
+    } else {
+        const int8_t *xp = x->data;
+        for (size_t i = 0; i < nx; i++) X[i] = (double)((int32_t)xp[i] - xzv);
+    }
+    const int64_t per = cs->Cg * cs->ksz;
+    for (int64_t m = 0; m < cs->M; m++) {
+        const int32_t z = zp_at(wz, m);
+        for (int64_t r = 0; r < per; r++)
+            W[m * per + r] =
+                (double)((int32_t)ing_load_i64(w->dtype, w->data, (size_t)(m * per + r)) - z);
+    }
+    *xs = X;
+    *ws = W;
+    return INGOT_OK;
+}
+
+/* acc (scratch slot 3, N x M x out_sp) = the integer conv sums, exact in f64. */
+static ingot_status q_acc(cpu_exec *ex, const ir_node *node, const conv_shape *cs,
+                          const double *X, const double *W, double **acc)
+{
+    size_t ny = (size_t)(cs->N * cs->M * cs->out_sp), by;
+    if (!ing_mul_overflow(ny, sizeof(double), &by))
+        return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "output of %zu elements is too large", ny);
+    if (cs->Mg > INT32_MAX || cs->out_sp > INT32_MAX || cs->Cg * cs->ksz > INT32_MAX)
+        return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED,
+                            "GEMM dims (%lld, %lld, %lld) exceed the BLAS int range",
+                            (long long)cs->Mg, (long long)cs->out_sp,
+                            (long long)(cs->Cg * cs->ksz));
+    *acc = cpu_scratch(ex, 3, by ? by : 8);
+    if (!*acc) return INGOT_ERR_NOMEM;
+    return conv_f64(ex, node, cs, X, W, NULL, *acc);
+}
+
+static ingot_status k_conv_integer(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in,
+                                   int n_in, ing_tensor *const *out, int n_out)
+{
+    const ing_tensor *x = in[0], *w = in[1];
+    const ing_tensor *xz = n_in > 2 ? in[2] : NULL, *wz = n_in > 3 ? in[3] : NULL;
+    conv_shape q;
+    ING_TRY(conv_shape_get(node, x, w, out[0], 0, &q));
+    if (ing_numel(out[0]) == 0) return INGOT_OK;
+    double *X, *W, *acc;
+    ING_TRY(q_prepare(ex, node, &q, x, xz, w, wz, &X, &W));
+    ING_TRY(q_acc(ex, node, &q, X, W, &acc));
+    int32_t *Y = out[0]->data;
+    int64_t ny = ing_numel(out[0]);
+    /* i32 is the op's accumulator: a sum beyond it wraps, as in an i32 accumulation. */
+    for (int64_t i = 0; i < ny; i++) Y[i] = (int32_t)(uint32_t)(int64_t)acc[i];
+    return INGOT_OK;
+}
+
+static ingot_status k_qlinear_conv(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in,
+                                   int n_in, ing_tensor *const *out, int n_out)
+{
+    const ing_tensor *x = in[0], *w = in[3], *b = n_in > 8 ? in[8] : NULL;
+    conv_shape q;
+    ING_TRY(conv_shape_get(node, x, w, out[0], 0, &q));
+    if (ing_numel(out[0]) == 0) return INGOT_OK;
+    const float xs = *(const float *)in[1]->data, ys = *(const float *)in[6]->data;
+    const ing_tensor *wsc = in[4];
+    const int64_t nws = ing_numel(wsc);
+    if (!(ys != 0.0f))
+        return IR_NODE_FAIL(node, INGOT_ERR_RUNTIME, "y_scale is %g; must be non-zero", (double)ys);
+    double *X, *W, *acc;
+    ING_TRY(q_prepare(ex, node, &q, x, in[2], w, n_in > 5 ? in[5] : NULL, &X, &W));
+    ING_TRY(q_acc(ex, node, &q, X, W, &acc));
+    const int ydt = out[0]->dtype;
+    const int32_t yz = zp_at(n_in > 7 ? in[7] : NULL, 0);
+    const double lo = ydt == INGOT_DTYPE_I8 ? -128.0 : 0.0, hi = ydt == INGOT_DTYPE_I8 ? 127.0 : 255.0;
+    const int64_t jobs = q.N * q.M;
+#pragma omp parallel for schedule(static) if (jobs * q.out_sp >= PAR_MIN)
+    for (int64_t j = 0; j < jobs; j++) {
+        const int64_t m = j % q.M;
+        const float wsv = ((const float *)wsc->data)[nws > 1 ? m : 0];
+        /* The scale in f32, as the reference computes it. */
+        const double scale = (double)(xs * wsv / ys);
+        const double bias = b ? (double)((const int32_t *)b->data)[m] : 0.0;
+        const double *a = acc + j * q.out_sp;
+        for (int64_t o = 0; o < q.out_sp; o++) {
+            double v = nearbyint((a[o] + bias) * scale) + yz;
+            v = v < lo ? lo : v > hi ? hi : v;
+            if (ydt == INGOT_DTYPE_I8) ((int8_t *)out[0]->data)[j * q.out_sp + o] = (int8_t)v;
+            else ((uint8_t *)out[0]->data)[j * q.out_sp + o] = (uint8_t)v;
+        }
+    }
+    return INGOT_OK;
+}
+
 /* ---- ConvTranspose ----------------------------------------------------------------------- */
 
 /* Scatter-adds the column matrix (Mg*ksz x in_sp) of one image and group into y (Mg x out_sp):
  * input position i with kernel offset kk lands on output i*s + kk*d - pad. */
 static void col2im_f32(const conv_shape *cs, const float *col, float *y)
 {
-    const int nsp = cs->nsp, last = nsp - 1;
+    const int last = cs->nsp - 1;
     const int64_t iw_n = cs->isz[last], OW = cs->osz[last], sl = cs->s[last];
     const int64_t outer = iw_n ? cs->in_sp / iw_n : 0;
 #pragma omp parallel for schedule(static) if (cs->Mg * cs->ksz * cs->in_sp >= PAR_MIN)
     for (int64_t m = 0; m < cs->Mg; m++) {
         float *ym = y + m * cs->out_sp;
         for (int64_t kk = 0; kk < cs->ksz; kk++) {
-            int64_t kidx[IR_MAX_RANK], u = kk, iidx[IR_MAX_RANK] = {0};
-            for (int i = last; i >= 0; i--) {
-                kidx[i] = u % cs->k[i];
-                u /= cs->k[i];
-            }
+            int64_t kidx[IR_MAX_RANK], iidx[IR_MAX_RANK] = {0}, lo, hi, off;
+            unravel(kk, cs->k, cs->nsp, kidx);
             const float *src = col + (m * cs->ksz + kk) * cs->in_sp;
             const int64_t base = kidx[last] * cs->d[last] - cs->pads[last];
-            int64_t lo = base >= 0 ? 0 : (-base + sl - 1) / sl;
-            int64_t hi = OW - base <= 0 ? 0 : (OW - base + sl - 1) / sl;
-            if (hi > iw_n) hi = iw_n;
+            valid_range(base, sl, OW, iw_n, &lo, &hi);
             for (int64_t t = 0; t < outer; t++) {
-                int valid = 1;
-                int64_t off = 0;
-                for (int i = 0; i < last; i++) {
-                    int64_t p = iidx[i] * cs->s[i] + kidx[i] * cs->d[i] - cs->pads[i];
-                    if (p < 0 || p >= cs->osz[i]) {
-                        valid = 0;
-                        break;
-                    }
-                    off = off * cs->osz[i] + p;
-                }
-                if (valid) {
+                if (window_offset(cs, last, iidx, kidx, cs->osz, &off)) {
                     const int64_t roff = off * OW + base; /* may be negative; never written */
                     const float *sr = src + t * iw_n;
                     for (int64_t iw = lo; iw < hi; iw++) ym[roff + iw * sl] += sr[iw];
@@ -552,7 +605,6 @@ static ingot_status conv_transpose_f32(cpu_exec *ex, const ir_node *node, const 
 static void conv_transpose_f64(const conv_shape *cs, const double *X, const double *Wt,
                                const double *B, double *acc)
 {
-    const int nsp = cs->nsp;
     const int64_t jobs = cs->N * cs->M;
 #pragma omp parallel for schedule(static) if (jobs * cs->in_sp * cs->Cg * cs->ksz >= PAR_MIN)
     for (int64_t j = 0; j < jobs; j++) {
@@ -560,27 +612,11 @@ static void conv_transpose_f64(const conv_shape *cs, const double *X, const doub
         double *ym = acc + j * cs->out_sp;
         for (int64_t o = 0; o < cs->out_sp; o++) ym[o] = B ? B[m] : 0.0;
         for (int64_t i = 0; i < cs->in_sp; i++) {
-            int64_t iidx[IR_MAX_RANK], t = i;
-            for (int a = nsp - 1; a >= 0; a--) {
-                iidx[a] = t % cs->isz[a];
-                t /= cs->isz[a];
-            }
+            int64_t iidx[IR_MAX_RANK], kidx[IR_MAX_RANK], off;
+            unravel(i, cs->isz, cs->nsp, iidx);
             for (int64_t kk = 0; kk < cs->ksz; kk++) {
-                int64_t kidx[IR_MAX_RANK], u = kk, off = 0;
-                for (int a = nsp - 1; a >= 0; a--) {
-                    kidx[a] = u % cs->k[a];
-                    u /= cs->k[a];
-                }
-                int valid = 1;
-                for (int a = 0; a < nsp; a++) {
-                    int64_t p = iidx[a] * cs->s[a] + kidx[a] * cs->d[a] - cs->pads[a];
-                    if (p < 0 || p >= cs->osz[a]) {
-                        valid = 0;
-                        break;
-                    }
-                    off = off * cs->osz[a] + p;
-                }
-                if (!valid) continue;
+                unravel(kk, cs->k, cs->nsp, kidx);
+                if (!window_offset(cs, cs->nsp, iidx, kidx, cs->osz, &off)) continue;
                 double sum = 0.0;
                 for (int64_t c = 0; c < cs->Cg; c++)
                     sum += X[(n * cs->C + g * cs->Cg + c) * cs->in_sp + i] *
@@ -680,8 +716,8 @@ static ingot_status k_causal_conv(cpu_exec *ex, const ir_node *node, const ing_t
 const cpu_kernel_def cpu_kernels_conv[] = {
     {"Conv", k_conv},
     {"ConvTranspose", k_conv_transpose},
-    {"ConvInteger", cpu_conv_integer},
-    {"QLinearConv", cpu_conv_qlinear},
+    {"ConvInteger", k_conv_integer},
+    {"QLinearConv", k_qlinear_conv},
     {"DeformConv", cpu_conv_deform},
     {"AveragePool", cpu_conv_avgpool},
     {"MaxPool", cpu_conv_maxpool},

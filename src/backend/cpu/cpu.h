@@ -51,6 +51,14 @@ ing_tensor *cpu_alloc_value(cpu_exec *x, int32_t value, int32_t dtype, int32_t r
 /* Ops whose kernels allocate their own outputs (control flow). */
 int cpu_op_allocates_outputs(const char *op);
 
+/* For other backends' fallback: a CPU executor over a plan, and one node's kernel run on
+ * caller-provided host tensors (outputs already allocated to their inferred shapes; control-flow
+ * ops instead allocate in the executor's own slots, read them back with cpu_get_value). */
+typedef struct engine_plan engine_plan;
+ingot_status cpu_exec_new(const engine_plan *plan, cpu_exec **out);
+void cpu_exec_free(cpu_exec *x);
+ingot_status cpu_run_kernel(cpu_exec *x, const ir_node *n, const ing_tensor *const *in, ing_tensor *const *out);
+
 /* Testing: fill every newly allocated output with 0xA5 bytes before its kernel runs, so a
  * kernel that leaves elements unwritten is caught. Process-wide. */
 void cpu_set_poison(int on);

@@ -10,6 +10,7 @@ extern const cpu_kernel_def cpu_kernels_linalg[];
 extern const cpu_kernel_def cpu_kernels_shape[];
 extern const cpu_kernel_def cpu_kernels_spatial[];
 extern const cpu_kernel_def cpu_kernels_control[];
+extern const cpu_kernel_def cpu_kernels_fused[];
 
 static const cpu_kernel_def *const families[] = {
     cpu_kernels_ew,
@@ -19,6 +20,7 @@ static const cpu_kernel_def *const families[] = {
     cpu_kernels_shape,
     cpu_kernels_spatial,
     cpu_kernels_control,
+    cpu_kernels_fused,
 };
 
 const cpu_kernel_def *cpu_kernel_lookup(const char *op)

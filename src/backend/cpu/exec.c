@@ -154,6 +154,78 @@ ingot_status cpu_run_body(cpu_exec *x, int32_t body)
     return INGOT_OK;
 }
 
+/* ---- Build-time evaluation (constant folding) ------------------------------------------ */
+
+/* An executor over model m with no plan: every output gets its slot's own buffer. The plan is
+ * owned by the evaluator so that place() sees no arena. */
+typedef struct cpu_eval {
+    cpu_exec x;
+    engine_plan plan;
+} cpu_eval;
+
+ingot_status cpu_eval_begin(const ir_model *m, cpu_exec **out)
+{
+    cpu_eval *e = ing_calloc(1, sizeof *e);
+    if (!e) return ingot_fail(INGOT_ERR_NOMEM, "out of memory creating a constant-folding evaluator");
+    e->plan.model = (ir_model *)m;
+    e->x.plan = &e->plan;
+    e->x.m = m;
+    e->x.slots = ing_calloc((size_t)(m->n_values ? m->n_values : 1), sizeof(slot));
+    if (!e->x.slots) {
+        ing_free(e);
+        return ingot_fail(INGOT_ERR_NOMEM, "out of memory creating a constant-folding evaluator (%d values)",
+                          m->n_values);
+    }
+    *out = &e->x;
+    return INGOT_OK;
+}
+
+/* Run node `node` of the evaluator's model; every non-omitted input must be a constant with
+ * bytes. outs[j] (n_out entries) receive each output's dtype, shape and data; the caller owns
+ * each data buffer and frees it with ing_free_aligned (on failure nothing is handed over). An
+ * omitted output gets data NULL and rank -1. */
+ingot_status cpu_eval_node(cpu_exec *x, int32_t node, ing_tensor *outs)
+{
+    const ir_model *m = x->m;
+    if (node < 0 || node >= m->n_nodes)
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "node %d out of range (%d nodes)", node, m->n_nodes);
+    const ir_node *n = &m->nodes[node];
+    if (cpu_op_allocates_outputs(n->op))
+        return IR_NODE_FAIL(n, INGOT_ERR_UNSUPPORTED, "control flow is not evaluated at build time");
+    for (int32_t i = 0; i < n->n_in; i++) {
+        if (n->in[i] < 0) continue;
+        const ir_value *v = &m->values[n->in[i]];
+        if (v->kind != IR_VALUE_CONST || (!v->t.data && ing_nbytes(&v->t)))
+            return IR_NODE_FAIL(n, INGOT_ERR_INVALID_ARG, "input %d ('%s') is not a constant", i, v->name);
+        x->slots[n->in[i]].t = v->t; /* the model's bytes, borrowed */
+    }
+    ING_TRY(run_node(x, node));
+    for (int32_t j = 0; j < n->n_out; j++) {
+        if (n->out[j] < 0) {
+            memset(&outs[j], 0, sizeof outs[j]);
+            outs[j].rank = -1;
+            continue;
+        }
+        slot *s = &x->slots[n->out[j]];
+        outs[j] = s->t;
+        outs[j].data = s->buf; /* place() put the output in the slot's own buffer */
+        s->buf = NULL;
+        s->cap = 0;
+        s->t.data = NULL;
+    }
+    return INGOT_OK;
+}
+
+void cpu_eval_end(cpu_exec *x)
+{
+    if (!x) return;
+    cpu_eval *e = (cpu_eval *)x; /* x is the first member */
+    for (int32_t i = 0; i < x->m->n_values; i++) ing_free_aligned(x->slots[i].buf);
+    for (int i = 0; i < 4; i++) ing_free_aligned(x->scratch[i]);
+    ing_free(x->slots);
+    ing_free(e);
+}
+
 static void exec_destroy(void *state)
 {
     cpu_exec *x = state;
@@ -188,6 +260,12 @@ nomem:
     exec_destroy(x);
     return ingot_fail(INGOT_ERR_NOMEM, "out of memory creating a CPU context (arena %llu bytes)",
                       (unsigned long long)plan->arena_bytes);
+}
+
+static ingot_status ctx_create(const engine_plan *plan, void *engine_state, void **state)
+{
+    (void)engine_state;
+    return exec_create(plan, state);
 }
 
 static ingot_status exec_run(void *state, ing_binding *in, int32_t n_in, ing_binding *out, int32_t n_out,
@@ -249,7 +327,23 @@ const ing_backend ing_backend_cpu = {
     .available = cpu_available,
     .supports = cpu_supports,
     .prepare = cpu_prepare,
-    .ctx_create = exec_create,
+    .ctx_create = ctx_create,
     .ctx_destroy = exec_destroy,
     .run = exec_run,
 };
+
+/* ---- for other backends: the CPU kernels as a fallback ---- */
+
+ingot_status cpu_exec_new(const engine_plan *plan, cpu_exec **out) { return exec_create(plan, (void **)out); }
+
+void cpu_exec_free(cpu_exec *x) { exec_destroy(x); }
+
+ingot_status cpu_run_kernel(cpu_exec *x, const ir_node *n, const ing_tensor *const *in, ing_tensor *const *out)
+{
+    const cpu_kernel_def *k = cpu_kernel_lookup(n->op);
+    if (!k) return IR_NODE_FAIL(n, INGOT_ERR_UNSUPPORTED, "no CPU kernel for op type '%s'", n->op);
+    if (poison_outputs)
+        for (int32_t j = 0; j < n->n_out; j++)
+            if (out[j] && out[j]->data) memset(out[j]->data, 0xA5, ing_nbytes(out[j]));
+    return k->run(x, n, in, n->n_in, out, n->n_out);
+}

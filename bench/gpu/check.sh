@@ -1,0 +1,33 @@
+#!/bin/bash
+# On the GPU machine: unpack devkit/, find the CUDA libraries of the machine's Python packages,
+# and run the CUDA checks. Writes logs under $OUT. usage: bench/gpu/check.sh [probe|tests|conformance|all]
+set -u
+what="${1:-all}"
+OUT="${OUT:-/tmp/out}"; mkdir -p "$OUT"
+mkdir -p devkit/lib devkit/shared && tar xJf devkit/libs.tar.xz -C devkit/lib
+for t in onnx-node models; do [ -f devkit/$t.tar.xz ] && [ ! -d devkit/shared/$t ] && tar xJf devkit/$t.tar.xz -C devkit/shared; done
+export INGOT_SHARED_DIR="$PWD/devkit/shared"
+SITE=$(python3 -c "import site; print(site.getsitepackages()[0])" 2>/dev/null)
+extra=""
+for d in $(find "$SITE/nvidia" -maxdepth 3 -type d -name lib 2>/dev/null); do extra="$extra:$d"; done
+export LD_LIBRARY_PATH="$PWD/devkit/lib$extra:${LD_LIBRARY_PATH:-}"
+export OMP_NUM_THREADS=8
+if [ "$what" = probe ] || [ "$what" = all ]; then
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+  python3 -c "import torch, onnx; print('torch', torch.__version__, 'onnx', onnx.__version__)"
+  ldd devkit/bin/ingot | grep -E "not found|cudnn|cublas|openblas"
+  devkit/bin/ingot --version
+fi
+if [ "$what" = tests ] || [ "$what" = all ]; then
+  for t in devkit/bin/test_cuda_*; do [ -x "$t" ] && { echo "== $t"; "$t" 2>&1 | tail -25; }; done
+  echo "== test_api (cpu)"; devkit/bin/test_api | tail -2
+  echo "== test_models (cuda)"; INGOT_TEST_BACKEND=cuda devkit/bin/test_models 2>&1 | tail -12
+fi
+if [ "$what" = conformance ] || [ "$what" = all ]; then
+  NODE="$INGOT_SHARED_DIR/onnx-node"
+  devkit/bin/ingot conformance "$NODE" --backend cuda > "$OUT/conformance-cuda.txt" 2>&1
+  grep -E "^FAIL" "$OUT/conformance-cuda.txt" | head -40
+  tail -1 "$OUT/conformance-cuda.txt"
+  devkit/bin/ingot conformance "$NODE" --backend cpu > "$OUT/conformance-cpu.txt" 2>&1
+  tail -1 "$OUT/conformance-cpu.txt"
+fi

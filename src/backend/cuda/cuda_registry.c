@@ -1,0 +1,26 @@
+/* The list of CUDA kernel families; each family file defines its table (see cuda.h). */
+#include <string.h>
+
+#include "backend/cuda/cuda.h"
+
+extern const cuda_kernel_def cuda_kernels_ew[];
+extern const cuda_kernel_def cuda_kernels_reduce[];
+extern const cuda_kernel_def cuda_kernels_move[];
+extern const cuda_kernel_def cuda_kernels_conv[];
+extern const cuda_kernel_def cuda_kernels_gemm[];
+
+static const cuda_kernel_def *const families[] = {
+    cuda_kernels_ew,
+    cuda_kernels_reduce,
+    cuda_kernels_move,
+    cuda_kernels_conv,
+    cuda_kernels_gemm,
+};
+
+const cuda_kernel_def *cuda_kernel_lookup(const char *op)
+{
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+        for (const cuda_kernel_def *d = families[f]; d->op; d++)
+            if (strcmp(d->op, op) == 0) return d;
+    return NULL;
+}
