@@ -11,7 +11,7 @@ SHARED     ?= $(abspath ../shared)
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 
-DEB_PKGS  = cmake make gcc pkg-config libprotobuf-c-dev protobuf-c-compiler libopenblas-openmp-dev libxxhash-dev
+DEB_PKGS  = cmake make gcc pkg-config libprotobuf-c-dev protobuf-c-compiler libopenblas-openmp-dev libxxhash-dev time
 FUZZ_PKGS = clang libclang-rt-14-dev libomp-dev
 
 .PHONY: all deps build asan demo test test-unit test-asan conformance fuzz clean

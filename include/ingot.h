@@ -314,6 +314,21 @@ ingot_status ingot_context_run(ingot_context *c, void *stream);
 ingot_status ingot_context_get_output(ingot_context *c, const char *name, ingot_tensor_info *info,
                                       const void **data, size_t *size);
 
+/* Timing of the last run, when enabled with ingot_context_set_timing. GPU phases are measured
+ * with CUDA events on the run's stream; CPU engines report only host_ms (compute_ms = host_ms).
+ * Enabling timing costs a few event records per run. */
+typedef struct ingot_run_timing {
+    double h2d_ms;     /* inputs host -> device */
+    double compute_ms; /* the engine's work on the device (or host for CPU engines) */
+    double d2h_ms;     /* outputs device -> host */
+    double host_ms;    /* wall time of ingot_context_run on the calling thread */
+    int cuda_graph;    /* non-zero when the run replayed a captured CUDA graph */
+} ingot_run_timing;
+
+ingot_status ingot_context_set_timing(ingot_context *c, int on);
+/* INGOT_ERR_STATE when timing is off or no run happened yet. */
+ingot_status ingot_context_get_timing(const ingot_context *c, ingot_run_timing *t);
+
 #ifdef __cplusplus
 }
 #endif

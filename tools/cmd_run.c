@@ -20,7 +20,8 @@ static int usage(FILE *f, int rc)
                "Inputs not given are filled with random values (floats in [-1, 1), integers in [0, 10)).\n"
                "  --output DIR   write each output as DIR/NAME.npy\n"
                "  --load-mode    stream: read the file through a FILE* reader in bounded memory\n"
-               "  --load-stats   print the load's time, bytes, throughput and peak RSS increase\n");
+               "  --load-stats   print the load's time, bytes, throughput and peak RSS increase\n"
+               "  --load-only    load the engine (and print --load-stats), do not run it\n");
     return rc;
 }
 
@@ -95,7 +96,7 @@ int cmd_run(int argc, char **argv)
 {
     const char *path = NULL, *outdir = NULL;
     const char *in_names[64], *in_files[64];
-    int n_inputs = 0, iterations = 1, n_shapes = 0, load_stats = 0;
+    int n_inputs = 0, iterations = 1, n_shapes = 0, load_stats = 0, load_only = 0;
     ingot_input_shape shapes[64];
     ingot_load_opts lo;
     ingot_load_opts_init(&lo);
@@ -123,6 +124,8 @@ int cmd_run(int argc, char **argv)
             lo.mode = (ingot_load_mode)m;
         } else if (!strcmp(a, "--load-stats")) {
             load_stats = 1;
+        } else if (!strcmp(a, "--load-only")) {
+            load_only = load_stats = 1;
         } else if (a[0] == '-') return cli_fail("run: unknown option '%s' (see ingot run --help)", a);
         else if (!path) path = a;
         else return cli_fail("run: more than one engine given");
@@ -144,6 +147,10 @@ int cmd_run(int argc, char **argv)
                (unsigned long long)ls.bytes_read, ls.throughput / 1e9,
                (unsigned long long)ls.peak_staging_bytes, ls.rss_hwm_delta / 1048576.0,
                ls.rss_hwm_before / 1048576.0, ls.rss_hwm_after / 1048576.0);
+    }
+    if (load_only) {
+        ingot_engine_destroy(e);
+        return 0;
     }
     int rc = 1;
     size_t n_in = ingot_engine_num_inputs(e), n_out = ingot_engine_num_outputs(e);
@@ -215,8 +222,11 @@ int cmd_run(int argc, char **argv)
             goto done;
         }
     }
-    double *times = malloc((size_t)iterations * sizeof(double));
+    double *times = malloc((size_t)iterations * 4 * sizeof(double));
     if (!times) goto done;
+    double *h2d = times + iterations, *comp = h2d + iterations, *d2h = comp + iterations;
+    ingot_context_set_timing(c, 1);
+    int graphs = 0;
     for (int it = 0; it < iterations; it++) {
         double t0 = now_s();
         st = ingot_context_run(c, NULL);
@@ -226,10 +236,20 @@ int cmd_run(int argc, char **argv)
             cli_fail_status(st, "run");
             goto done;
         }
+        ingot_run_timing rt = {0};
+        ingot_context_get_timing(c, &rt);
+        h2d[it] = rt.h2d_ms, comp[it] = rt.compute_ms, d2h[it] = rt.d2h_ms;
+        graphs += rt.cuda_graph != 0;
     }
-    qsort(times, (size_t)iterations, sizeof(double), cmp_double);
-    printf("ran %s: %d iteration%s, median %.3f ms\n", path, iterations, iterations > 1 ? "s" : "",
-           times[iterations / 2] * 1e3);
+    /* medians over the runs after the first (warm-up: allocation, graph capture) */
+    int skip = iterations > 2 ? 2 : 0, cnt = iterations - skip;
+    double *arrs[4] = {times + skip, h2d + skip, comp + skip, d2h + skip};
+    for (int k = 0; k < 4; k++) qsort(arrs[k], (size_t)cnt, sizeof(double), cmp_double);
+    printf("ran %s: %d iteration%s, median %.3f ms (host wall)\n", path, iterations, iterations > 1 ? "s" : "",
+           arrs[0][cnt / 2] * 1e3);
+    if (ingot_engine_get_backend(e) == INGOT_BACKEND_CUDA)
+        printf("gpu median over %d runs: h2d %.4f ms, compute %.4f ms, d2h %.4f ms; %d runs replayed a CUDA graph\n",
+               cnt, arrs[1][cnt / 2], arrs[2][cnt / 2], arrs[3][cnt / 2], graphs);
     free(times);
     if (outdir && mkdir(outdir, 0777) != 0 && errno != EEXIST) {
         cli_fail("run: cannot create '%s': %s", outdir, strerror(errno));

@@ -32,6 +32,9 @@ typedef struct ing_backend {
      * until the next run or destroy). */
     ingot_status (*run)(void *state, ing_binding *in, int32_t n_in, ing_binding *out, int32_t n_out,
                         void *stream);
+    /* Optional: measure the phases of each run (CUDA events); NULL when the backend cannot. */
+    void (*set_timing)(void *state, int on);
+    ingot_status (*get_timing)(void *state, ingot_run_timing *t);
 } ing_backend;
 
 /* The backend for id, or NULL when the build has none. */

@@ -210,27 +210,39 @@ static uint64_t word(int32_t dtype, int32_t value, uint64_t i)
 
 #define SPARSE_EDGE 4096u /* bytes kept at each end of a blob in sparse mode */
 
+/* Blob bytes [from, to) of `value` into d, which holds the piece starting at blob byte `base`;
+ * from is a multiple of 8. */
+static void fill_words(uint8_t *d, uint64_t base, int32_t dtype, int32_t value, uint64_t from,
+                       uint64_t to)
+{
+    if (from >= to) return;
+    int64_t words = (int64_t)((to - from + 7) / 8);
+#pragma omp parallel for if (words >= 32768) schedule(static)
+    for (int64_t w = 0; w < words; w++) {
+        uint64_t at = from + (uint64_t)w * 8;
+        uint64_t x = word(dtype, value, at / 8);
+        memcpy(d + (at - base), &x, to - at < 8 ? (size_t)(to - at) : 8);
+    }
+}
+
 ingot_status engine_synth_fill(void *user, int32_t value, uint64_t offset, void *dst, size_t n)
 {
     const engine_synth_fill_ctx *c = user;
     const ir_value *v = &c->plan->model->values[value];
-    uint8_t *d = dst;
     uint64_t end = offset + n;
     /* Word-aligned pieces (the writer's pieces start at multiples of 4 MiB). */
     if (offset % 8 != 0)
         return ingot_fail(INGOT_ERR_INVALID_ARG, "synthetic weight '%s': piece at byte %" PRIu64
                           " is not 8-byte aligned", v->name, offset);
-    int64_t words = (int64_t)((n + 7) / 8);
-    uint64_t tail = v->const_bytes > SPARSE_EDGE ? v->const_bytes - SPARSE_EDGE : 0;
-#pragma omp parallel for if (words >= 32768) schedule(static)
-    for (int64_t w = 0; w < words; w++) {
-        uint64_t at = offset + (uint64_t)w * 8;
-        uint64_t x = 0;
-        if (!c->sparse || at < SPARSE_EDGE || at + 8 > tail)
-            x = word(v->t.dtype, value, (uint64_t)w + offset / 8);
-        size_t k = end - at < 8 ? (size_t)(end - at) : 8;
-        memcpy(d + (size_t)w * 8, &x, k);
+    if (!c->sparse) {
+        fill_words(dst, offset, v->t.dtype, value, offset, end);
+        return INGOT_OK;
     }
+    /* Sparse: zeros, but for the words that hold the first and last SPARSE_EDGE bytes. */
+    uint64_t tail = (v->const_bytes > SPARSE_EDGE ? v->const_bytes - SPARSE_EDGE : 0) & ~7ull;
+    memset(dst, 0, n);
+    fill_words(dst, offset, v->t.dtype, value, offset, end < SPARSE_EDGE ? end : SPARSE_EDGE);
+    fill_words(dst, offset, v->t.dtype, value, offset > tail ? offset : tail, end);
     return INGOT_OK;
 }
 

@@ -397,11 +397,10 @@ static ingot_status pwrite_all(int fd, const char *path, const void *src, size_t
     return INGOT_OK;
 }
 
+/* memcmp of the buffer with itself shifted by one byte: vectorized by libc, unlike a loop. */
 static int all_zero(const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i]) return 0;
-    return 1;
+    return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
 /* Blob offsets and the metadata's size do not depend on the checksums (fixed-size fields), so
@@ -490,8 +489,8 @@ ingot_status engine_write_file_gen(const engine_plan *p, const char *path,
     tmp = NULL;
 done:
     if (fd >= 0) close(fd);
-    if (tmp) {
-        if (fd >= 0 || st != INGOT_OK) unlink(tmp);
+    if (tmp) { /* failed: do not leave the temporary file behind */
+        unlink(tmp);
         ing_free(tmp);
     }
     ing_free_aligned(buf);

@@ -251,6 +251,27 @@ static ingot_status infer_quant(const ir_node *node, const ing_tensor *const *in
     return INGOT_OK;
 }
 
+/* Attribute values the kernels would reject, caught at build time. */
+static ingot_status check_attrs(const ir_node *node)
+{
+    if (!strcmp(node->op, "Gelu")) {
+        const char *a = ir_attr_string(node, "approximate", "none");
+        if (strcmp(a, "none") != 0 && strcmp(a, "tanh") != 0)
+            return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "approximate is '%s'; allowed: 'none', 'tanh'", a);
+    } else if (!strcmp(node->op, "Mod")) {
+        int64_t f = ir_attr_int(node, "fmod", 0);
+        if (f != 0 && f != 1)
+            return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "fmod is %lld; allowed: 0 or 1", (long long)f);
+    } else if (!strcmp(node->op, "BitShift")) {
+        const char *d = ir_attr_string(node, "direction", "");
+        if (strcmp(d, "LEFT") != 0 && strcmp(d, "RIGHT") != 0)
+            return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "direction is '%s'; allowed: 'LEFT', 'RIGHT'", d);
+    } else if (!strcmp(node->op, "Celu") && ir_attr_float(node, "alpha", 1.0f) == 0.0f) {
+        return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "alpha is 0; Celu divides by it");
+    }
+    return INGOT_OK;
+}
+
 static ingot_status infer_ew(const ir_node *node, const ing_tensor *const *in, int n_in,
                              ing_tensor *const *out, int n_out)
 {
@@ -261,6 +282,7 @@ static ingot_status infer_ew(const ir_node *node, const ing_tensor *const *in, i
     for (int j = 1; j < n_out; j++)
         if (out[j] && !(s->kind == EK_DROPOUT && j == 1) && !(s->kind == EK_DYNQUANT && j <= 2))
             return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "has %d outputs, expects 1", n_out);
+    ING_TRY(check_attrs(node));
 
     switch (s->kind) {
     case EK_UNARY:
@@ -322,7 +344,7 @@ static ingot_status infer_ew(const ir_node *node, const ing_tensor *const *in, i
     case EK_BITCAST: {
         ING_TRY(need_inputs(node, in, n_in, 1, 1));
         ING_TRY(check_dtype(node, 0, in[0]->dtype, s->dtypes));
-        int dt;
+        int dt = INGOT_DTYPE_UNDEFINED;
         ING_TRY(to_dtype(node, "to", &dt));
         if (s->kind == EK_BITCAST && ingot_dtype_size((ingot_dtype)dt) !=
                                          ingot_dtype_size((ingot_dtype)in[0]->dtype))

@@ -146,16 +146,44 @@ static int32_t forwarded(const ir_model *m, int32_t b, const ir_node *n, const i
     return reshape_chain_source(m, n, &o);
 }
 
+/* Rewiring is recorded in alias (value → the value replacing it, -1: none), applied to each
+ * node when the sweep reaches it and to everything at the end: a whole-graph replacement per
+ * removed node would make the pass quadratic. */
+static int32_t resolve(const int32_t *alias, int32_t v)
+{
+    while (v >= 0 && alias[v] >= 0) v = alias[v];
+    return v;
+}
+
+static void apply_alias(ir_model *m, const int32_t *alias)
+{
+    for (int32_t b = 0; b < m->n_bodies; b++) {
+        ir_body *body = &m->bodies[b];
+        for (int32_t k = 0; k < body->n_nodes; k++) {
+            ir_node *n = &m->nodes[body->nodes[k]];
+            for (int32_t i = 0; i < n->n_in; i++) n->in[i] = resolve(alias, n->in[i]);
+        }
+        for (int32_t k = 0; k < body->n_out; k++) body->out[k] = resolve(alias, body->out[k]);
+    }
+}
+
 static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
 {
     (void)o;
-    int32_t *uses = ing_malloc((size_t)(m->n_values ? m->n_values : 1) * sizeof(int32_t));
-    if (!uses) return ingot_fail(INGOT_ERR_NOMEM, "eliminate_identity: out of memory (%d values)", m->n_values);
+    size_t nv = (size_t)(m->n_values ? m->n_values : 1);
+    int32_t *uses = ing_malloc(nv * sizeof(int32_t)), *alias = ing_malloc(nv * sizeof(int32_t));
+    if (!uses || !alias) {
+        ing_free(uses);
+        ing_free(alias);
+        return ingot_fail(INGOT_ERR_NOMEM, "eliminate_identity: out of memory (%d values)", m->n_values);
+    }
     ir_count_uses(m, uses);
+    memset(alias, 0xff, nv * sizeof(int32_t));
     for (int32_t b = 0; b < m->n_bodies; b++) {
         for (int32_t k = 0; k < m->bodies[b].n_nodes; k++) {
             int32_t id = m->bodies[b].nodes[k];
             ir_node *n = &m->nodes[id];
+            for (int32_t i = 0; i < n->n_in; i++) n->in[i] = resolve(alias, n->in[i]);
             int32_t x = forwarded(m, b, n, uses), y = n->out[0];
             if (x < 0) continue;
             if (is_body_output(m, y)) {
@@ -166,26 +194,28 @@ static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
                 ir_node *pn = &m->nodes[p];
                 int32_t j = 0;
                 while (pn->out[j] != x) j++;
-                ir_replace_uses(m, x, y);
+                alias[x] = y;
                 pn->out[j] = y;
                 m->values[y].producer = p;
                 m->values[x].producer = -1;
                 uses[y] += uses[x];
                 uses[x] = 0;
             } else {
-                ir_replace_uses(m, y, x);
+                alias[y] = x;
                 uses[x] += uses[y];
                 uses[y] = 0;
             }
-            /* n's own reads are gone (after the rewiring n reads y or x: same count) */
+            /* n's own reads are gone */
             for (int32_t i = 0; i < n->n_in; i++)
-                if (n->in[i] >= 0) uses[n->in[i]]--;
+                if (n->in[i] >= 0) uses[resolve(alias, n->in[i])]--;
             ir_body_remove_at(m, b, k);
             k--;
             st->removed++;
         }
     }
+    apply_alias(m, alias);
     ing_free(uses);
+    ing_free(alias);
     return INGOT_OK;
 }
 

@@ -13,19 +13,15 @@
 #include "ir/op.h"
 #include "backend/cpu/cpu.h"
 
-/* Build-time evaluation in src/backend/cpu/exec.c (not in cpu.h, which this task may not edit):
- * an executor with no plan; cpu_eval_node hands over each output's buffer (ing_free_aligned). */
-ingot_status cpu_eval_begin(const ir_model *m, cpu_exec **out);
-ingot_status cpu_eval_node(cpu_exec *x, int32_t node, ing_tensor *outs);
-void cpu_eval_end(cpu_exec *x);
-
 extern const opt_pass opt_pass_eliminate_identity;
 
 /* A folded output larger than this stays a computed activation: baking it into the engine would
  * bloat the file and the device's weight memory for what one kernel recomputes cheaply
- * (typically a Expand/ConstantOfShape/Tile of a small constant). */
+ * (typically an Expand/ConstantOfShape/Tile of a small constant). */
 #define FOLD_MAX_BYTES ((size_t)64 << 20)
 
+/* Every sweep but the last folds at least one node, so the loop ends anyway; this only bounds
+ * the build time of a pathological graph. */
 #define MAX_SWEEPS 1000
 
 /* Ops that must run every time: control flow (their bodies read runtime values and the CPU

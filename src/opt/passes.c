@@ -58,6 +58,17 @@ ingot_status opt_merge_origin(ir_model *m, int32_t dst, int32_t src)
 {
     ir_node *d = &m->nodes[dst];
     const ir_node *s = &m->nodes[src];
+    if (dst == src) { /* a node records itself: only when it has no origins yet */
+        if (d->n_origin) return INGOT_OK;
+        char **o = ing_malloc(sizeof(char *));
+        if (!o || !(o[0] = ing_strdup(d->name))) {
+            ing_free(o);
+            return ingot_fail(INGOT_ERR_NOMEM, "out of memory recording node origins");
+        }
+        d->origin = o;
+        d->n_origin = 1;
+        return INGOT_OK;
+    }
     size_t n = (size_t)d->n_origin + (size_t)(s->n_origin ? s->n_origin : 1);
     char **o = ing_realloc(d->origin, n * sizeof(char *));
     if (!o) return ingot_fail(INGOT_ERR_NOMEM, "out of memory recording node origins");

@@ -1,5 +1,6 @@
 /* ingot_context: input shapes and bindings, persistent outputs, one backend state. */
 #include <string.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "core/status.h"
@@ -13,7 +14,16 @@ struct ingot_context {
     uint8_t *in_bound;
     size_t *in_size;
     int ran;
+    int timing;
+    double last_host_ms;
 };
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
 
 ingot_status ingot_context_create(const ingot_engine *e, ingot_context **out)
 {
@@ -127,7 +137,9 @@ ingot_status ingot_context_run(ingot_context *c, void *stream)
                               c->in_size[i], need);
     }
     c->ran = 0;
+    double t0 = now_ms();
     ING_TRY(c->e->backend->run(c->state, c->in, c->n_in, c->out, c->n_out, stream));
+    c->last_host_ms = now_ms() - t0;
     c->ran = 1;
     return INGOT_OK;
 }
@@ -149,5 +161,25 @@ ingot_status ingot_context_get_output(ingot_context *c, const char *name, ingot_
     }
     if (data) *data = t->data;
     if (size) *size = ing_nbytes(t);
+    return INGOT_OK;
+}
+
+ingot_status ingot_context_set_timing(ingot_context *c, int on)
+{
+    if (!c) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_set_timing: context must not be NULL");
+    c->timing = on != 0;
+    if (c->e->backend->set_timing) c->e->backend->set_timing(c->state, c->timing);
+    return INGOT_OK;
+}
+
+ingot_status ingot_context_get_timing(const ingot_context *c, ingot_run_timing *t)
+{
+    if (!c || !t) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_get_timing: context and t must not be NULL");
+    if (!c->timing || !c->ran) return ingot_fail(INGOT_ERR_STATE, "no timed run: enable timing, then run");
+    ingot_run_timing r = {0};
+    if (c->e->backend->get_timing) ING_TRY(c->e->backend->get_timing(c->state, &r));
+    else r.compute_ms = c->last_host_ms;
+    r.host_ms = c->last_host_ms;
+    *t = r;
     return INGOT_OK;
 }

@@ -59,6 +59,12 @@ ingot_status cpu_exec_new(const engine_plan *plan, cpu_exec **out);
 void cpu_exec_free(cpu_exec *x);
 ingot_status cpu_run_kernel(cpu_exec *x, const ir_node *n, const ing_tensor *const *in, ing_tensor *const *out);
 
+/* Build-time evaluation (constant folding): an executor with no plan, and one node run on its
+ * constant inputs; cpu_eval_node hands over each output's buffer (free with ing_free_aligned). */
+ingot_status cpu_eval_begin(const ir_model *m, cpu_exec **out);
+ingot_status cpu_eval_node(cpu_exec *x, int32_t node, ing_tensor *outs);
+void cpu_eval_end(cpu_exec *x);
+
 /* Testing: fill every newly allocated output with 0xA5 bytes before its kernel runs, so a
  * kernel that leaves elements unwritten is caught. Process-wide. */
 void cpu_set_poison(int on);

