@@ -196,7 +196,9 @@ ingot_status ingot_engine_save(const ingot_engine *e, const char *path);
 ingot_status ingot_engine_save_buffer(const ingot_engine *e, void **data, size_t *size);
 
 /* Load a serialized engine.
- * path: UTF-8 file path. opts: may be NULL for defaults.
+ * path: UTF-8 file path. opts: may be NULL for defaults. opts->mode: AUTO and MMAP map the file
+ *       (CPU constants are used in place); READ reads it whole; STREAM reads it front to back
+ *       as ingot_engine_load_stream does, with the file's size known up front.
  * out:  on success a new engine; free with ingot_engine_destroy(). Untouched on failure.
  * Returns INGOT_OK, INGOT_ERR_IO, INGOT_ERR_CORRUPT, INGOT_ERR_VERSION, INGOT_ERR_BACKEND,
  * INGOT_ERR_NOMEM, INGOT_ERR_CUDA. Thread safety: may be called concurrently. */

@@ -86,7 +86,8 @@ static ingot_status load_engine(const char *path, const ingot_load_opts *lo, ing
     if (lo->mode != INGOT_LOAD_STREAM) return ingot_engine_load(path, lo, e);
     FILE *f = fopen(path, "rb");
     if (!f) return ingot_fail(INGOT_ERR_IO, "cannot open engine '%s': %s", path, strerror(errno));
-    ingot_reader r = {.read = file_read, .seek = file_seek, .user = f};
+    /* A pipe cannot seek: offer seek only where it works, since a failed seek fails the load. */
+    ingot_reader r = {.read = file_read, .seek = fseeko(f, 0, SEEK_CUR) == 0 ? file_seek : NULL, .user = f};
     ingot_status st = ingot_engine_load_stream(&r, lo, e);
     fclose(f);
     return st;

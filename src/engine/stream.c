@@ -56,12 +56,15 @@ static ingot_status read_full(engine_stream *s, void *dst, size_t n)
     size_t done = 0;
     char at[256];
     while (done < n) {
+        errno = 0; /* a reader over a file leaves the cause here; others leave it 0 */
         int64_t got = s->r->read(s->r->user, d + done, n - done);
         if (got < 0 || (uint64_t)got > n - done) {
+            int err = errno;
             where(s, s->pos, at, sizeof at);
             if (got < 0)
                 return ingot_fail(INGOT_ERR_IO, "engine stream: the reader failed (returned %"
-                                  PRId64 ") at byte %" PRIu64 ", %s", got, s->pos, at);
+                                  PRId64 "%s%s) at byte %" PRIu64 ", %s", got,
+                                  err ? ": " : "", err ? strerror(err) : "", s->pos, at);
             return ingot_fail(INGOT_ERR_IO, "engine stream: the reader returned %" PRId64
                               " bytes when asked for %zu, at byte %" PRIu64 ", %s", got,
                               n - done, s->pos, at);
@@ -133,10 +136,13 @@ ingot_status engine_stream_open(engine_stream *s, const ingot_reader *r, uint64_
     size_t got = 0;
     while (got < sizeof hdr) {
         size_t k = sizeof hdr - got < s->staging_bytes ? sizeof hdr - got : s->staging_bytes;
+        errno = 0;
         int64_t n = r->read(r->user, hdr + got, k);
         if (n < 0 || (uint64_t)n > k) {
+            int err = errno;
             st = ingot_fail(INGOT_ERR_IO, "engine stream: the reader failed (returned %" PRId64
-                            ") at byte %zu, in the header", n, got);
+                            "%s%s) at byte %zu, in the header", n, err ? ": " : "",
+                            err ? strerror(err) : "", got);
             goto fail;
         }
         if (n == 0) break;
@@ -258,6 +264,7 @@ ingot_status engine_stream_weights(engine_stream *s, const engine_stream_sink *s
             return ingot_fail(INGOT_ERR_IO, "engine stream: seeking from byte %" PRIu64 " to the "
                               "weight section at %" PRIu64 " failed (the reader's seek returned "
                               "non-zero)", s->pos, h->weights_offset);
+        s->skipped += h->weights_offset - s->pos;
         s->pos = h->weights_offset;
     } else {
         ING_TRY(skip(s, pad_bytes, pad, sizeof pad < s->staging_bytes ? sizeof pad : s->staging_bytes, 1));

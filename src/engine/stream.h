@@ -39,6 +39,7 @@ typedef struct engine_stream {
     size_t staging_bytes;       /* the most the reader is asked for in one call */
     uint64_t file_size;         /* the real size when known, else ENGINE_SIZE_UNKNOWN */
     uint64_t pos;               /* bytes consumed from the reader (= file offset) */
+    uint64_t skipped;           /* of those, bytes passed over with seek instead of read */
     uint64_t peak_staging;      /* bytes of staging buffers held at once */
     engine_header_v1 h;
     engine_plan *plan;          /* owned until taken (set to NULL by the caller) */

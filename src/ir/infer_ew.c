@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "core/dtype.h"
+#include "ir/infer_ew.h"
 #include "ir/op.h"
 
 #define DT(d) (1u << (d))
@@ -169,10 +170,6 @@ static ingot_status to_dtype(const ir_node *node, const char *attr, int *dt)
     return INGOT_OK;
 }
 
-/* Before opset 7, Add/Sub/Mul/Div/Pow and the logical/comparison ops broadcast only with
- * attribute broadcast=1, and then align B with A starting at attribute `axis` rather than at the
- * right. Appending ones to B's shape turns that into numpy broadcasting. Used by the kernels too
- * (ew.c), so the two always agree. */
 ingot_status ir_ew_legacy_bcast(const ir_node *node, const ing_tensor *a, const ing_tensor *b,
                                 ing_tensor *view)
 {

@@ -7,8 +7,9 @@
  * Attributes: the base op's, plus `activation` (string: Relu, Clip, Sigmoid, Tanh, HardSigmoid,
  * HardSwish, Gelu, GeluTanh, Swish, LeakyRelu; absent: none), `activation_alpha` and
  * `activation_beta` (floats: Clip min/max, HardSigmoid alpha/beta, LeakyRelu/Swish alpha).
- * The residual has the output's dtype and rank; each of its dims equals the output's (a dim of 1
- * broadcasts, but never enlarges the output). */
+ * The residual has the output's dtype and rank and broadcasts with the base op's output as Add's
+ * operands do (fuse_epilogue only fuses residuals whose known dims equal the output's; an unknown
+ * dim may turn out to be 1 on either side at run time, so the general case is kept exact). */
 #include <string.h>
 
 #include "ir/op.h"
@@ -56,16 +57,13 @@ static ingot_status infer_fused(const char *base, int n_base, const ir_node *nod
     if (r->dtype != y->dtype)
         return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "residual dtype %s differs from the output's %s",
                             ingot_dtype_name(r->dtype), ingot_dtype_name(y->dtype));
-    if (r->rank < 0 || y->rank < 0) return INGOT_OK;
-    int ok = r->rank == y->rank;
-    for (int i = 0; ok && i < y->rank; i++)
-        if (r->dims[i] >= 0 && y->dims[i] >= 0 && r->dims[i] != y->dims[i] && r->dims[i] != 1) ok = 0;
-    if (!ok) {
+    if (r->rank >= 0 && y->rank >= 0 && r->rank != y->rank) {
         char b1[64], b2[64];
-        return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "residual shape %s does not match the output shape %s",
-                            ing_shape_str(r, b1, sizeof b1), ing_shape_str(y, b2, sizeof b2));
+        return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "residual shape %s has rank %d; the output %s has rank %d",
+                            ing_shape_str(r, b1, sizeof b1), r->rank, ing_shape_str(y, b2, sizeof b2), y->rank);
     }
-    return INGOT_OK;
+    ing_tensor yb = *y; /* the residual broadcasts with the base output, as Add does */
+    return ir_broadcast_shape(node, &yb, r, out[0]);
 }
 
 static ingot_status infer_fused_conv(const ir_node *node, const ing_tensor *const *in, int n_in,

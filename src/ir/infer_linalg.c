@@ -7,11 +7,8 @@
 #include <strings.h>
 
 #include "core/dtype.h"
+#include "ir/einsum.h"
 #include "ir/op.h"
-
-/* Einsum equation parsing lives in infer_linalg_einsum.c; the CPU kernel uses it too. */
-ingot_status ir_einsum_parse(const ir_node *node, int n_in, const int32_t *ranks, int32_t *labels,
-                             int32_t *out_labels, int32_t *out_rank);
 
 #define UNK (-1)
 

@@ -5,10 +5,8 @@
  * operands (as numpy broadcasts them). The output is a list of label ids. */
 #include <string.h>
 
+#include "ir/einsum.h"
 #include "ir/op.h"
-
-ingot_status ir_einsum_parse(const ir_node *node, int n_in, const int32_t *ranks, int32_t *labels,
-                             int32_t *out_labels, int32_t *out_rank);
 
 #define ELL_BASE 52
 

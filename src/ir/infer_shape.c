@@ -13,20 +13,8 @@
 
 #include "core/alloc.h"
 #include "core/dtype.h"
+#include "ir/infer_shape.h"
 #include "ir/op.h"
-
-/* Shared with src/backend/cpu/shape*.c (declared there; no shared header in this family). */
-ingot_status ir_shape_slice_plan(const ir_node *node, const ing_tensor *x, const ing_tensor *starts,
-                                 const ing_tensor *ends, const ing_tensor *axes,
-                                 const ing_tensor *steps, int64_t *start, int64_t *step,
-                                 int64_t *count);
-ingot_status ir_shape_pad_plan(const ir_node *node, const ing_tensor *x, const ing_tensor *pads,
-                               const ing_tensor *axes, int64_t *pb, int64_t *pe);
-ingot_status ir_shape_ccp_plan(const ir_node *node, const ing_tensor *x, const ing_tensor *shape,
-                               int64_t *pb, int64_t *pe);
-ingot_status ir_shape_unique_groups(const ir_node *node, const ing_tensor *x, int32_t axis,
-                                    int sorted, int64_t *n_items, int64_t *n_unique,
-                                    int64_t **first, int64_t **inverse, int64_t **counts);
 
 /* A value is known when its bytes are there; an empty tensor of known shape is known too (an
  * executor may give zero-byte tensors no buffer). */
@@ -856,7 +844,6 @@ static ingot_status infer_pad(const ir_node *node, const ing_tensor *const *in, 
     return check_size(node, o);
 }
 
-/* CenterCropPad as a constant-zero pad with pads that may be negative (crop). */
 ingot_status ir_shape_ccp_plan(const ir_node *node, const ing_tensor *x, const ing_tensor *shape,
                                int64_t *pb, int64_t *pe)
 {
@@ -1247,11 +1234,6 @@ static void uq_sort(const uq_ctx *c, const int64_t *key, int64_t *a, int64_t *tm
     }
 }
 
-/* Unique's grouping of X's slices along axis (axis < 0: of all elements, flattened).
- * *first[g]: the first item of output group g; *inverse[i]: the group of item i; *counts[g].
- * Groups are in ascending order when sorted, else in order of first occurrence.
- * The three arrays are allocated with ing_malloc; the caller frees them (NULL pointers may be
- * passed to skip an array). */
 ingot_status ir_shape_unique_groups(const ir_node *node, const ing_tensor *x, int32_t axis,
                                     int sorted, int64_t *n_items, int64_t *n_unique,
                                     int64_t **first, int64_t **inverse, int64_t **counts)

@@ -1,7 +1,7 @@
 /* Shape inference for the spatial family: Resize, Upsample, GridSample, AffineGrid, RoiAlign,
  * NonMaxSuppression, MaxUnpool, Col2Im.
  *
- * Two helpers here are shared with the CPU kernels (backend/cpu/spatial*.c declare them):
+ * Two helpers here are shared with the CPU kernels (declared in infer_spatial.h):
  * ir_spatial_resize_plan (output size, per-axis scale and roi of Resize/Upsample) and
  * ir_spatial_nms (the box selection, whose count is NonMaxSuppression's output shape).
  */
@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/dtype.h"
+#include "ir/infer_spatial.h"
 #include "ir/op.h"
 
 /* An input that is present: not omitted and not an empty tensor (opset 11 Resize passes empty
@@ -68,14 +69,6 @@ static ingot_status resize_check_attrs(const ir_node *node)
     return INGOT_OK;
 }
 
-/* Resolve Resize/Upsample's geometry from its inputs and attributes.
- * dims:  rank entries, the output shape; -1 where a needed value is not known yet.
- * scale: rank entries, the scale factor the coordinate transform uses (output/input as the
- *        ONNX reference computes it: the scales value, or sizes/input); 1 where not resized,
- *        0 where not known.
- * roi:   2*rank entries (starts then ends, in input-normalized coordinates); 0/1 by default.
- *        May be NULL. *roi_known (may be NULL) says whether roi values were read.
- * Returns INGOT_OK, or INGOT_ERR_MODEL/SHAPE/UNSUPPORTED for invalid inputs. */
 ingot_status ir_spatial_resize_plan(const ir_node *node, const ing_tensor *const *in, int n_in,
                                     int64_t *dims, double *scale, double *roi, int *roi_known)
 {
@@ -462,9 +455,6 @@ static int nms_suppress(const float *b1, const float *b2, int center, float thr)
     return inter / uni > thr;
 }
 
-/* Run NonMaxSuppression on known inputs. Writes up to cap selections (batch, class, box) as
- * int64 triples into sel (may be NULL with cap 0) and the total count into *n_sel.
- * Returns INGOT_OK, INGOT_ERR_SHAPE/UNSUPPORTED for bad inputs, INGOT_ERR_NOMEM. */
 ingot_status ir_spatial_nms(const ir_node *node, const ing_tensor *const *in, int n_in,
                             int64_t *sel, int64_t cap, int64_t *n_sel)
 {

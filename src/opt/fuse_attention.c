@@ -8,35 +8,7 @@
 #include "core/status.h"
 #include "ir/edit.h"
 #include "opt/passes.h"
-
-/* The matcher kit, defined in fuse_layernorm.c (the pass files share it without a header). */
-typedef struct opt_rec_ctx {
-    ir_model *m;
-    int32_t b;          /* the body being matched */
-    int32_t *uses;      /* per value: uses by node inputs and body outputs (ir_count_uses) */
-    int32_t *node_body; /* per node: the body that runs it, or -1 */
-    int32_t cap_v, cap_n;
-} opt_rec_ctx;
-
-ingot_status opt_rec_refresh(opt_rec_ctx *c);
-void opt_rec_free(opt_rec_ctx *c);
-int32_t opt_rec_producer(const opt_rec_ctx *c, int32_t v, const char *op);
-int opt_rec_only_use(const opt_rec_ctx *c, int32_t v, int32_t node);
-int32_t opt_rec_other(const ir_node *n, int32_t v);
-int32_t opt_rec_consumer(const opt_rec_ctx *c, int32_t v, const char *op);
-int opt_rec_scalar(const opt_rec_ctx *c, int32_t v, int32_t max_rank, double *val);
-int opt_rec_near(double v, double want);
-int opt_rec_const_near(const opt_rec_ctx *c, int32_t v, int32_t max_rank, double want);
-int opt_rec_is_float(int dt);
-ingot_status opt_rec_new_node(opt_rec_ctx *c, int32_t like, const char *op, int32_t opset, const int32_t *in,
-                              int32_t n_in, int32_t out, int32_t *id);
-ingot_status opt_rec_attr_float(opt_rec_ctx *c, int32_t node, const char *name, float v);
-ingot_status opt_rec_attr_int(opt_rec_ctx *c, int32_t node, const char *name, int64_t v);
-ingot_status opt_rec_attr_string(opt_rec_ctx *c, int32_t node, const char *name, const char *v);
-ingot_status opt_rec_attr_ints(opt_rec_ctx *c, int32_t node, const char *name, const int64_t *v, int32_t n);
-ingot_status opt_rec_new_value(opt_rec_ctx *c, int32_t like, const char *suffix, int32_t *id);
-ingot_status opt_rec_commit(opt_rec_ctx *c, int32_t node, int32_t slot_of, const int32_t *absorbed,
-                            int32_t n_absorbed);
+#include "opt/recognize.h"
 
 /* v = Mul(src, k) (either order) or Div(src, k) with k a positive finite one-element constant of
  * rank <= 4, v read only by `user`. Returns the node and *factor (k or 1/k); -1 when not. */

@@ -161,7 +161,7 @@ static ingot_status load_stream(const ingot_reader *r, const ingot_load_opts *o,
     if ((st = runtime_engine_from_plan(s.plan, &e)) != INGOT_OK) goto fail;
     s.plan = NULL; /* the engine's now */
     e->image = block;
-    clock_stop(&c, (ingot_load_stats *)block, INGOT_LOAD_STREAM, s.pos, s.peak_staging);
+    clock_stop(&c, (ingot_load_stats *)block, INGOT_LOAD_STREAM, s.pos - s.skipped, s.peak_staging);
     engine_stream_close(&s);
     *out = e;
     return INGOT_OK;

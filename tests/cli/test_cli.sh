@@ -27,8 +27,8 @@ expect_error "inspect junk" inspect "$tmp/junk.engine"
 expect_error "run junk" run "$tmp/junk.engine"
 # a real round trip: build, inspect (text and JSON), run with random and file inputs
 if "$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/d.engine" --shapes image:1x1x8x8 >/dev/null 2>"$tmp/err"; then ok; else bad "build: $(cat "$tmp/err")"; fi
-"$ingot" inspect "$tmp/d.engine" > "$tmp/inspect.txt" 2>&1 && grep -q Conv "$tmp/inspect.txt" && ok || bad "inspect lists steps"
-"$ingot" inspect --json "$tmp/d.engine" > "$tmp/inspect.json" 2>&1 && grep -q '"Conv"' "$tmp/inspect.json" && ok || bad "inspect --json"
+"$ingot" inspect "$tmp/d.engine" > "$tmp/inspect.txt" 2>&1 && grep -q 'FusedConv' "$tmp/inspect.txt" && ok || bad "inspect lists steps"
+"$ingot" inspect --json "$tmp/d.engine" > "$tmp/inspect.json" 2>&1 && grep -q '"op":"FusedConv"' "$tmp/inspect.json" && ok || bad "inspect --json"
 "$ingot" run "$tmp/d.engine" --output "$tmp/out" > "$tmp/run.txt" 2>&1 && grep -q "output 'logits': f32 \[1,10\]" "$tmp/run.txt" && [ -f "$tmp/out/logits.npy" ] && ok || bad "run random: $(cat "$tmp/run.txt")"
 expect_error "run wrong input name" run "$tmp/d.engine" --input nope="$src/models/digits_cnn/test_data_set_0/input_0.pb"
 echo "$pass passed, $fail failed"

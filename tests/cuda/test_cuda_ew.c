@@ -54,6 +54,8 @@ static double unif(uint64_t *s) { return (double)(rng(s) >> 11) / 90071992547409
 
 /* Values by the input's name prefix:
  *   pos*  floats in [0.25, 3)           (Log, Sqrt, Pow's base, Reciprocal)
+ *   unit* floats in (-0.99, 0.99)       (Asin, Acos, Atanh)
+ *   ge1*  floats in [1, 4)              (Acosh)
  *   half* floats k/2 for k in -10..10 without 0 (Round's ties, Ceil/Floor on integers)
  *   spec* floats mixing NaN, +-inf, +-0 and ordinary values (IsNaN, IsInf, Relu, Max/Min)
  *   big*  floats in [-300, 300) (casts to narrow integers wrap)
@@ -77,6 +79,8 @@ static void fill(int dt, void *p, int64_t n, const char *name, uint64_t *s)
         } else {
             double v;
             if (!strncmp(name, "pos", 3)) v = 0.25 + 2.75 * u;
+            else if (!strncmp(name, "unit", 4)) v = 1.98 * u - 0.99;
+            else if (!strncmp(name, "ge1", 3)) v = 1.0 + 3.0 * u;
             else if (!strncmp(name, "half", 4)) {
                 v = floor(u * 20.0) / 2.0 - 5.0;
                 if (v == 0) v = 2.5;
@@ -437,6 +441,10 @@ static void unary_cases(void)
         {"Softsign", "x", 0, 18},   {"Gelu", "x", 1, 20},        {"Swish", "x", 1, 24},
         {"Mish", "x", 1, 18},       {"IsNaN", "spec", 0, 18},    {"IsInf", "spec", 0, 18},
         {"Exp", "spec", 1, 18},     {"Sigmoid", "spec", 1, 18},  {"Tanh", "spec", 1, 18},
+        {"Tan", "unit", 1, 18},     {"Asin", "unit", 1, 18},     {"Acos", "unit", 1, 18},
+        {"Atan", "x", 1, 18},       {"Sinh", "x", 1, 18},        {"Cosh", "x", 1, 18},
+        {"Asinh", "x", 1, 18},      {"Acosh", "ge1", 1, 18},     {"Atanh", "unit", 1, 18},
+        {"ThresholdedRelu", "x", 0, 18}, {"Shrink", "x", 0, 18},
     };
     const int dts[] = {F32, F16, BF16};
     for (size_t k = 0; k < sizeof fl / sizeof fl[0]; k++)
@@ -460,6 +468,11 @@ static void unary_cases(void)
     unary("Gelu", 20, BF16, "x", S_MAIN, gt, 1, 1, "approximate=tanh");
     attr sw[] = {{"alpha", 'f', 0, 1.702f, NULL}};
     unary("Swish", 24, F32, "x", S_MAIN, sw, 1, 1, "alpha=1.702");
+    attr tr[] = {{"alpha", 'f', 0, -0.4f, NULL}};
+    unary("ThresholdedRelu", 18, F32, "x", S_MAIN, tr, 1, 0, "alpha=-0.4");
+    attr sh[] = {{"bias", 'f', 0, 0.3f, NULL}, {"lambd", 'f', 0, 1.1f, NULL}};
+    unary("Shrink", 18, F32, "x", S_MAIN, sh, 2, 0, "bias=0.3 lambd=1.1");
+    unary("Shrink", 18, F16, "x", S_MAIN, sh, 2, 0, "bias=0.3 lambd=1.1");
     attr ii[] = {{"detect_negative", 'i', 0, 0, NULL}};
     unary("IsInf", 18, F32, "spec", S_MAIN, ii, 1, 0, "detect_negative=0");
     attr ip[] = {{"detect_positive", 'i', 0, 0, NULL}};
@@ -594,6 +607,28 @@ static void binary_cases(void)
     binary("Mod", 18, F32, "big", same, "x", same, 0, f0, 1, 0, 1, "fmod=0");
     binary("Mod", 18, I64, "x", same, "nzy", same, 1, f0, 1, 0, 1, "fmod=0");
     binary("Mod", 18, I32, "x", a4, "nzy", b2, 1, f0, 1, 0, 1, "fmod=0 broadcast");
+    /* Sum of two, Sum/Max/Min of one (a copy), Sum of three (the CPU) */
+    binary("Sum", 18, F32, "x", a4, "y", b2, 0, NULL, 0, 0, 1, "two inputs");
+    binary("Sum", 18, I64, "x", same, "y", same, 0, NULL, 0, 0, 1, "two inputs");
+    const char *vops[] = {"Sum", "Max", "Min"};
+    for (int k = 0; k < 3; k++) {
+        case_no++;
+        gu_graph *g1 = gu_new(18);
+        gu_input(g1, "x", F16, 4, a4.d);
+        gu_node(g1, vops[k], "n", "x", "z");
+        gu_output(g1, "z");
+        check(g1, vops[k], "f16 one input", TOL_EXACT, 1, case_no);
+    }
+    {
+        case_no++;
+        gu_graph *g3 = gu_new(18);
+        gu_input(g3, "x", F32, 4, a4.d);
+        gu_input(g3, "y", F32, 4, a4.d);
+        gu_input(g3, "w", F32, 4, a4.d);
+        gu_node(g3, "Sum", "n", "x,y,w", "z");
+        gu_output(g3, "z");
+        check(g3, "Sum", "f32 three inputs: CPU fallback", 1e-5, 0, 0, case_no);
+    }
     /* bool Equal and logic */
     const char *lops[] = {"Equal", "And", "Or", "Xor"};
     for (int k = 0; k < 4; k++) {

@@ -15,6 +15,8 @@
 #include <tgmath.h>
 
 #include "backend/cpu/cpu.h"
+#include "backend/cpu/ew_internal.h"
+#include "ir/infer_ew.h"
 
 #define EW_PAR_MIN 32768 /* elements: below this, threads cost more than they save */
 #define EW_CHUNK 16384   /* elements per task when a single row is long */
@@ -648,10 +650,6 @@ static int has_int_zero(const ing_tensor *t)
     return 0;
 }
 
-/* infer_ew.c: the pre-opset-7 broadcast view of B (shape inference uses the same). */
-ingot_status ir_ew_legacy_bcast(const ir_node *node, const ing_tensor *a, const ing_tensor *b,
-                                ing_tensor *view);
-
 /* Unary and binary ops: one row table, attributes from init_params. */
 static ingot_status k_map(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in, int n_in,
                           ing_tensor *const *out, int n_out)
@@ -838,18 +836,6 @@ static ingot_status k_dropout(cpu_exec *ex, const ir_node *node, const ing_tenso
     }
     return INGOT_OK;
 }
-
-/* ew_cast.c */
-ingot_status cpu_ew_cast(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in, int n_in,
-                         ing_tensor *const *out, int n_out);
-ingot_status cpu_ew_bitcast(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in, int n_in,
-                            ing_tensor *const *out, int n_out);
-ingot_status cpu_ew_quantize(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in, int n_in,
-                             ing_tensor *const *out, int n_out);
-ingot_status cpu_ew_dequantize(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in,
-                               int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_ew_dynquantize(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in,
-                                int n_in, ing_tensor *const *out, int n_out);
 
 const cpu_kernel_def cpu_kernels_ew[] = {
     {"Abs", k_map}, {"Neg", k_map}, {"Exp", k_map}, {"Log", k_map}, {"Sqrt", k_map},

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
+#include "backend/cpu/ew_internal.h"
 
 #define EW_PAR_MIN 32768 /* elements: below this, threads cost more than they save */
 #define CAST_CHUNK 16384
@@ -274,8 +275,6 @@ ingot_status cpu_ew_dequantize(cpu_exec *ex, const ir_node *node, const ing_tens
     return INGOT_OK;
 }
 
-/* y_scale = (max(0, max x) - min(0, min x)) / 255, zero point = rint(clamp(-min / scale)),
- * y = saturate(rint(x / scale) + zero point), all in float32 as the reference does. */
 ingot_status cpu_ew_dynquantize(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in,
                                 int n_in, ing_tensor *const *out, int n_out)
 {

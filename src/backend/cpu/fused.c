@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
+#include "core/alloc.h"
 
 enum { ACT_NONE, ACT_RELU, ACT_CLIP, ACT_SIGMOID, ACT_TANH, ACT_HARDSIGMOID, ACT_HARDSWISH, ACT_GELU, ACT_GELU_TANH,
        ACT_SWISH, ACT_LEAKYRELU };
@@ -75,26 +76,28 @@ static inline double act_f64(double v, int act, double a, double b)
     }
 }
 
-/* Element index of the residual for output element i, when the residual broadcasts (dims of 1). */
-static int64_t res_index(const ing_tensor *y, const ing_tensor *r, int64_t i)
+/* Element index in t (same rank as y, dims equal or 1) of output element i. */
+static int64_t bcast_index(const ing_tensor *y, const ing_tensor *t, int64_t i)
 {
-    int64_t ri = 0, stride = 1;
+    int64_t ti = 0, stride = 1;
     for (int d = y->rank - 1; d >= 0; d--) {
         int64_t idx = i % y->dims[d];
         i /= y->dims[d];
-        if (r->dims[d] != 1) ri += idx * stride;
-        stride *= r->dims[d];
+        if (t->dims[d] != 1) ti += idx * stride;
+        stride *= t->dims[d];
     }
-    return ri;
+    return ti;
 }
 
-/* y = act(y + bias[j % nb] + residual) in place; bias runs along the last axis. */
-static void apply_epilogue(const epilogue *e, ing_tensor *y, const ing_tensor *bias, const ing_tensor *r)
+/* y = act(src + bias[j % nb] + residual); bias runs along the last axis. src is y itself (in
+ * place) or, when the residual broadcast the output beyond the base op's shape, the base output. */
+static void apply_epilogue(const epilogue *e, ing_tensor *y, const ing_tensor *src, const ing_tensor *bias,
+                           const ing_tensor *r)
 {
     int64_t n = ing_numel(y);
     int64_t nb = bias ? ing_numel(bias) : 0, last = y->rank > 0 ? y->dims[y->rank - 1] : 1;
-    int same = !r || ing_same_shape(r, y);
-    if (y->dtype == INGOT_DTYPE_F32 && same) {
+    int same_r = !r || ing_same_shape(r, y), same_s = src->data == y->data;
+    if (y->dtype == INGOT_DTYPE_F32 && same_r && same_s) {
         float *yd = y->data;
         const float *bd = bias ? bias->data : NULL, *rd = r ? r->data : NULL;
         float a = (float)e->a, b = (float)e->b;
@@ -108,12 +111,12 @@ static void apply_epilogue(const epilogue *e, ing_tensor *y, const ing_tensor *b
         }
         return;
     }
-    /* Other float dtypes, or a broadcasting residual: exact f64 arithmetic, rounded on store. */
+    /* Other float dtypes, or broadcasting: exact f64 arithmetic, rounded once on store. */
 #pragma omp parallel for if (n >= 32768) schedule(static)
     for (int64_t i = 0; i < n; i++) {
-        double v = ing_load_f64(y->dtype, y->data, (size_t)i);
+        double v = ing_load_f64(src->dtype, src->data, (size_t)(same_s ? i : bcast_index(y, src, i)));
         if (bias) v += ing_load_f64(bias->dtype, bias->data, (size_t)(nb == 1 ? 0 : i % last));
-        if (r) v += ing_load_f64(r->dtype, r->data, (size_t)(same ? i : res_index(y, r, i)));
+        if (r) v += ing_load_f64(r->dtype, r->data, (size_t)(same_r ? i : bcast_index(y, r, i)));
         ing_store_f64(y->dtype, y->data, (size_t)i, act_f64(v, e->act, e->a, e->b));
     }
 }
@@ -122,20 +125,34 @@ static ingot_status run_fused(const char *base, int n_base, cpu_exec *x, const i
                               const ing_tensor *const *in, int n_in, ing_tensor *const *out, int n_out)
 {
     const cpu_kernel_def *k = cpu_kernel_lookup(base);
-    if (!k) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "base kernel %s is not registered", base);
+    const ir_op_def *d = ir_op_lookup(base);
+    if (!k || !d) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "base op %s is not registered", base);
     epilogue e;
     ING_TRY(parse_epilogue(node, &e));
-    ING_TRY(k->run(x, node, in, n_in < n_base ? n_in : n_base, out, 1));
+    int nb = n_in < n_base ? n_in : n_base;
     ing_tensor *y = out[0];
     const ing_tensor *bias = n_base == 2 && n_in > 2 ? in[2] : NULL;
     const ing_tensor *r = n_in > 3 ? in[3] : NULL;
-    if (!bias && !r && e.act == ACT_NONE) return INGOT_OK;
+    if (!bias && !r && e.act == ACT_NONE) return k->run(x, node, in, nb, out, 1);
     if (!ing_dtype_is_float(y->dtype))
         return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "epilogue on dtype %s; supported f32, f64, f16, bf16",
                             ingot_dtype_name(y->dtype));
-    if (ing_numel(y) <= 0) return INGOT_OK;
-    apply_epilogue(&e, y, bias, r);
-    return INGOT_OK;
+    /* A residual may broadcast the output beyond the base op's shape (a dim of 1 in the base
+     * output, as Add allows): then the base op writes a temporary. Rare, so it allocates. */
+    ing_tensor bt = {0}, *bp = &bt;
+    if (r) ING_TRY(d->infer(node, in, nb, &bp, 1));
+    if (!r || ing_same_shape(&bt, y)) {
+        ING_TRY(k->run(x, node, in, nb, out, 1));
+        if (ing_numel(y) > 0) apply_epilogue(&e, y, y, bias, r);
+        return INGOT_OK;
+    }
+    size_t bytes = ing_nbytes(&bt);
+    bt.data = ing_malloc(bytes ? bytes : 1);
+    if (!bt.data) return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "no memory for the base output (%zu bytes)", bytes);
+    ingot_status s = k->run(x, node, in, nb, &bp, 1);
+    if (s == INGOT_OK && ing_numel(y) > 0) apply_epilogue(&e, y, &bt, bias, r);
+    ing_free(bt.data);
+    return s;
 }
 
 static ingot_status k_fused_conv(cpu_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,

@@ -13,9 +13,8 @@
 
 #include "backend/cpu/cpu.h"
 #include "core/dtype.h"
+#include "ir/einsum.h"
 
-ingot_status ir_einsum_parse(const ir_node *node, int n_in, const int32_t *ranks, int32_t *labels,
-                             int32_t *out_labels, int32_t *out_rank);
 ingot_status cpu_linalg_einsum(cpu_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
                                ing_tensor *const *out, int n_out);
 

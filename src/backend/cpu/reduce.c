@@ -10,32 +10,13 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
+#include "backend/cpu/reduce_internal.h"
 
 /* GCC keeps float compares as branches under its default -ftrapping-math, which blocks the
  * vectorization of the max/min loops; nothing here relies on floating-point traps. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
-
-/* Kernels defined in reduce_softmax.c and reduce_norm.c (listed in this family's table). */
-ingot_status cpu_red_softmax(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                             int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_red_hardmax(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                             int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_red_layernorm(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                               int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_red_groupnorm(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                               int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_red_instnorm(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                              int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_red_batchnorm(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                               int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_red_lpnorm(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                            int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_red_mvn(cpu_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
-                         ing_tensor *const *out, int n_out);
-ingot_status cpu_red_lrn(cpu_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
-                         ing_tensor *const *out, int n_out);
 
 #define PAR_MIN 32768 /* elements of work below which OpenMP costs more than it saves */
 

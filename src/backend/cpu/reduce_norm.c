@@ -11,21 +11,7 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
-
-ingot_status cpu_red_layernorm(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                               int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_red_groupnorm(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                               int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_red_instnorm(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                              int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_red_batchnorm(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                               int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_red_lpnorm(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                            int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_red_mvn(cpu_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
-                         ing_tensor *const *out, int n_out);
-ingot_status cpu_red_lrn(cpu_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
-                         ing_tensor *const *out, int n_out);
+#include "backend/cpu/reduce_internal.h"
 
 #define PAR_MIN 32768
 

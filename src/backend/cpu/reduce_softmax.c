@@ -10,17 +10,13 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
+#include "backend/cpu/reduce_internal.h"
 
 /* GCC keeps float compares as branches under its default -ftrapping-math, which blocks the
  * vectorization of the max and exp loops; nothing here relies on floating-point traps. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
-
-ingot_status cpu_red_softmax(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                             int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_red_hardmax(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                             int n_in, ing_tensor *const *out, int n_out);
 
 #define PAR_MIN 32768
 

@@ -12,19 +12,10 @@
 
 #include "backend/cpu/cpu.h"
 #include "core/alloc.h"
+#include "ir/infer_shape.h"
 
 #define SHAPE_PAR_MIN 32768
 #define COPY_MAX_RANK 16 /* Tile and the space/depth ops view tensors with more dims than IR_MAX_RANK */
-
-/* Plans shared with shape inference (src/ir/infer_shape.c). */
-ingot_status ir_shape_slice_plan(const ir_node *node, const ing_tensor *x, const ing_tensor *starts,
-                                 const ing_tensor *ends, const ing_tensor *axes,
-                                 const ing_tensor *steps, int64_t *start, int64_t *step,
-                                 int64_t *count);
-ingot_status ir_shape_pad_plan(const ir_node *node, const ing_tensor *x, const ing_tensor *pads,
-                               const ing_tensor *axes, int64_t *pb, int64_t *pe);
-ingot_status ir_shape_ccp_plan(const ir_node *node, const ing_tensor *x, const ing_tensor *shape,
-                               int64_t *pb, int64_t *pe);
 
 /* Kernels of shape_index.c. */
 #define DECL_KERNEL(fn)                                                                            \

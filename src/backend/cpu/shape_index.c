@@ -12,12 +12,9 @@
 
 #include "backend/cpu/cpu.h"
 #include "core/alloc.h"
+#include "ir/infer_shape.h"
 
 #define SHAPE_PAR_MIN 32768
-
-ingot_status ir_shape_unique_groups(const ir_node *node, const ing_tensor *x, int32_t axis,
-                                    int sorted, int64_t *n_items, int64_t *n_unique,
-                                    int64_t **first, int64_t **inverse, int64_t **counts);
 
 #define KERNEL(fn)                                                                                 \
     ingot_status fn(cpu_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,       \

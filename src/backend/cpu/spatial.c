@@ -12,25 +12,9 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
+#include "backend/cpu/spatial_internal.h"
 #include "core/alloc.h"
-
-/* Shared with shape inference (src/ir/infer_spatial.c). */
-extern ingot_status ir_spatial_resize_plan(const ir_node *node, const ing_tensor *const *in, int n_in,
-                                           int64_t *dims, double *scale, double *roi, int *roi_known);
-
-/* Kernels defined in spatial_grid.c and spatial_detect.c. */
-ingot_status cpu_spatial_grid_sample(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                                     int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_spatial_affine_grid(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                                     int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_spatial_roi_align(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                                   int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_spatial_nms(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                             int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_spatial_max_unpool(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                                    int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_spatial_col2im(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                                int n_in, ing_tensor *const *out, int n_out);
+#include "ir/infer_spatial.h"
 
 enum { RS_NEAREST, RS_LINEAR, RS_CUBIC };
 enum { CT_HALF_PIXEL, CT_HALF_PIXEL_SYM, CT_PYTORCH, CT_ALIGN, CT_ASYM, CT_TF_CROP, CT_TF_HALF_NN };

@@ -10,22 +10,11 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
+#include "backend/cpu/spatial_internal.h"
 #include "core/alloc.h"
+#include "ir/infer_spatial.h"
 
 #define SD_PAR_MIN 32768
-
-/* Shared with shape inference (src/ir/infer_spatial.c). */
-extern ingot_status ir_spatial_nms(const ir_node *node, const ing_tensor *const *in, int n_in,
-                                   int64_t *sel, int64_t cap, int64_t *n_sel);
-
-ingot_status cpu_spatial_roi_align(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                                   int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_spatial_nms(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                             int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_spatial_max_unpool(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                                    int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_spatial_col2im(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                                int n_in, ing_tensor *const *out, int n_out);
 
 static inline double ld(int dt, const void *p, int64_t i)
 {

@@ -10,17 +10,13 @@
 #include <string.h>
 
 #include "backend/cpu/cpu.h"
+#include "backend/cpu/spatial_internal.h"
 #include "core/alloc.h"
 
 enum { GS_LINEAR, GS_NEAREST, GS_CUBIC };
 enum { GS_ZEROS, GS_BORDER, GS_REFLECTION };
 
 #define GS_PAR_MIN 32768
-
-ingot_status cpu_spatial_grid_sample(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                                     int n_in, ing_tensor *const *out, int n_out);
-ingot_status cpu_spatial_affine_grid(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
-                                     int n_in, ing_tensor *const *out, int n_out);
 
 /* Reflect x into [lo, hi] by bouncing off the borders (GridSampler.h reflect_coordinates). */
 #define GS_REFLECT(NAME, T, FLOOR_INT)                                                             \

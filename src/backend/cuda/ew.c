@@ -1,12 +1,18 @@
-/* CUDA host glue for the elementwise family: unary math and activations, Clip, binary
- * arithmetic/comparison/logic with numpy broadcasting (up to rank 8), PRelu, Mod, Where,
- * Cast/CastLike, Identity and Dropout (inference). Device code: kernels/ew.cu.
+/* CUDA host glue for the elementwise family: unary math, trigonometry and activations, Clip,
+ * binary arithmetic/comparison/logic with numpy broadcasting (up to rank 8), PRelu, Mod, Sum and
+ * Max/Min of one or two inputs, Where, Cast/CastLike, Identity and Dropout (inference). Device
+ * code: kernels/ew.cu.
  *
  * Semantics and attribute defaults follow the CPU kernels (cpu/ew.c, cpu/ew_cast.c). What the
  * device kernels do not cover returns 0 from `accepts` and runs on the CPU: f64 and the small
- * integer dtypes outside Cast, Pow with mixed dtypes, variadic Max/Min with other than two
- * inputs, integer Div/Mod whose divisor is not known on the host (the CPU checks it for
- * zeros), training-mode Dropout and pre-opset-10 Dropout masks.
+ * integer dtypes outside Cast/Where/Identity, Pow with mixed dtypes, Max/Min/Sum with more than
+ * two inputs, Mean, the Bitwise ops and BitShift, integer Shrink, integer Div/Mod whose divisor
+ * is not on the host (the CPU reports a zero divisor), training-mode Dropout and pre-opset-10
+ * Dropout masks.
+ *
+ * `accepts` reads host bytes (Div/Mod divisors, Dropout's training_mode) for the run at hand. A
+ * replayed CUDA graph does not ask again, so a zero integer divisor fed through a graph input
+ * after capture gives 0 there instead of the CPU's error.
  */
 #include <string.h>
 
@@ -38,7 +44,13 @@ static const ew_name unary_ops[] = {
     {"Gelu", EWU_GELU},       {"Swish", EWU_SWISH},
     {"Mish", EWU_MISH},       {"Clip", EWU_CLIP},
     {"Not", EWU_NOT},         {"IsNaN", EWU_ISNAN},
-    {"IsInf", EWU_ISINF},     {NULL, 0},
+    {"IsInf", EWU_ISINF},     {"Tan", EWU_TAN},
+    {"Asin", EWU_ASIN},       {"Acos", EWU_ACOS},
+    {"Atan", EWU_ATAN},       {"Sinh", EWU_SINH},
+    {"Cosh", EWU_COSH},       {"Asinh", EWU_ASINH},
+    {"Acosh", EWU_ACOSH},     {"Atanh", EWU_ATANH},
+    {"ThresholdedRelu", EWU_THRESHOLDEDRELU}, {"Shrink", EWU_SHRINK},
+    {NULL, 0},
 };
 
 static const ew_name binary_ops[] = {
@@ -50,7 +62,8 @@ static const ew_name binary_ops[] = {
     {"Less", EWB_LT},         {"Greater", EWB_GT},
     {"LessOrEqual", EWB_LE},  {"GreaterOrEqual", EWB_GE},
     {"And", EWB_AND},         {"Or", EWB_OR},
-    {"Xor", EWB_XOR},         {NULL, 0},
+    {"Xor", EWB_XOR},         {"Sum", EWB_ADD},
+    {NULL, 0},
 };
 
 static int code_of(const ew_name *t, const char *op)
@@ -161,6 +174,7 @@ static ingot_status unary_params(const ir_node *node, int code, ew_uparams *p)
     case EWU_LEAKYRELU: p->alpha = ir_attr_float(node, "alpha", 0.01f); break;
     case EWU_ELU:
     case EWU_CELU:
+    case EWU_THRESHOLDEDRELU:
     case EWU_SWISH: p->alpha = ir_attr_float(node, "alpha", 1.0f); break;
     case EWU_SELU:
         p->alpha = ir_attr_float(node, "alpha", 1.67326319217681884765625f);
@@ -169,6 +183,10 @@ static ingot_status unary_params(const ir_node *node, int code, ew_uparams *p)
     case EWU_HARDSIGMOID:
         p->alpha = ir_attr_float(node, "alpha", 0.2f);
         p->beta = ir_attr_float(node, "beta", 0.5f);
+        break;
+    case EWU_SHRINK:
+        p->alpha = ir_attr_float(node, "bias", 0.0f);
+        p->beta = ir_attr_float(node, "lambd", 0.5f);
         break;
     case EWU_ISINF:
         p->flag = ir_attr_int(node, "detect_positive", 1) != 0;
@@ -257,10 +275,20 @@ static int has_zero(const ing_tensor *t)
     return 0;
 }
 
+/* Max, Min and Sum take any number of inputs: one is a copy, two the binary kernel, more the
+ * CPU. */
+static int is_variadic(const ir_node *node)
+{
+    return !strcmp(node->op, "Max") || !strcmp(node->op, "Min") || !strcmp(node->op, "Sum");
+}
+
+static ingot_status copy_input(cuda_exec *x, const ir_node *node, const ing_tensor *a, ing_tensor *o);
+
 static int acc_binary(const ir_node *node, const ing_tensor *const *in, int n_in)
 {
     const ing_tensor *a = input(in, n_in, 0), *b = input(in, n_in, 1);
     int code = code_of(binary_ops, node->op);
+    if (a && n_in == 1 && code >= 0 && is_variadic(node)) return ew_binary_supported(code, a->dtype);
     if (!a || !b || n_in != 2 || code < 0 || a->dtype != b->dtype || !ew_binary_supported(code, a->dtype))
         return 0;
     if (code == EWB_MOD) {
@@ -277,6 +305,7 @@ static ingot_status k_binary(cuda_exec *x, const ir_node *node, const ing_tensor
 {
     int code = code_of(binary_ops, node->op);
     const ing_tensor *a = input(in, n_in, 0), *b = input(in, n_in, 1);
+    if (a && n_in == 1 && is_variadic(node) && n_out >= 1 && out[0]) return copy_input(x, node, a, out[0]);
     if (!a || !b || n_out < 1 || !out[0]) return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "needs two inputs and one output");
     if (a->dtype != b->dtype)
         return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "inputs have dtypes %s and %s; allowed: the same",
@@ -437,7 +466,12 @@ const cuda_kernel_def cuda_kernels_ew[] = {
     {"Gelu", k_unary, acc_unary},         {"Swish", k_unary, acc_unary},
     {"Mish", k_unary, acc_unary},         {"Clip", k_unary, acc_unary},
     {"Not", k_unary, acc_unary},          {"IsNaN", k_unary, acc_unary},
-    {"IsInf", k_unary, acc_unary},
+    {"IsInf", k_unary, acc_unary},        {"Tan", k_unary, acc_unary},
+    {"Asin", k_unary, acc_unary},         {"Acos", k_unary, acc_unary},
+    {"Atan", k_unary, acc_unary},         {"Sinh", k_unary, acc_unary},
+    {"Cosh", k_unary, acc_unary},         {"Asinh", k_unary, acc_unary},
+    {"Acosh", k_unary, acc_unary},        {"Atanh", k_unary, acc_unary},
+    {"ThresholdedRelu", k_unary, acc_unary}, {"Shrink", k_unary, acc_unary},
     {"Add", k_binary, acc_binary},        {"Sub", k_binary, acc_binary},
     {"Mul", k_binary, acc_binary},        {"Div", k_binary, acc_binary},
     {"Pow", k_binary, acc_binary},        {"Max", k_binary, acc_binary},
@@ -446,7 +480,7 @@ const cuda_kernel_def cuda_kernels_ew[] = {
     {"Less", k_binary, acc_binary},       {"Greater", k_binary, acc_binary},
     {"LessOrEqual", k_binary, acc_binary}, {"GreaterOrEqual", k_binary, acc_binary},
     {"And", k_binary, acc_binary},        {"Or", k_binary, acc_binary},
-    {"Xor", k_binary, acc_binary},
+    {"Xor", k_binary, acc_binary},        {"Sum", k_binary, acc_binary},
     {"Where", k_where, acc_where},
     {"Cast", k_cast, acc_cast},           {"CastLike", k_cast, acc_cast},
     {"Identity", k_identity, acc_identity},

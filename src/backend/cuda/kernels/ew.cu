@@ -123,6 +123,17 @@ template <int OP> __device__ __forceinline__ float un_f(float x, const ew_uparam
         return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
     case EWU_SWISH: return x * sigmoid_f(p.alpha * x);
     case EWU_MISH: return x * tanhf(softplus_f(x));
+    case EWU_TAN: return tanf(x);
+    case EWU_ASIN: return asinf(x);
+    case EWU_ACOS: return acosf(x);
+    case EWU_ATAN: return atanf(x);
+    case EWU_SINH: return sinhf(x);
+    case EWU_COSH: return coshf(x);
+    case EWU_ASINH: return asinhf(x);
+    case EWU_ACOSH: return acoshf(x);
+    case EWU_ATANH: return atanhf(x);
+    case EWU_THRESHOLDEDRELU: return x > p.alpha ? x : 0.0f;
+    case EWU_SHRINK: return x < -p.beta ? x + p.alpha : x > p.beta ? x - p.alpha : 0.0f;
     default: return x;
     }
 }
@@ -469,7 +480,8 @@ static int launched(void) { return (int)cudaGetLastError(); }
     X(EWU_TANH) X(EWU_SIGMOID) X(EWU_ERF) X(EWU_CEIL) X(EWU_FLOOR) X(EWU_ROUND) X(EWU_SIGN)      \
     X(EWU_RELU) X(EWU_LEAKYRELU) X(EWU_ELU) X(EWU_SELU) X(EWU_CELU) X(EWU_HARDSIGMOID)          \
     X(EWU_HARDSWISH) X(EWU_SOFTPLUS) X(EWU_SOFTSIGN) X(EWU_GELU) X(EWU_GELU_TANH) X(EWU_SWISH)  \
-    X(EWU_MISH)
+    X(EWU_MISH) X(EWU_TAN) X(EWU_ASIN) X(EWU_ACOS) X(EWU_ATAN) X(EWU_SINH) X(EWU_COSH) X(EWU_ASINH)     \
+    X(EWU_ACOSH) X(EWU_ATANH) X(EWU_THRESHOLDEDRELU) X(EWU_SHRINK)
 
 static int is_float_dt(int dt) { return dt == INGOT_DTYPE_F32 || dt == INGOT_DTYPE_F16 || dt == INGOT_DTYPE_BF16; }
 static int is_int_dt(int dt) { return dt == INGOT_DTYPE_I32 || dt == INGOT_DTYPE_I64; }
