@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 60
 DEB_PKGS  = cmake make gcc pkg-config libprotobuf-c-dev protobuf-c-compiler libopenblas-openmp-dev libxxhash-dev time
 FUZZ_PKGS = clang libclang-rt-14-dev libomp-dev
 
-.PHONY: all deps build asan demo test test-unit test-asan conformance fuzz clean
+.PHONY: all deps build asan demo test conformance fuzz clean resnet50
 
 all: build
 
@@ -33,9 +33,16 @@ demo: build
 	@./$(BUILD)/ingot demo --model models/digits_cnn --engine $(BUILD)/digits.engine
 
 # Every test on the Release build, then the unit, corrupt-file and model tests under ASan+UBSan.
-test: build asan
+test: build asan resnet50
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS) -L sanitize
+
+# ResNet-50 (random weights) for the optimizer's step-count test; needs python3 with onnx+numpy.
+resnet50: $(BUILD)/resnet50.onnx
+$(BUILD)/resnet50.onnx: bench/models/resnet50.py
+	@mkdir -p $(BUILD)
+	@python3 -c "import onnx, numpy" 2>/dev/null || python3 -m pip install -q onnx numpy
+	@python3 bench/models/resnet50.py --out $@
 
 conformance: build
 	@./$(BUILD)/ingot conformance $(SHARED)/onnx-node --expected tests/conformance/expected-cpu.txt

@@ -43,6 +43,7 @@ typedef struct op_row {
 typedef struct run_opts {
     const char *dir, *filter, *expected, *write_passes;
     int backend, verbose;
+    int shard, n_shards; /* run only tests whose index % n_shards == shard */
 } run_opts;
 
 static int is_excluded_type(int t) { return t == 8 || t == 14 || t == 15 || (t >= 17 && t <= 23) || t >= 24; }
@@ -274,13 +275,15 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage: ingot conformance DIR [--backend cpu|cuda] [--filter SUBSTRING]\n"
-               "                          [--expected FILE] [--write-passes FILE] [--poison] [--verbose]\n"
+               "                          [--expected FILE] [--write-passes FILE] [--poison] [--shard I/N]\n"
+               "                          [--verbose]\n"
                "Runs the ONNX backend node tests in DIR (folders with model.onnx and test_data_set_N/)\n"
                "that are in scope (ai.onnx ops only, no training/sequence/string/random ops, no string,\n"
                "complex, float8 or 4-bit tensors). Compares outputs with rtol 1e-3, atol 1e-7.\n"
                "  --expected FILE      tests that must pass: exit 1 if any of them fails\n"
                "  --write-passes FILE  write the names of the passing tests\n"
-               "  --poison             fill outputs with garbage before each kernel runs\n");
+               "  --poison             fill outputs with garbage before each kernel runs\n"
+               "  --shard I/N          run every N-th test starting at I (for parallel runs)\n");
     return rc;
 }
 
@@ -302,6 +305,10 @@ int cmd_conformance(int argc, char **argv)
             o.expected = argv[++i];
         } else if (!strcmp(a, "--write-passes") && i + 1 < argc) {
             o.write_passes = argv[++i];
+        } else if (!strcmp(a, "--shard") && i + 1 < argc) {
+            if (sscanf(argv[++i], "%d/%d", &o.shard, &o.n_shards) != 2 || o.n_shards < 1 || o.shard < 0 ||
+                o.shard >= o.n_shards)
+                return cli_fail("conformance: --shard '%s' is not I/N with 0 <= I < N", argv[i]);
         } else if (!strcmp(a, "--poison")) {
             poison = 1;
         } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
@@ -369,6 +376,7 @@ int cmd_conformance(int argc, char **argv)
         snprintf(tdir, sizeof tdir, "%s/%s", o.dir, names[t]);
         snprintf(model, sizeof model, "%s/model.onnx", tdir);
         if (!file_exists(model)) continue;
+        if (o.n_shards > 1 && (int)(t % (size_t)o.n_shards) != o.shard) continue;
         int n_ops = 0;
         int sc = in_scope(model, ops, &n_ops);
         if (sc <= 0) {

@@ -25,9 +25,6 @@ if [ "$what" = tests ] || [ "$what" = all ]; then
 fi
 if [ "$what" = conformance ] || [ "$what" = all ]; then
   NODE="$INGOT_SHARED_DIR/onnx-node"
-  devkit/bin/ingot conformance "$NODE" --backend cuda > "$OUT/conformance-cuda.txt" 2>&1
-  grep -E "^FAIL" "$OUT/conformance-cuda.txt" | head -40
-  tail -1 "$OUT/conformance-cuda.txt"
-  devkit/bin/ingot conformance "$NODE" --backend cpu > "$OUT/conformance-cpu.txt" 2>&1
-  tail -1 "$OUT/conformance-cpu.txt"
+  bash bench/gpu/conformance.sh devkit/bin/ingot "$NODE" cuda 12 "$OUT/conformance-cuda.txt" | tail -1
+  grep -E "^FAIL" "$OUT/conformance-cuda.txt" | cut -c1-200 | head -30
 fi

@@ -1,7 +1,7 @@
 /* fuse_epilogue: Conv / Gemm / MatMul [→ Add(const bias along channels)] [→ Add(residual)] [→ activation]
  * → one FusedConv / FusedGemm / FusedMatMul (domain "ingot"; layout in ir/infer_fused.c) at the last node's slot.
  * Preconditions: float; each intermediate read once, in-body, not an output; bias merges into B/C as a new constant;
- * residual dims equal the output's where known (unknown on both sides is checked at run time); Clip bounds const. */
+ * residual dims equal the output's where known (unknown on both sides: the fused op broadcasts as Add); Clip const. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,14 +95,12 @@ static int match_activation(const ir_model *m, const ir_node *n, int32_t v, chai
         return 1;
     }
     if (!strcmp(op, "Clip")) {
-        if (n->n_in > 1 && n->in[1] >= 0) {
-            if (!scalar_const(m, n->in[1], &c->alpha)) return 0;
-            c->has_alpha = 1;
-        }
-        if (n->n_in > 2 && n->in[2] >= 0) {
-            if (!scalar_const(m, n->in[2], &c->beta)) return 0;
-            c->has_beta = 1;
-        }
+        /* both bounds always written (±inf when omitted): every backend then reads the same */
+        c->alpha = -INFINITY;
+        c->beta = INFINITY;
+        c->has_alpha = c->has_beta = 1;
+        if (n->n_in > 1 && n->in[1] >= 0 && !scalar_const(m, n->in[1], &c->alpha)) return 0;
+        if (n->n_in > 2 && n->in[2] >= 0 && !scalar_const(m, n->in[2], &c->beta)) return 0;
         if (n->n_in > 3) return 0;
         c->act = "Clip";
         return 1;
@@ -131,6 +129,8 @@ static int match_activation(const ir_model *m, const ir_node *n, int32_t v, chai
     if (!strcmp(op, "Swish")) {
         if (ir_attr_float(n, "alpha", 1.0f) != 1.0f) return 0; /* only SiLU: the epilogues compute x·σ(x) */
         c->act = op;
+        c->alpha = 1.0f;
+        c->has_alpha = 1;
         return 1;
     }
     return 0;

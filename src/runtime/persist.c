@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,14 +15,6 @@
 #include "core/status.h"
 #include "engine/stream.h"
 #include "runtime/runtime.h"
-
-/* The load record. struct ingot_engine (runtime.h) has no field for it, so it lives at the
- * start of the engine's owned block e->image: every loader here allocates that block (for
- * READ and MMAP it holds only the record; for STREAM the weights follow; for a buffer, the
- * image copy follows). Only this file sets e->image, so a non-NULL e->image always starts
- * with a record. The block's first RECORD_BYTES keep what follows 4096-aligned. */
-#define RECORD_BYTES ((size_t)ENGINE_WEIGHTS_ALIGN)
-_Static_assert(sizeof(ingot_load_stats) <= RECORD_BYTES, "load record fits its slot");
 
 ingot_status ingot_engine_save(const ingot_engine *e, const char *path)
 {
@@ -95,29 +88,81 @@ static void clock_stop(const load_clock *c, ingot_load_stats *s, ingot_load_mode
     s->rss_hwm_delta = s->rss_hwm_after > c->hwm0 ? s->rss_hwm_after - c->hwm0 : 0;
 }
 
-/* A block of RECORD_BYTES + extra bytes, 4096-aligned, record zeroed. */
+/* A 4096-aligned block of `extra` bytes (the engine's own copy of weights or image). */
 static uint8_t *block_new(uint64_t extra, const char *what)
 {
-    if (extra > SIZE_MAX - RECORD_BYTES) {
+    if (extra > SIZE_MAX - ENGINE_WEIGHTS_ALIGN) {
         ingot_fail(INGOT_ERR_NOMEM, "%s: %" PRIu64 " bytes do not fit in memory", what, extra);
         return NULL;
     }
-    uint8_t *b = ing_malloc_aligned(RECORD_BYTES + (size_t)extra, ENGINE_WEIGHTS_ALIGN);
+    uint8_t *b = ing_malloc_aligned(extra ? (size_t)extra : 1, ENGINE_WEIGHTS_ALIGN);
     if (!b) {
         ingot_fail(INGOT_ERR_NOMEM, "out of memory for %s (%" PRIu64 " bytes)", what, extra);
         return NULL;
     }
-    memset(b, 0, RECORD_BYTES);
 #ifdef MADV_HUGEPAGE
     /* Gigabytes of weights are faulted in page by page as the reader fills them: huge pages
      * cut the faults 512-fold (advice only; ignored where transparent huge pages are off). */
     if (extra >= ((uint64_t)64 << 20)) {
         uintptr_t lo = ((uintptr_t)b + ((uintptr_t)2 << 20) - 1) & ~(((uintptr_t)2 << 20) - 1);
-        uintptr_t hi = ((uintptr_t)b + RECORD_BYTES + (size_t)extra) & ~(((uintptr_t)2 << 20) - 1);
+        uintptr_t hi = ((uintptr_t)b + (size_t)extra) & ~(((uintptr_t)2 << 20) - 1);
         if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
     }
 #endif
     return b;
+}
+
+/* Faulting in gigabytes of fresh pages costs about as much as copying the bytes into them
+ * (zeroing each page first). A helper thread pre-faults the weights block ahead of the reader
+ * with MADV_POPULATE_WRITE, which maps pages writable without changing what they hold, so it
+ * may race the reader's writes safely; the faults then overlap the reads. Where the kernel
+ * lacks it (before Linux 5.14) the thread stops at once and the reader faults as it goes. */
+#define PREFAULT_MIN_BYTES ((uint64_t)256 << 20)
+#define PREFAULT_STEP ((size_t)64 << 20)
+
+typedef struct prefault {
+    uint8_t *p; /* page-aligned */
+    size_t n;
+    int stop;   /* set by the loader, read by the helper (atomics) */
+    int running;
+    pthread_t th;
+} prefault;
+
+static void *prefault_main(void *arg)
+{
+#ifdef MADV_POPULATE_WRITE
+    prefault *pf = arg;
+    for (size_t off = 0; off < pf->n && !__atomic_load_n(&pf->stop, __ATOMIC_RELAXED);
+         off += PREFAULT_STEP) {
+        size_t k = pf->n - off < PREFAULT_STEP ? pf->n - off : PREFAULT_STEP;
+        if (madvise(pf->p + off, k, MADV_POPULATE_WRITE) != 0) break;
+    }
+#else
+    (void)arg;
+#endif
+    return NULL;
+}
+
+static void prefault_start(prefault *pf, uint8_t *p, uint64_t n)
+{
+    memset(pf, 0, sizeof *pf);
+#ifdef MADV_POPULATE_WRITE
+    if (n < PREFAULT_MIN_BYTES) return;
+    pf->p = p;
+    pf->n = (size_t)n & ~(size_t)(ENGINE_WEIGHTS_ALIGN - 1);
+    pf->running = pthread_create(&pf->th, NULL, prefault_main, pf) == 0; /* optional help */
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
+static void prefault_stop(prefault *pf)
+{
+    if (!pf->running) return;
+    __atomic_store_n(&pf->stop, 1, __ATOMIC_RELAXED);
+    pthread_join(pf->th, NULL);
+    pf->running = 0;
 }
 
 /* Plan from an image that stays alive as long as the engine (file or owned copy). */
@@ -149,7 +194,7 @@ static ingot_status load_stream(const ingot_reader *r, const ingot_load_opts *o,
         st = INGOT_ERR_NOMEM;
         goto fail;
     }
-    uint8_t *weights = block + RECORD_BYTES;
+    uint8_t *weights = block;
     ir_model *m = s.plan->model;
     /* The metadata decoder checked every blob lies inside the section. */
     for (int32_t k = 0; k < s.n_blobs; k++) m->values[s.blobs[k].value].t.data = weights + s.blobs[k].offset;
@@ -157,11 +202,15 @@ static ingot_status load_stream(const ingot_reader *r, const ingot_load_opts *o,
     for (int32_t i = 0; i < m->n_values; i++)
         if (m->values[i].kind == IR_VALUE_CONST && !m->values[i].t.data) m->values[i].t.data = weights;
     engine_stream_sink sink = {.host = weights};
-    if ((st = engine_stream_weights(&s, &sink, o->verify_checksums)) != INGOT_OK) goto fail;
+    prefault pf;
+    prefault_start(&pf, weights, s.h.weights_size);
+    st = engine_stream_weights(&s, &sink, o->verify_checksums);
+    prefault_stop(&pf);
+    if (st != INGOT_OK) goto fail;
     if ((st = runtime_engine_from_plan(s.plan, &e)) != INGOT_OK) goto fail;
     s.plan = NULL; /* the engine's now */
     e->image = block;
-    clock_stop(&c, (ingot_load_stats *)block, INGOT_LOAD_STREAM, s.pos - s.skipped, s.peak_staging);
+    clock_stop(&c, &e->load_stats, INGOT_LOAD_STREAM, s.pos - s.skipped, s.peak_staging);
     engine_stream_close(&s);
     *out = e;
     return INGOT_OK;
@@ -211,24 +260,17 @@ ingot_status ingot_engine_load(const char *path, const ingot_load_opts *opts, in
     }
     ingot_load_mode mode = o.mode == INGOT_LOAD_AUTO ? INGOT_LOAD_MMAP : o.mode;
     load_clock c = clock_start();
-    uint8_t *block = block_new(0, "the engine's load record");
-    if (!block) return INGOT_ERR_NOMEM;
     engine_file f;
     ingot_status st = engine_file_open(path, mode, &f);
-    if (st != INGOT_OK) {
-        ing_free_aligned(block);
-        return st;
-    }
+    if (st != INGOT_OK) return st;
     ingot_engine *e;
     st = from_image(f.data, f.size, &o, &e);
     if (st != INGOT_OK) {
-        ing_free_aligned(block);
         engine_file_close(&f);
         return ingot_fail_prefix(st, "loading '%s'", path);
     }
     e->file = f;
-    e->image = block;
-    clock_stop(&c, (ingot_load_stats *)block, mode, f.mapped ? 0 : (uint64_t)f.size, 0);
+    clock_stop(&c, &e->load_stats, mode, f.mapped ? 0 : (uint64_t)f.size, 0);
     *out = e;
     return INGOT_OK;
 }
@@ -241,15 +283,15 @@ ingot_status ingot_engine_load_buffer(const void *data, size_t size, const ingot
     load_clock c = clock_start();
     uint8_t *block = block_new(size, "copying the engine"); /* constants are used in place */
     if (!block) return INGOT_ERR_NOMEM;
-    memcpy(block + RECORD_BYTES, data, size);
+    memcpy(block, data, size);
     ingot_engine *e;
-    ingot_status st = from_image(block + RECORD_BYTES, size, &o, &e);
+    ingot_status st = from_image(block, size, &o, &e);
     if (st != INGOT_OK) {
         ing_free_aligned(block);
         return st;
     }
     e->image = block;
-    clock_stop(&c, (ingot_load_stats *)block, INGOT_LOAD_READ, size, 0);
+    clock_stop(&c, &e->load_stats, INGOT_LOAD_READ, size, 0);
     *out = e;
     return INGOT_OK;
 }
@@ -258,7 +300,6 @@ ingot_status ingot_engine_get_load_stats(const ingot_engine *e, ingot_load_stats
 {
     if (!e || !stats)
         return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_engine_get_load_stats: engine and stats must not be NULL");
-    if (e->image) memcpy(stats, e->image, sizeof *stats);
-    else memset(stats, 0, sizeof *stats);
+    *stats = e->load_stats;
     return INGOT_OK;
 }

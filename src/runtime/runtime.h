@@ -12,6 +12,7 @@ struct ingot_engine {
     engine_file file; /* the loaded image (READ or MMAP); zeroed when built in memory */
     void *image;      /* an owned copy (ingot_engine_load_buffer) */
     void *backend_state; /* the backend's per-engine state (device weights …) or NULL */
+    ingot_load_stats load_stats; /* zeroed for engines built in memory */
 };
 
 /* Wrap a plan (taken on success) into an engine after checking the backend can run it. */

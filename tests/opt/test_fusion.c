@@ -317,7 +317,8 @@ static void test_epilogue_conv(void)
         if (on) {
             const ir_node *n = find_op(on, "FusedConv");
             CHECK(n && ir_attr_float(n, "activation_beta", 0) == 0.5f &&
-                      (only_max ? !ir_attr_find(n, "activation_alpha") : ir_attr_float(n, "activation_alpha", 1) == 0),
+                      (only_max ? isinf(ir_attr_float(n, "activation_alpha", 0)) && ir_attr_float(n, "activation_alpha", 0) < 0
+                                : ir_attr_float(n, "activation_alpha", 1) == 0),
                   "conv+clip: bounds recorded");
         }
         ingot_engine_destroy(on);
@@ -475,11 +476,80 @@ static void test_epilogue_gemm_matmul(void)
     run_only("int32 matmul+bias", g, &n1);
 }
 
+/* The fused kernels against the unfused ops, written directly (the importer finds ops by name):
+ * a residual that broadcasts (dims of 1 on either side, as Add allows), f16, and bad attributes. */
+static gu_graph *direct_graph(int fused, int dt, const int64_t *xd, const int64_t *rd, const char *act)
+{
+    gu_graph *g = gu_new(17);
+    gu_input(g, "x", dt, 4, xd);
+    gu_input(g, "r", dt, 4, rd);
+    static const float *w;
+    if (!w) w = rnd(144, -0.5f, 0.5f); /* the same weights in both graphs */
+    static uint16_t wh[144];
+    for (int i = 0; i < 144; i++) wh[i] = ing_f32_to_f16(w[i]);
+    if (dt == INGOT_DTYPE_F16) gu_const(g, "w", dt, 4, (int64_t[]){4, 4, 3, 3}, wh);
+    else gu_const_f32(g, "w", 4, (int64_t[]){4, 4, 3, 3}, w);
+    if (fused) {
+        gu_node(g, "FusedConv", "fc", "x,w,,r", "y");
+        gu_attr_ints(g, "pads", 4, (int64_t[]){1, 1, 1, 1});
+        gu_attr_string(g, "activation", act);
+        gu_attr_float(g, "activation_alpha", 0.1f);
+    } else {
+        gu_node(g, "Conv", "conv", "x,w", "c");
+        gu_attr_ints(g, "pads", 4, (int64_t[]){1, 1, 1, 1});
+        gu_node(g, "Add", "add", "c,r", "s");
+        gu_node(g, "LeakyRelu", "act", "s", "y");
+        gu_attr_float(g, "alpha", 0.1f);
+    }
+    gu_output(g, "y");
+    return g;
+}
+
+static void test_fused_kernels(void)
+{
+    static const int64_t shapes[][2][4] = {
+        {{2, 4, 6, 6}, {2, 4, 6, 6}}, {{2, 4, 6, 6}, {1, 4, 1, 6}}, {{1, 4, 6, 6}, {3, 4, 6, 6}}};
+    for (int dt = 0; dt < 2; dt++)
+        for (int i = 0; i < 3; i++) {
+            int type = dt ? INGOT_DTYPE_F16 : INGOT_DTYPE_F32;
+            gu_graph *ga = direct_graph(0, type, shapes[i][0], shapes[i][1], "LeakyRelu");
+            gu_graph *gb = direct_graph(1, type, shapes[i][0], shapes[i][1], "LeakyRelu");
+            ingot_engine *a = gu_build(ga, NULL, 0, NULL), *b = gu_build(gb, NULL, 0, NULL);
+            gu_free(ga);
+            gu_free(gb);
+            CHECK(a && b, "direct FusedConv case %d (%s): both build", i, dt ? "f16" : "f32");
+            if (a && b)
+                CHECK(gu_same_outputs(a, b, 7, dt ? 1e-2 : 1e-5, dt ? 1e-2 : 1e-6),
+                      "direct FusedConv case %d (%s): same outputs as Conv+Add+LeakyRelu", i, dt ? "f16" : "f32");
+            ingot_engine_destroy(a);
+            ingot_engine_destroy(b);
+        }
+    /* errors, never crashes: an unknown activation, a residual of another rank */
+    gu_graph *g = direct_graph(1, INGOT_DTYPE_F32, shapes[0][0], shapes[0][1], "Mish");
+    ingot_engine *e = gu_build(g, NULL, 0, NULL);
+    gu_free(g);
+    CHECK(e == NULL && strstr(ingot_last_error(), "Mish"), "unknown activation is an error: %s", ingot_last_error());
+    ingot_engine_destroy(e);
+    g = gu_new(17);
+    gu_input(g, "x", INGOT_DTYPE_F32, 4, (int64_t[]){1, 4, 6, 6});
+    gu_input(g, "r", INGOT_DTYPE_F32, 3, (int64_t[]){4, 6, 6});
+    gu_const_f32(g, "w", 4, (int64_t[]){4, 4, 3, 3}, rnd(144, -1, 1));
+    gu_node(g, "FusedConv", "fc", "x,w,,r", "y");
+    gu_attr_ints(g, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    gu_output(g, "y");
+    e = gu_build(g, NULL, 0, NULL);
+    gu_free(g);
+    CHECK(e == NULL && strstr(ingot_last_error(), "rank"), "residual of another rank is an error: %s",
+          ingot_last_error());
+    ingot_engine_destroy(e);
+}
+
 int main(void)
 {
     test_fold_batchnorm();
     test_epilogue_conv();
     test_epilogue_gemm_matmul();
+    test_fused_kernels();
     for (int i = 0; i < n_pool; i++) free(pool[i]);
     DONE();
 }

@@ -153,7 +153,13 @@ static int fused_conv_accepts(const ir_node *n, const ing_tensor *const *in, int
 {
     float a, b;
     if (!conv_accepts(n, in, n_in < 3 ? n_in : 3) || cuda_epilogue_act(n, &a, &b) < 0) return 0;
-    return n_in < 4 || !in[3] || in[3]->dtype == in[0]->dtype;
+    if (n_in < 4 || !in[3]) return 1;
+    /* the epilogue adds the residual element by element: it must have the output's exact shape
+     * (a broadcasting residual runs on the CPU kernel) */
+    const ir_op_def *conv = ir_op_lookup("Conv");
+    ing_tensor y = {0}, *outs[1] = {&y};
+    if (in[3]->dtype != in[0]->dtype || !conv || conv->infer(n, in, 3, outs, 1) != INGOT_OK) return 0;
+    return ing_shape_known(&y) && ing_same_shape(&y, in[3]);
 }
 
 static ingot_status k_fused_conv(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,

@@ -199,7 +199,12 @@ static int fused_gemm_accepts(const ir_node *n, const ing_tensor *const *in, int
     for (int i = 2; i < n_in; i++)
         if (in[i] && in[i]->dtype != in[0]->dtype) return 0;
     if (is_mm && n_in > 2 && in[2] && ing_numel(in[2]) != in[1]->dims[in[1]->rank - 1]) return 0;
-    return 1;
+    if (n_in < 4 || !in[3]) return 1;
+    /* the residual must have the output's exact shape (the epilogue does not broadcast) */
+    const ir_op_def *base = ir_op_lookup(is_mm ? "MatMul" : "Gemm");
+    ing_tensor y = {0}, *outs[1] = {&y};
+    if (!base || base->infer(n, in, is_mm ? 2 : (n_in < 3 ? n_in : 3), outs, 1) != INGOT_OK) return 0;
+    return ing_shape_known(&y) && ing_same_shape(&y, in[3]);
 }
 
 static ingot_status k_fused_gemm(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
