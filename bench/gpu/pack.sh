@@ -6,9 +6,11 @@ set -eu
 build="${1:-build-cuda}"
 rm -rf devkit && mkdir -p devkit/bin devkit/lib
 cp "$build/ingot" devkit/bin/
-for t in "$build"/tests/test_* "$build"/tests/cuda/test_cuda_* "$build"/tests/opt/opt_test_*; do
+for t in "$build"/tests/test_models "$build"/tests/cuda/test_cuda_*; do
   [ -f "$t" ] && [ -x "$t" ] && cp "$t" devkit/bin/
 done
+strip devkit/bin/*
+(cd devkit && tar cJf bin.tar.xz bin && rm -rf bin)
 libs=""
 for l in libprotobuf-c.so.1 libxxhash.so.0 libopenblas.so.0 libgomp.so.1 libgfortran.so.5 libquadmath.so.0; do
   p=$(ldd "$build/ingot" | awk -v n="$l" '$1 == n {print $3}')

@@ -18,10 +18,7 @@
 
 #include "backend/cuda/cuda.h"
 #include "backend/cuda/kernels/ew.h"
-
-/* ir/infer_ew.c: the pre-opset-7 broadcast view of B (the CPU kernels use it the same way). */
-ingot_status ir_ew_legacy_bcast(const ir_node *node, const ing_tensor *a, const ing_tensor *b,
-                                ing_tensor *view);
+#include "ir/infer_ew.h" /* ir_ew_legacy_bcast: the pre-opset-7 broadcast view of B */
 
 typedef struct ew_name {
     const char *op;
