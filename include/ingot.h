@@ -331,6 +331,46 @@ ingot_status ingot_context_set_timing(ingot_context *c, int on);
 /* INGOT_ERR_STATE when timing is off or no run happened yet. */
 ingot_status ingot_context_get_timing(const ingot_context *c, ingot_run_timing *t);
 
+/* ---------------------------------------------------------------------------------------- */
+/* Benchmarking and profiling                                                                */
+
+/* Allow (on != 0, the default) or forbid capturing the run as a CUDA graph and replaying it
+ * when input shapes repeat. Forbidding drops a graph already captured. CPU engines: accepted,
+ * no effect. Returns INGOT_OK, INGOT_ERR_INVALID_ARG. */
+ingot_status ingot_context_set_cuda_graph(ingot_context *c, int on);
+
+/* One step of the engine's plan: a node of the optimized graph, in execution order. Strings
+ * are borrowed from the engine. */
+typedef struct ingot_step_info {
+    const char *op;     /* the step's operator ("FusedConv", "Gemm", …) */
+    const char *name;   /* the step's node name */
+    const char *kernel; /* the backend kernel chosen at build time ("cpu.Conv", …); "" if none */
+    int32_t n_origin;   /* how many ONNX nodes of the source model the step covers; 0: itself */
+    const char *const *origin; /* their names (n_origin entries) */
+} ingot_step_info;
+
+/* The top-level steps (nodes inside If/Loop/Scan bodies are covered by their control step).
+ * ingot_engine_get_step returns INGOT_ERR_INVALID_ARG for an index out of range. */
+size_t ingot_engine_num_steps(const ingot_engine *e);
+ingot_status ingot_engine_get_step(const ingot_engine *e, size_t index, ingot_step_info *info);
+
+/* Time each step of the following runs: a host clock around each node (CPU), CUDA events
+ * around each node with CUDA graphs off (CUDA; graphs resume when profiling is turned off).
+ * Profiling slows runs down; measure throughput with it off.
+ * Returns INGOT_OK, INGOT_ERR_INVALID_ARG, INGOT_ERR_UNSUPPORTED (the backend cannot),
+ * INGOT_ERR_CUDA. */
+ingot_status ingot_context_set_profiling(ingot_context *c, int on);
+
+/* After a profiled run: ms[i] receives step i's time in milliseconds, for i < n (n at most
+ * ingot_engine_num_steps). Returns INGOT_ERR_STATE when profiling is off or no run happened
+ * since it was turned on. */
+ingot_status ingot_context_get_step_times(const ingot_context *c, double *ms, size_t n);
+
+/* Host allocations the context's runs made so far (buffers that grew, scratch). A steady
+ * state makes none: run twice and compare. Returns INGOT_ERR_UNSUPPORTED when the backend does
+ * not count them (CUDA). */
+ingot_status ingot_context_get_alloc_count(const ingot_context *c, uint64_t *count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,7 @@ int cmd_inspect(int argc, char **argv);
 int cmd_conformance(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Print "ingot: <msg>" to stderr and return 1. */
 int cli_fail(const char *fmt, ...) ING_PRINTF(1, 2);

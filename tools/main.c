@@ -31,6 +31,7 @@ static void usage(FILE *f)
                "  conformance DIR              run the ONNX backend node tests in DIR\n"
                "  demo                         build and run the bundled digits model\n"
                "  synth NAME -o ENGINE         write a synthetic engine (llama-7b, 1g, 5g, ...)\n"
+               "  bench ENGINE                 measure an engine's throughput and latency (trtexec-style)\n"
                "'ingot <command> --help' for a command's options.\n");
 }
 
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "conformance")) return cmd_conformance(argc - 1, argv + 1);
     if (!strcmp(c, "demo")) return cmd_demo(argc - 1, argv + 1);
     if (!strcmp(c, "synth")) return cmd_synth(argc - 1, argv + 1);
+    if (!strcmp(c, "bench")) return cmd_bench(argc - 1, argv + 1);
     return cli_fail("unknown command '%s' (see ingot --help)", c);
 }
 

@@ -118,18 +118,22 @@ def torch_times(model, name, batch, prec, warmup, iters, do_compile):
     res = {}
     with torch.inference_mode():
         res["eager_ms"] = cuda_time(lambda: m(*args), warmup, iters)
-        static = [a.clone() for a in args]
-        s = torch.cuda.Stream()
-        s.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(s):
-            for _ in range(3):
+        try:  # capture can fail (transformers copies host tensors while building masks)
+            static = [a.clone() for a in args]
+            s = torch.cuda.Stream()
+            s.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(s):
+                for _ in range(3):
+                    m(*static)
+            torch.cuda.current_stream().wait_stream(s)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
                 m(*static)
-        torch.cuda.current_stream().wait_stream(s)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            m(*static)
-        res["cuda_graph_ms"] = cuda_time(graph.replay, warmup, iters)
-        del graph
+            res["cuda_graph_ms"] = cuda_time(graph.replay, warmup, iters)
+            del graph
+        except Exception as e:  # report, do not hide
+            res["cuda_graph_error"] = str(e).splitlines()[0][:200]
+            torch.cuda.synchronize()
     if do_compile:
         try:
             cm = torch.compile(m, mode="reduce-overhead")
@@ -165,9 +169,12 @@ def main():
                 row = {"model": name, "precision": prec, "batch": batch}
                 row["ingot"] = ingot_time(a.ingot, onnx_path, name, batch, prec, work, a.iters + 2)
                 row["torch"] = torch_times(wrapped, name, batch, prec, a.warmup, a.iters,
-                                           a.compile and (batch in (1, 128)) and prec == "fp16")
+                                           a.compile and prec == "fp16" and
+                                           (batch == 1 or (batch == 128 and name == "resnet50")))
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+                with open(os.path.join(a.out, "rows.jsonl"), "a") as f:
+                    f.write(json.dumps(row) + "\n")
         del model, wrapped
         torch.cuda.empty_cache()
     meta = {"gpu": gpu, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
@@ -181,8 +188,9 @@ def main():
         i, t = r["ingot"], r["torch"]
         ing = f"{i['compute_ms']:.3f}" if "compute_ms" in i else "error: " + i.get("error", "")[:60]
         comp = f"{t['compile_ms']:.3f}" if "compile_ms" in t else "-"
+        graph = f"{t['cuda_graph_ms']:.3f}" if "cuda_graph_ms" in t else "capture failed"
         lines.append(f"| {r['model']} | {r['precision']} | {r['batch']} | {ing} | {i.get('fallback_steps', '')} | "
-                     f"{t['eager_ms']:.3f} | {t['cuda_graph_ms']:.3f} | {comp} |")
+                     f"{t['eager_ms']:.3f} | {graph} | {comp} |")
     with open(os.path.join(a.out, "bench.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -35,6 +35,16 @@ typedef struct ing_backend {
     /* Optional: measure the phases of each run (CUDA events); NULL when the backend cannot. */
     void (*set_timing)(void *state, int on);
     ingot_status (*get_timing)(void *state, ingot_run_timing *t);
+    /* Optional: allow (default) or forbid CUDA graph capture and replay; NULL: no graphs. */
+    void (*set_cuda_graph)(void *state, int on);
+    /* Optional: time each node of the following runs (host clock or CUDA events, graphs off
+     * while on); NULL when the backend cannot profile. */
+    ingot_status (*set_profiling)(void *state, int on);
+    /* Optional: per node id (ms[n_nodes]) the time of the last profiled run; 0 for nodes
+     * that did not run. */
+    ingot_status (*get_profile)(void *state, double *ms, int32_t n_nodes);
+    /* Optional: host allocations the runs of this context made so far (-1: not counted). */
+    int64_t (*alloc_count)(void *state);
 } ing_backend;
 
 /* The backend for id, or NULL when the build has none. */

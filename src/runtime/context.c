@@ -16,6 +16,8 @@ struct ingot_context {
     int ran;
     int timing;
     double last_host_ms;
+    int profiling, profiled; /* profiled: a run finished since profiling was turned on */
+    double *node_ms;         /* per node id, filled from the backend after each profiled run */
 };
 
 static double now_ms(void)
@@ -66,6 +68,7 @@ void ingot_context_destroy(ingot_context *c)
     ing_free(c->out);
     ing_free(c->in_bound);
     ing_free(c->in_size);
+    ing_free(c->node_ms);
     ing_free(c);
 }
 
@@ -141,6 +144,10 @@ ingot_status ingot_context_run(ingot_context *c, void *stream)
     ING_TRY(c->e->backend->run(c->state, c->in, c->n_in, c->out, c->n_out, stream));
     c->last_host_ms = now_ms() - t0;
     c->ran = 1;
+    if (c->profiling) {
+        ING_TRY(c->e->backend->get_profile(c->state, c->node_ms, m->n_nodes));
+        c->profiled = 1;
+    }
     return INGOT_OK;
 }
 
@@ -181,5 +188,74 @@ ingot_status ingot_context_get_timing(const ingot_context *c, ingot_run_timing *
     else r.compute_ms = c->last_host_ms;
     r.host_ms = c->last_host_ms;
     *t = r;
+    return INGOT_OK;
+}
+
+ingot_status ingot_context_set_cuda_graph(ingot_context *c, int on)
+{
+    if (!c) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_set_cuda_graph: context must not be NULL");
+    if (c->e->backend->set_cuda_graph) c->e->backend->set_cuda_graph(c->state, on != 0);
+    return INGOT_OK;
+}
+
+size_t ingot_engine_num_steps(const ingot_engine *e)
+{
+    return e ? (size_t)e->plan->model->bodies[0].n_nodes : 0;
+}
+
+ingot_status ingot_engine_get_step(const ingot_engine *e, size_t index, ingot_step_info *info)
+{
+    if (!e || !info) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_engine_get_step: engine and info must not be NULL");
+    const ir_model *m = e->plan->model;
+    const ir_body *b = &m->bodies[0];
+    if (index >= (size_t)b->n_nodes)
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "step %zu out of range (the engine has %d steps)", index, b->n_nodes);
+    int32_t id = b->nodes[index];
+    const ir_node *n = &m->nodes[id];
+    memset(info, 0, sizeof *info);
+    info->op = n->op;
+    info->name = n->name ? n->name : "";
+    info->kernel = e->plan->steps && e->plan->steps[id].kernel ? e->plan->steps[id].kernel : "";
+    info->n_origin = n->n_origin;
+    info->origin = (const char *const *)n->origin;
+    return INGOT_OK;
+}
+
+ingot_status ingot_context_set_profiling(ingot_context *c, int on)
+{
+    if (!c) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_set_profiling: context must not be NULL");
+    const ing_backend *be = c->e->backend;
+    on = on != 0;
+    if (on && (!be->set_profiling || !be->get_profile))
+        return ingot_fail(INGOT_ERR_UNSUPPORTED, "the %s backend cannot profile steps", be->name);
+    const ir_model *m = c->e->plan->model;
+    if (on && !c->node_ms) {
+        c->node_ms = ing_calloc((size_t)(m->n_nodes ? m->n_nodes : 1), sizeof(double));
+        if (!c->node_ms) return ingot_fail(INGOT_ERR_NOMEM, "out of memory for a profile of %d nodes", m->n_nodes);
+    }
+    if (be->set_profiling) ING_TRY(be->set_profiling(c->state, on));
+    c->profiling = on;
+    c->profiled = 0;
+    return INGOT_OK;
+}
+
+ingot_status ingot_context_get_step_times(const ingot_context *c, double *ms, size_t n)
+{
+    if (!c || (n && !ms)) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_get_step_times: context and ms must not be NULL");
+    if (!c->profiling || !c->profiled)
+        return ingot_fail(INGOT_ERR_STATE, "no profiled run: enable profiling, then run");
+    const ir_body *b = &c->e->plan->model->bodies[0];
+    if (n > (size_t)b->n_nodes)
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "%zu step times asked for, the engine has %d steps", n, b->n_nodes);
+    for (size_t i = 0; i < n; i++) ms[i] = c->node_ms[b->nodes[i]];
+    return INGOT_OK;
+}
+
+ingot_status ingot_context_get_alloc_count(const ingot_context *c, uint64_t *count)
+{
+    if (!c || !count) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_get_alloc_count: context and count must not be NULL");
+    int64_t k = c->e->backend->alloc_count ? c->e->backend->alloc_count(c->state) : -1;
+    if (k < 0) return ingot_fail(INGOT_ERR_UNSUPPORTED, "the %s backend does not count its allocations", c->e->backend->name);
+    *count = (uint64_t)k;
     return INGOT_OK;
 }

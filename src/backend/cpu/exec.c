@@ -5,6 +5,7 @@
  * then run the kernel. Buffers persist across runs, so a steady state allocates nothing. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu.h"
@@ -26,6 +27,7 @@ struct cpu_exec {
     size_t scratch_cap[4];
     uint8_t *arena;
     long allocs; /* allocations made by runs (0 in a steady state) */
+    double *prof; /* per node id: ms of the current run, when profiling; else NULL */
 };
 
 static int poison_outputs;
@@ -150,7 +152,19 @@ ingot_status cpu_run_body(cpu_exec *x, int32_t body)
     if (body < 0 || body >= x->m->n_bodies)
         return ingot_fail(INGOT_ERR_INVALID_ARG, "body %d out of range (%d bodies)", body, x->m->n_bodies);
     const ir_body *b = &x->m->bodies[body];
-    for (int32_t i = 0; i < b->n_nodes; i++) ING_TRY(run_node(x, b->nodes[i]));
+    if (!x->prof) {
+        for (int32_t i = 0; i < b->n_nodes; i++) ING_TRY(run_node(x, b->nodes[i]));
+        return INGOT_OK;
+    }
+    for (int32_t i = 0; i < b->n_nodes; i++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        ingot_status st = run_node(x, b->nodes[i]);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        /* += : a body inside a loop runs its nodes many times */
+        x->prof[b->nodes[i]] += (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-6;
+        ING_TRY(st);
+    }
     return INGOT_OK;
 }
 
@@ -235,6 +249,7 @@ static void exec_destroy(void *state)
     for (int i = 0; i < 4; i++) ing_free_aligned(x->scratch[i]);
     ing_free(x->slots);
     ing_free_aligned(x->arena);
+    ing_free(x->prof);
     ing_free(x);
 }
 
@@ -278,6 +293,7 @@ static ingot_status exec_run(void *state, ing_binding *in, int32_t n_in, ing_bin
         x->slots[out[j].value].user = out[j].user;
         x->slots[out[j].value].user_size = out[j].user_size;
     }
+    if (x->prof) memset(x->prof, 0, (size_t)x->m->n_nodes * sizeof(double));
     ingot_status st = cpu_run_body(x, 0);
     for (int32_t j = 0; j < n_out; j++) {
         slot *s = &x->slots[out[j].value];
@@ -296,6 +312,32 @@ static ingot_status exec_run(void *state, ing_binding *in, int32_t n_in, ing_bin
     }
     return st;
 }
+
+static ingot_status exec_set_profiling(void *state, int on)
+{
+    cpu_exec *x = state;
+    if (!on) {
+        ing_free(x->prof);
+        x->prof = NULL;
+        return INGOT_OK;
+    }
+    if (!x->prof) {
+        x->prof = ing_calloc((size_t)(x->m->n_nodes ? x->m->n_nodes : 1), sizeof(double));
+        if (!x->prof) return ingot_fail(INGOT_ERR_NOMEM, "out of memory for a profile of %d nodes", x->m->n_nodes);
+    }
+    return INGOT_OK;
+}
+
+static ingot_status exec_get_profile(void *state, double *ms, int32_t n_nodes)
+{
+    cpu_exec *x = state;
+    if (!x->prof) return ingot_fail(INGOT_ERR_STATE, "profiling is off");
+    int32_t n = n_nodes < x->m->n_nodes ? n_nodes : x->m->n_nodes;
+    memcpy(ms, x->prof, (size_t)n * sizeof(double));
+    return INGOT_OK;
+}
+
+static int64_t exec_alloc_count(void *state) { return ((cpu_exec *)state)->allocs; }
 
 static ingot_status cpu_available(void) { return INGOT_OK; }
 
@@ -330,6 +372,9 @@ const ing_backend ing_backend_cpu = {
     .ctx_create = ctx_create,
     .ctx_destroy = exec_destroy,
     .run = exec_run,
+    .set_profiling = exec_set_profiling,
+    .get_profile = exec_get_profile,
+    .alloc_count = exec_alloc_count,
 };
 
 /* ---- for other backends: the CPU kernels as a fallback ---- */

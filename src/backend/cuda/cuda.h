@@ -45,6 +45,9 @@ void *cuda_cublaslt(cuda_exec *x);
  * constant. Kernels read attributes-like inputs (axes, shapes, scales) from here. */
 const void *cuda_host_const(cuda_exec *x, const ir_node *node, int input);
 
+/* Load cuDNN and cuBLASLt (dynlib.c): INGOT_ERR_BACKEND naming the missing library. */
+ingot_status cuda_libs_load(void);
+
 /* Turn a failed CUDA runtime call into a status naming the call: "cudaMalloc: out of memory". */
 ingot_status cuda_check(int err, const char *call);
 /* Check the launch that just happened (cudaGetLastError). */

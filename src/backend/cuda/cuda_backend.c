@@ -64,6 +64,7 @@ static ingot_status cuda_available(void)
 {
     int sm;
     ING_TRY(device_sm(&sm));
+    ING_TRY(cuda_libs_load());
     if (sm != 90)
         return ingot_fail(INGOT_ERR_BACKEND, "this ingot's CUDA kernels are built for sm_90 (Hopper); the GPU is sm_%d", sm);
     return INGOT_OK;
@@ -166,6 +167,10 @@ struct cuda_exec {
     int runs_same_shape;
     int timing, graph_used;
     cudaEvent_t ev[4]; /* before H2D, before compute, after compute, after D2H */
+    int graph_off;     /* ingot_context_set_cuda_graph(c, 0) */
+    int profiling;     /* events around each node of the main body, graphs off */
+    cudaEvent_t *pev;  /* per node id: [2*id] before, [2*id+1] after; created on first use */
+    uint8_t *pev_rec;  /* per node id: recorded in the last run */
 };
 
 void *cuda_stream(cuda_exec *x) { return x->stream; }
@@ -416,7 +421,18 @@ static ingot_status run_node(cuda_exec *x, int32_t node_id)
 static ingot_status run_main(cuda_exec *x)
 {
     const ir_body *b = &x->m->bodies[0];
-    for (int32_t k = 0; k < b->n_nodes; k++) ING_TRY(run_node(x, b->nodes[k]));
+    if (!x->profiling || x->capturing) {
+        for (int32_t k = 0; k < b->n_nodes; k++) ING_TRY(run_node(x, b->nodes[k]));
+        return INGOT_OK;
+    }
+    memset(x->pev_rec, 0, (size_t)x->m->n_nodes);
+    for (int32_t k = 0; k < b->n_nodes; k++) {
+        int32_t id = b->nodes[k];
+        CU(cudaEventRecord(x->pev[2 * id], x->stream));
+        ING_TRY(run_node(x, id));
+        CU(cudaEventRecord(x->pev[2 * id + 1], x->stream));
+        x->pev_rec[id] = 1;
+    }
     return INGOT_OK;
 }
 
@@ -428,6 +444,11 @@ static void ctx_destroy(void *state)
     if (x->graph) cudaGraphExecDestroy(x->graph);
     for (int i = 0; i < 4; i++)
         if (x->ev[i]) cudaEventDestroy(x->ev[i]);
+    if (x->pev)
+        for (int32_t i = 0; i < 2 * x->m->n_nodes; i++)
+            if (x->pev[i]) cudaEventDestroy(x->pev[i]);
+    ing_free(x->pev);
+    ing_free(x->pev_rec);
     if (x->slots)
         for (int32_t i = 0; i < x->m->n_values; i++) {
             cudaFree(x->slots[i].dev_buf);
@@ -501,11 +522,7 @@ static void remember_shapes(cuda_exec *x, const ing_binding *in, int32_t n_in)
     }
 }
 
-static int graphs_enabled(void)
-{
-    const char *e = getenv("INGOT_NO_CUDA_GRAPH");
-    return !(e && e[0] && e[0] != '0');
-}
+static int graphs_enabled(const cuda_exec *x) { return !x->graph_off && !x->profiling; }
 
 static ingot_status ctx_run(void *state, ing_binding *in, int32_t n_in, ing_binding *out, int32_t n_out, void *stream)
 {
@@ -548,7 +565,7 @@ static ingot_status ctx_run(void *state, ing_binding *in, int32_t n_in, ing_bind
                     x->slots[n->out[j]].host_valid = 0;
                 }
         }
-    } else if (x->runs_same_shape >= 1 && !x->synced && graphs_enabled()) {
+    } else if (x->runs_same_shape >= 1 && !x->synced && graphs_enabled(x)) {
         /* the last run with these shapes stayed on the device: capture this one */
         cudaGraph_t g = NULL;
         CU(cudaStreamBeginCapture(x->stream, cudaStreamCaptureModeThreadLocal));
@@ -602,6 +619,53 @@ static ingot_status ctx_run(void *state, ing_binding *in, int32_t n_in, ing_bind
 }
 
 static void ctx_set_timing(void *state, int on) { ((cuda_exec *)state)->timing = on; }
+
+/* Drop a captured graph (runs end with a stream synchronize, so it is idle). */
+static void drop_graph(cuda_exec *x)
+{
+    if (!x->graph) return;
+    cudaStreamSynchronize(x->stream);
+    cudaGraphExecDestroy(x->graph);
+    x->graph = NULL;
+}
+
+static void ctx_set_cuda_graph(void *state, int on)
+{
+    cuda_exec *x = state;
+    x->graph_off = !on;
+    if (!on) drop_graph(x);
+}
+
+static ingot_status ctx_set_profiling(void *state, int on)
+{
+    cuda_exec *x = state;
+    if (on && !x->pev) {
+        int32_t n = x->m->n_nodes;
+        x->pev = ing_calloc((size_t)(n ? 2 * n : 1), sizeof(cudaEvent_t));
+        x->pev_rec = ing_calloc((size_t)(n ? n : 1), 1);
+        if (!x->pev || !x->pev_rec) return ingot_fail(INGOT_ERR_NOMEM, "out of memory for %d profiling events", 2 * n);
+        const ir_body *b = &x->m->bodies[0];
+        for (int32_t k = 0; k < b->n_nodes; k++)
+            for (int e = 0; e < 2; e++) CU(cudaEventCreate(&x->pev[2 * b->nodes[k] + e]));
+    }
+    if (on) drop_graph(x); /* per-node events need the node loop, not a replay */
+    x->profiling = on;
+    return INGOT_OK;
+}
+
+static ingot_status ctx_get_profile(void *state, double *ms, int32_t n_nodes)
+{
+    cuda_exec *x = state;
+    if (!x->profiling || !x->pev_rec) return ingot_fail(INGOT_ERR_STATE, "profiling is off");
+    for (int32_t i = 0; i < n_nodes && i < x->m->n_nodes; i++) {
+        ms[i] = 0;
+        if (!x->pev_rec[i]) continue;
+        float t = 0;
+        CU(cudaEventElapsedTime(&t, x->pev[2 * i], x->pev[2 * i + 1]));
+        ms[i] = t;
+    }
+    return INGOT_OK;
+}
 
 static ingot_status ctx_get_timing(void *state, ingot_run_timing *t)
 {
@@ -657,4 +721,7 @@ const ing_backend ing_backend_cuda = {
     .run = ctx_run,
     .set_timing = ctx_set_timing,
     .get_timing = ctx_get_timing,
+    .set_cuda_graph = ctx_set_cuda_graph,
+    .set_profiling = ctx_set_profiling,
+    .get_profile = ctx_get_profile,
 };

@@ -1,0 +1,694 @@
+/* `ingot bench ENGINE`: trtexec-style measurement of an engine on random inputs.
+ *
+ * Warm-up for a time, then timed runs (a count or a duration), each measured with a host clock
+ * around ingot_context_run plus the runtime's own timing (H2D, compute, D2H on CUDA). Reports
+ * throughput, latency statistics and warnings; --profile times each step in a separate run
+ * after the timed ones so that the per-node clocks do not disturb the measurement. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "core/alloc.h"
+#include "core/dtype.h"
+#include "ir/ir.h"
+
+#define MAX_IO 64
+#define MAX_PCT 16
+
+static int usage(FILE *f, int rc)
+{
+    fprintf(f,
+            "usage: ingot bench ENGINE [--warmup MS] [--iterations N | --duration S] [--shapes NAME:DxD...]\n"
+            "                  [--cuda-graph | --no-cuda-graph] [--percentile P[,P...]] [--load]\n"
+            "                  [--load-mode auto|read|mmap|stream] [--json FILE] [--profile]\n"
+            "                  [--io-memory pageable] [--seed S]\n"
+            "Measures an engine on random inputs, as trtexec does.\n"
+            "  --warmup MS        run untimed for MS milliseconds first (default 200)\n"
+            "  --iterations N     timed runs (default: as many as fit in --duration, at least 10)\n"
+            "  --duration S       timed seconds (default 3)\n"
+            "  --cuda-graph       capture and replay the run as a CUDA graph (default on CUDA)\n"
+            "  --no-cuda-graph    run node by node\n"
+            "  --shapes           shapes of inputs with symbolic dimensions\n"
+            "  --percentile       latency percentiles to report (default 90,95,99)\n"
+            "  --load             report the engine's load time, bytes read and peak RSS increase\n"
+            "  --json FILE        write every figure to FILE\n"
+            "  --profile          time each step in a separate run after the timed runs\n"
+            "  --io-memory        pageable (host memory, the default); pinned, mapped and device,\n"
+            "                     --no-data-transfers and --streams N > 1 need device-memory\n"
+            "                     bindings the runtime does not have yet (issue 6)\n");
+    return rc;
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rng_next(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void fill_random(ing_tensor *t)
+{
+    int64_t n = ing_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+        double u = (double)(rng_next() >> 11) / 9007199254740992.0;
+        if (ing_dtype_is_float(t->dtype)) ing_store_f64(t->dtype, t->data, (size_t)i, 2.0 * u - 1.0);
+        else if (t->dtype == INGOT_DTYPE_BOOL) ing_store_i64(t->dtype, t->data, (size_t)i, u < 0.5);
+        else ing_store_i64(t->dtype, t->data, (size_t)i, (int64_t)(u * 10));
+    }
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- statistics ---- */
+
+typedef struct stats {
+    int valid;
+    double min, mean, median, max, stddev, cv;
+    double pct[MAX_PCT];
+} stats;
+
+/* Nearest-rank percentile of sorted v[n]. */
+static double percentile(const double *v, size_t n, double p)
+{
+    if (!n) return 0;
+    double r = ceil(p / 100.0 * (double)n);
+    size_t k = r < 1 ? 0 : (size_t)r - 1;
+    return v[k < n ? k : n - 1];
+}
+
+static stats compute_stats(double *v, size_t n, const double *pcts, int n_pct)
+{
+    stats s;
+    memset(&s, 0, sizeof s);
+    if (!n) return s;
+    qsort(v, n, sizeof *v, cmp_double);
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < n; i++) sum += v[i];
+    s.mean = sum / (double)n;
+    for (size_t i = 0; i < n; i++) sq += (v[i] - s.mean) * (v[i] - s.mean);
+    s.stddev = n > 1 ? sqrt(sq / (double)(n - 1)) : 0;
+    s.cv = s.mean > 0 ? s.stddev / s.mean : 0;
+    s.min = v[0];
+    s.max = v[n - 1];
+    s.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    for (int k = 0; k < n_pct; k++) s.pct[k] = percentile(v, n, pcts[k]);
+    s.valid = 1;
+    return s;
+}
+
+static void print_stats(const char *what, const stats *s, const double *pcts, int n_pct)
+{
+    printf("%-14s min %.4f, mean %.4f, median %.4f", what, s->min, s->mean, s->median);
+    for (int k = 0; k < n_pct; k++) printf(", p%g %.4f", pcts[k], s->pct[k]);
+    printf(", max %.4f ms\n", s->max);
+}
+
+/* ---- JSON output ---- */
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* JSON has no inf or nan. */
+static void json_num(FILE *f, double v)
+{
+    if (isfinite(v)) fprintf(f, "%.9g", v);
+    else fputs("null", f);
+}
+
+static void json_stats(FILE *f, const char *key, const stats *s, const double *pcts, int n_pct)
+{
+    fprintf(f, ",\n  ");
+    json_str(f, key);
+    if (!s->valid) {
+        fputs(": null", f);
+        return;
+    }
+    fputs(": {\"min\": ", f);
+    json_num(f, s->min);
+    fputs(", \"mean\": ", f);
+    json_num(f, s->mean);
+    fputs(", \"median\": ", f);
+    json_num(f, s->median);
+    fputs(", \"max\": ", f);
+    json_num(f, s->max);
+    fputs(", \"stddev\": ", f);
+    json_num(f, s->stddev);
+    fputs(", \"cv\": ", f);
+    json_num(f, s->cv);
+    fputs(", \"percentiles\": {", f);
+    for (int k = 0; k < n_pct; k++) {
+        fprintf(f, "%s\"%g\": ", k ? ", " : "", pcts[k]);
+        json_num(f, s->pct[k]);
+    }
+    fputs("}}", f);
+}
+
+/* ---- loading (as `ingot run` does) ---- */
+
+static int64_t file_read(void *user, void *dst, size_t n)
+{
+    size_t got = fread(dst, 1, n, (FILE *)user);
+    return got == 0 && ferror((FILE *)user) ? -1 : (int64_t)got;
+}
+
+static int file_seek(void *user, uint64_t offset)
+{
+    return offset > (uint64_t)INT64_MAX ? -1 : fseeko((FILE *)user, (off_t)offset, SEEK_SET);
+}
+
+static ingot_status load_engine(const char *path, const ingot_load_opts *lo, ingot_engine **e)
+{
+    if (lo->mode != INGOT_LOAD_STREAM) return ingot_engine_load(path, lo, e);
+    FILE *f = fopen(path, "rb");
+    if (!f) return ingot_fail(INGOT_ERR_IO, "cannot open engine '%s': %s", path, strerror(errno));
+    ingot_reader r = {.read = file_read, .seek = fseeko(f, 0, SEEK_CUR) == 0 ? file_seek : NULL, .user = f};
+    ingot_status st = ingot_engine_load_stream(&r, lo, e);
+    fclose(f);
+    return st;
+}
+
+/* ---- the per-run samples ---- */
+
+typedef struct samples {
+    double *lat, *enq, *h2d, *comp, *d2h; /* ms per timed run */
+    size_t n, cap;
+} samples;
+
+static int samples_push(samples *s, double lat, const ingot_run_timing *rt)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        double **arr[5] = {&s->lat, &s->enq, &s->h2d, &s->comp, &s->d2h};
+        for (int k = 0; k < 5; k++) {
+            double *p = realloc(*arr[k], cap * sizeof(double));
+            if (!p) return -1;
+            *arr[k] = p;
+        }
+        s->cap = cap;
+    }
+    s->lat[s->n] = lat;
+    s->enq[s->n] = rt->host_ms;
+    s->h2d[s->n] = rt->h2d_ms;
+    s->comp[s->n] = rt->compute_ms;
+    s->d2h[s->n] = rt->d2h_ms;
+    s->n++;
+    return 0;
+}
+
+static void samples_free(samples *s)
+{
+    free(s->lat);
+    free(s->enq);
+    free(s->h2d);
+    free(s->comp);
+    free(s->d2h);
+}
+
+static int parse_percentiles(char *spec, double *pcts)
+{
+    int n = 0;
+    for (char *tok = strtok(spec, ","); tok; tok = strtok(NULL, ",")) {
+        char *end;
+        double p = strtod(tok, &end);
+        if (end == tok || *end || !(p >= 0 && p <= 100))
+            return cli_fail("bench: --percentile '%s' is not a number in 0..100", tok), -1;
+        if (n == MAX_PCT) return cli_fail("bench: --percentile: at most %d values", MAX_PCT), -1;
+        pcts[n++] = p;
+    }
+    if (!n) return cli_fail("bench: --percentile needs at least one value (e.g. 90,95,99)"), -1;
+    return n;
+}
+
+typedef struct step_row {
+    ingot_step_info info;
+    double ms;
+} step_row;
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *path = NULL, *json_path = NULL;
+    double warmup_ms = 200, duration_s = 3, pcts[MAX_PCT] = {90, 95, 99};
+    long iterations = 0;
+    int n_pct = 3, n_shapes = 0, want_load = 0, profile = 0, graph = 1;
+    ingot_input_shape shapes[MAX_IO];
+    ingot_load_opts lo;
+    ingot_load_opts_init(&lo);
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i], *end;
+        int has = i + 1 < argc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout, 0);
+        if (!strcmp(a, "--warmup") && has) {
+            warmup_ms = strtod(argv[++i], &end);
+            if (end == argv[i] || *end || !(warmup_ms >= 0 && warmup_ms <= 3.6e6))
+                return cli_fail("bench: --warmup '%s' is not milliseconds in 0..3600000", argv[i]);
+        } else if (!strcmp(a, "--iterations") && has) {
+            iterations = strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end || iterations < 1 || iterations > 100000000)
+                return cli_fail("bench: --iterations '%s' is not a count in 1..100000000", argv[i]);
+        } else if (!strcmp(a, "--duration") && has) {
+            duration_s = strtod(argv[++i], &end);
+            if (end == argv[i] || *end || !(duration_s > 0 && duration_s <= 86400))
+                return cli_fail("bench: --duration '%s' is not seconds in (0, 86400]", argv[i]);
+        } else if (!strcmp(a, "--cuda-graph")) {
+            graph = 1;
+        } else if (!strcmp(a, "--no-cuda-graph")) {
+            graph = 0;
+        } else if (!strcmp(a, "--shapes") && has) {
+            if ((n_shapes = cli_parse_shapes(argv[++i], shapes, MAX_IO)) < 0) return 1;
+        } else if (!strcmp(a, "--percentile") && has) {
+            if ((n_pct = parse_percentiles(argv[++i], pcts)) < 0) return 1;
+        } else if (!strcmp(a, "--load")) {
+            want_load = 1;
+        } else if (!strcmp(a, "--load-mode") && has) {
+            int m = cli_parse_load_mode(argv[++i]);
+            if (m < 0) return cli_fail("bench: --load-mode '%s' is not auto, read, mmap or stream", argv[i]);
+            lo.mode = (ingot_load_mode)m;
+        } else if (!strcmp(a, "--json") && has) {
+            json_path = argv[++i];
+        } else if (!strcmp(a, "--profile")) {
+            profile = 1;
+        } else if (!strcmp(a, "--seed") && has) {
+            rng_state = strtoull(argv[++i], NULL, 10) * 2654435761ull + 1;
+        } else if (!strcmp(a, "--no-data-transfers")) {
+            return cli_fail("bench: --no-data-transfers needs device-memory input/output bindings, which the runtime "
+                            "does not have yet (issue 6)");
+        } else if (!strcmp(a, "--streams") && has) {
+            long ns = strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end || ns < 1) return cli_fail("bench: --streams '%s' is not a count >= 1", argv[i]);
+            if (ns > 1)
+                return cli_fail("bench: --streams %ld needs concurrent contexts on device-memory bindings, which the "
+                                "runtime does not have yet (issue 6)", ns);
+        } else if (!strcmp(a, "--io-memory") && has) {
+            const char *m = argv[++i];
+            if (!strcmp(m, "pinned") || !strcmp(m, "mapped") || !strcmp(m, "device"))
+                return cli_fail("bench: --io-memory %s needs %s input/output bindings, which the runtime does not "
+                                "have yet (issue 6); pageable works", m, !strcmp(m, "device") ? "device-memory" : "pinned host");
+            if (strcmp(m, "pageable") != 0)
+                return cli_fail("bench: --io-memory '%s' is not pageable, pinned, mapped or device", m);
+        } else if (a[0] == '-') {
+            return cli_fail("bench: unknown option '%s' or missing value (see ingot bench --help)", a);
+        } else if (!path) {
+            path = a;
+        } else {
+            return cli_fail("bench: more than one engine given");
+        }
+    }
+    if (!path) return cli_fail("bench: no engine given (see ingot bench --help)");
+
+    ingot_engine *e = NULL;
+    ingot_context *c = NULL;
+    ing_tensor ins[MAX_IO];
+    memset(ins, 0, sizeof ins);
+    samples sm;
+    memset(&sm, 0, sizeof sm);
+    step_row *rows = NULL;
+    double *step_ms = NULL;
+    FILE *jf = NULL;
+    int rc = 1;
+    ingot_status st = load_engine(path, &lo, &e);
+    if (st != INGOT_OK) return cli_fail_status(st, "bench");
+    int cuda = ingot_engine_get_backend(e) == INGOT_BACKEND_CUDA;
+    ingot_load_stats ls;
+    memset(&ls, 0, sizeof ls);
+    ingot_engine_get_load_stats(e, &ls);
+    static const char *modes[] = {"auto", "read", "mmap", "stream"};
+    const char *mode_name = (unsigned)ls.mode < 4 ? modes[ls.mode] : "?";
+
+    size_t n_in = ingot_engine_num_inputs(e);
+    if (n_in > MAX_IO) {
+        cli_fail("bench: the engine has %zu inputs, at most %d supported here", n_in, MAX_IO);
+        goto done;
+    }
+    for (int s = 0; s < n_shapes; s++) {
+        int found = 0;
+        for (size_t i = 0; i < n_in; i++) {
+            ingot_tensor_info info;
+            ingot_engine_get_input(e, i, &info);
+            found |= !strcmp(info.name, shapes[s].name);
+        }
+        if (!found) {
+            cli_fail("bench: --shapes names '%s', which is not an input of the engine", shapes[s].name);
+            goto done;
+        }
+    }
+    if ((st = ingot_context_create(e, &c)) != INGOT_OK) {
+        cli_fail_status(st, "bench");
+        goto done;
+    }
+    int64_t batch = -1; /* the first input's leading dim, when it looks like a batch */
+    for (size_t i = 0; i < n_in; i++) {
+        ingot_tensor_info info;
+        ingot_engine_get_input(e, i, &info);
+        ing_tensor *t = &ins[i];
+        t->dtype = info.dtype;
+        t->rank = info.rank;
+        for (int d = 0; d < info.rank && d < INGOT_MAX_RANK; d++) t->dims[d] = info.dims[d];
+        for (int s = 0; s < n_shapes; s++)
+            if (!strcmp(shapes[s].name, info.name)) {
+                t->rank = shapes[s].rank;
+                for (int d = 0; d < t->rank; d++) t->dims[d] = shapes[s].dims[d];
+            }
+        if (!ing_shape_known(t)) {
+            cli_fail("bench: input '%s' has symbolic dimensions: give its shape with --shapes %s:DxD...", info.name,
+                     info.name);
+            goto done;
+        }
+        int64_t n = ing_numel(t);
+        size_t esz = ingot_dtype_size(info.dtype), nb;
+        if (n < 0 || !esz || !ing_mul_overflow((size_t)n, esz, &nb)) {
+            cli_fail("bench: input '%s': %lld elements of %s do not fit in memory", info.name, (long long)n,
+                     ingot_dtype_name(info.dtype));
+            goto done;
+        }
+        t->data = ing_malloc(nb ? nb : 1);
+        if (!t->data) {
+            cli_fail("bench: out of memory for input '%s' (%zu bytes)", info.name, nb);
+            goto done;
+        }
+        fill_random(t);
+        if (i == 0 && t->rank >= 2 && t->dims[0] >= 1) batch = t->dims[0];
+        if ((st = ingot_context_set_input_shape(c, info.name, t->rank, t->dims)) != INGOT_OK ||
+            (st = ingot_context_bind_input(c, info.name, t->data, nb)) != INGOT_OK) {
+            cli_fail_status(st, "bench");
+            goto done;
+        }
+    }
+    ingot_context_set_cuda_graph(c, graph);
+    ingot_context_set_timing(c, 1);
+
+    /* warm-up: at least one run (first-run allocations, graph capture) */
+    double w0 = now_ms();
+    long warm_runs = 0;
+    do {
+        if ((st = ingot_context_run(c, NULL)) != INGOT_OK) {
+            cli_fail_status(st, "bench: warm-up run");
+            goto done;
+        }
+        warm_runs++;
+    } while (now_ms() - w0 < warmup_ms);
+    double warm_total = now_ms() - w0;
+
+    uint64_t alloc0 = 0, alloc1 = 0;
+    int allocs_known = ingot_context_get_alloc_count(c, &alloc0) == INGOT_OK;
+    long graph_runs = 0;
+    double t_begin = now_ms(), t_end = t_begin;
+    for (;;) {
+        if (iterations ? (long)sm.n >= iterations : (sm.n >= 10 && t_end - t_begin >= duration_s * 1e3)) break;
+        double t0 = now_ms();
+        st = ingot_context_run(c, NULL);
+        t_end = now_ms();
+        if (st != INGOT_OK) {
+            cli_fail_status(st, "bench: timed run");
+            goto done;
+        }
+        ingot_run_timing rt;
+        memset(&rt, 0, sizeof rt);
+        ingot_context_get_timing(c, &rt);
+        graph_runs += rt.cuda_graph != 0;
+        if (samples_push(&sm, t_end - t0, &rt) != 0) {
+            cli_fail("bench: out of memory for %zu samples", sm.n);
+            goto done;
+        }
+    }
+    double wall_ms = t_end - t_begin;
+    if (allocs_known) allocs_known = ingot_context_get_alloc_count(c, &alloc1) == INGOT_OK;
+    double allocs_per_run = allocs_known ? (double)(alloc1 - alloc0) / (double)sm.n : -1;
+    /* GPU-side sums per run, before the arrays are sorted */
+    double xfer_sum = 0, comp_sum = 0;
+    for (size_t i = 0; i < sm.n; i++) {
+        xfer_sum += sm.h2d[i] + sm.d2h[i];
+        comp_sum += sm.comp[i];
+    }
+    stats lat = compute_stats(sm.lat, sm.n, pcts, n_pct);
+    stats enq = compute_stats(sm.enq, sm.n, pcts, n_pct);
+    stats h2d, comp, d2h;
+    memset(&h2d, 0, sizeof h2d);
+    comp = d2h = h2d;
+    if (cuda) {
+        h2d = compute_stats(sm.h2d, sm.n, pcts, n_pct);
+        comp = compute_stats(sm.comp, sm.n, pcts, n_pct);
+        d2h = compute_stats(sm.d2h, sm.n, pcts, n_pct);
+    }
+    double ips = wall_ms > 0 ? (double)sm.n / (wall_ms * 1e-3) : 0;
+
+    /* warnings */
+    char warn[3][320];
+    int n_warn = 0;
+    if (cuda && comp.valid) {
+        double gpu = (xfer_sum + comp_sum) / (double)sm.n;
+        if (enq.mean > 2.0 * gpu && enq.mean - gpu > 0.05)
+            snprintf(warn[n_warn++], sizeof warn[0],
+                     "enqueue-bound: host time per run %.4f ms is %.1fx the GPU time %.4f ms; %s", enq.mean,
+                     gpu > 0 ? enq.mean / gpu : 0.0, gpu,
+                     !graph ? "try --cuda-graph"
+                     : graph_runs ? "the runs already replay a CUDA graph: the host overhead is in the runtime"
+                                  : "CUDA graphs are on but no run replayed one (a step falls back to the CPU or shapes change)");
+        if (xfer_sum > comp_sum)
+            snprintf(warn[n_warn++], sizeof warn[0],
+                     "transfer-bound: H2D+D2H %.4f ms per run exceed GPU compute %.4f ms; keep inputs and outputs in "
+                     "device memory (--io-memory device, once the runtime has device bindings: issue 6)",
+                     xfer_sum / (double)sm.n, comp_sum / (double)sm.n);
+    }
+    if (lat.cv > 0.10)
+        snprintf(warn[n_warn++], sizeof warn[0],
+                 "unstable: latency coefficient of variation is %.1f%% (> 10%%); quiet the machine, pin clocks or "
+                 "run longer", lat.cv * 100);
+
+    /* profile: a separate run set, after the timed runs */
+    size_t n_steps = ingot_engine_num_steps(e);
+    long prof_runs = 0;
+    double prof_total = 0;
+    if (profile) {
+        rows = calloc(n_steps ? n_steps : 1, sizeof *rows);
+        step_ms = calloc(n_steps ? n_steps : 1, sizeof *step_ms);
+        if (!rows || !step_ms) {
+            cli_fail("bench: out of memory for a profile of %zu steps", n_steps);
+            goto done;
+        }
+        for (size_t i = 0; i < n_steps; i++) ingot_engine_get_step(e, i, &rows[i].info);
+        if ((st = ingot_context_set_profiling(c, 1)) != INGOT_OK) {
+            cli_fail_status(st, "bench: --profile");
+            goto done;
+        }
+        /* one untimed run with the per-node clocks on, then the average of up to 50 runs */
+        long want = iterations ? (iterations < 50 ? iterations : 50) : 50;
+        for (long r = -1; r < want; r++) {
+            if ((st = ingot_context_run(c, NULL)) != INGOT_OK ||
+                (st = ingot_context_get_step_times(c, step_ms, n_steps)) != INGOT_OK) {
+                cli_fail_status(st, "bench: profiling run");
+                goto done;
+            }
+            if (r < 0) continue;
+            for (size_t i = 0; i < n_steps; i++) rows[i].ms += step_ms[i];
+            prof_runs++;
+        }
+        ingot_context_set_profiling(c, 0);
+        for (size_t i = 0; i < n_steps; i++) {
+            rows[i].ms /= (double)prof_runs;
+            prof_total += rows[i].ms;
+        }
+    }
+
+    /* ---- text report ---- */
+    printf("engine: %s (%s backend)\n", path, cuda ? "cuda" : "cpu");
+    for (size_t i = 0; i < n_in; i++) {
+        ingot_tensor_info info;
+        char sb[128];
+        ingot_engine_get_input(e, i, &info);
+        printf("input '%s': %s %s\n", info.name, ingot_dtype_name(info.dtype), ing_shape_str(&ins[i], sb, sizeof sb));
+    }
+    if (want_load)
+        printf("load (%s): %.3f ms, %llu bytes read (%.2f GB/s), staging %llu bytes, peak RSS +%.1f MiB "
+               "(VmHWM %.1f -> %.1f MiB, process-wide)\n",
+               mode_name, ls.seconds * 1e3, (unsigned long long)ls.bytes_read, ls.throughput / 1e9,
+               (unsigned long long)ls.peak_staging_bytes, ls.rss_hwm_delta / 1048576.0, ls.rss_hwm_before / 1048576.0,
+               ls.rss_hwm_after / 1048576.0);
+    printf("warm-up: %ld runs in %.1f ms; timed: %zu runs in %.1f ms (total host walltime %.3f s)\n", warm_runs,
+           warm_total, sm.n, wall_ms, wall_ms * 1e-3);
+    if (cuda) printf("cuda graph: %s, %ld of %zu timed runs replayed a graph\n", graph ? "on" : "off", graph_runs, sm.n);
+    printf("throughput: %.2f inferences/s", ips);
+    if (batch > 0) printf(", %.2f items/s (batch %lld)", ips * (double)batch, (long long)batch);
+    printf("\n");
+    print_stats("latency:", &lat, pcts, n_pct);
+    print_stats("enqueue:", &enq, pcts, n_pct);
+    if (cuda) {
+        printf("               (CUDA: the host time of ingot_context_run, which includes the final synchronize; "
+               "the enqueue part is not separable yet)\n");
+        print_stats("h2d:", &h2d, pcts, n_pct);
+        print_stats("gpu compute:", &comp, pcts, n_pct);
+        print_stats("d2h:", &d2h, pcts, n_pct);
+    }
+    if (allocs_known) printf("allocations per run: %.2f (%llu in %zu timed runs)\n", allocs_per_run,
+                             (unsigned long long)(alloc1 - alloc0), sm.n);
+    else printf("allocations per run: not counted by the %s backend\n", cuda ? "cuda" : "cpu");
+    for (int k = 0; k < n_warn; k++) printf("warning: %s\n", warn[k]);
+    if (profile) {
+        printf("profile (%s, mean of %ld runs, %.4f ms in steps):\n",
+               cuda ? "CUDA events around each step, graphs off" : "host clock around each step", prof_runs, prof_total);
+        printf("  %4s %10s %6s  %-18s %-24s %s\n", "step", "ms", "%", "op", "kernel", "covers");
+        for (size_t i = 0; i < n_steps; i++) {
+            const ingot_step_info *si = &rows[i].info;
+            printf("  %4zu %10.4f %5.1f%%  %-18s %-24s ", i, rows[i].ms,
+                   prof_total > 0 ? 100.0 * rows[i].ms / prof_total : 0.0, si->op, si->kernel);
+            if (si->n_origin == 0) printf("%s", si->name);
+            for (int32_t k = 0; k < si->n_origin; k++) printf("%s%s", k ? ", " : "", si->origin[k]);
+            printf("\n");
+        }
+    }
+
+    /* ---- JSON ---- */
+    if (json_path) {
+        jf = fopen(json_path, "w");
+        if (!jf) {
+            cli_fail("bench: cannot write '%s': %s", json_path, strerror(errno));
+            goto done;
+        }
+        fputs("{\n  \"engine\": ", jf);
+        json_str(jf, path);
+        fprintf(jf, ",\n  \"backend\": \"%s\",\n  \"ingot_version\": ", cuda ? "cuda" : "cpu");
+        json_str(jf, ingot_version());
+        fputs(",\n  \"config\": {\"warmup_ms\": ", jf);
+        json_num(jf, warmup_ms);
+        fputs(", \"iterations\": ", jf);
+        if (iterations) fprintf(jf, "%ld", iterations);
+        else fputs("null", jf);
+        fputs(", \"duration_s\": ", jf);
+        if (iterations) fputs("null", jf);
+        else json_num(jf, duration_s);
+        /* cuda_graph: null on CPU engines, where it does not apply */
+        fprintf(jf, ", \"cuda_graph\": %s, \"io_memory\": \"pageable\", \"streams\": 1, \"load_mode\": \"%s\", "
+                    "\"percentiles\": [", !cuda ? "null" : graph ? "true" : "false", mode_name);
+        for (int k = 0; k < n_pct; k++) fprintf(jf, "%s%g", k ? ", " : "", pcts[k]);
+        fputs("]},\n  \"inputs\": [", jf);
+        for (size_t i = 0; i < n_in; i++) {
+            ingot_tensor_info info;
+            ingot_engine_get_input(e, i, &info);
+            fprintf(jf, "%s{\"name\": ", i ? ", " : "");
+            json_str(jf, info.name);
+            fprintf(jf, ", \"dtype\": \"%s\", \"shape\": [", ingot_dtype_name(info.dtype));
+            for (int d = 0; d < ins[i].rank; d++) fprintf(jf, "%s%lld", d ? ", " : "", (long long)ins[i].dims[d]);
+            fputs("]}", jf);
+        }
+        fputs("],\n  \"load\": ", jf);
+        {
+            fprintf(jf, "{\"mode\": \"%s\", \"ms\": ", mode_name);
+            json_num(jf, ls.seconds * 1e3);
+            fprintf(jf, ", \"bytes_read\": %llu, \"throughput_bytes_per_s\": ", (unsigned long long)ls.bytes_read);
+            json_num(jf, ls.throughput);
+            fprintf(jf, ", \"peak_staging_bytes\": %llu, \"rss_hwm_before\": %llu, \"rss_hwm_after\": %llu, "
+                        "\"rss_hwm_delta\": %llu}",
+                    (unsigned long long)ls.peak_staging_bytes, (unsigned long long)ls.rss_hwm_before,
+                    (unsigned long long)ls.rss_hwm_after, (unsigned long long)ls.rss_hwm_delta);
+        }
+        fprintf(jf, ",\n  \"warmup_runs\": %ld,\n  \"warmup_ms\": ", warm_runs);
+        json_num(jf, warm_total);
+        fprintf(jf, ",\n  \"iterations\": %zu,\n  \"total_host_walltime_s\": ", sm.n);
+        json_num(jf, wall_ms * 1e-3);
+        fputs(",\n  \"throughput\": {\"inferences_per_s\": ", jf);
+        json_num(jf, ips);
+        fputs(", \"items_per_s\": ", jf);
+        if (batch > 0) json_num(jf, ips * (double)batch);
+        else fputs("null", jf);
+        fputs(", \"batch\": ", jf);
+        if (batch > 0) fprintf(jf, "%lld", (long long)batch);
+        else fputs("null", jf);
+        fputs("}", jf);
+        json_stats(jf, "latency_ms", &lat, pcts, n_pct);
+        json_stats(jf, "enqueue_ms", &enq, pcts, n_pct);
+        fprintf(jf, ",\n  \"enqueue_note\": \"%s\"",
+                cuda ? "host wall time of ingot_context_run including its final synchronize; the enqueue part is not "
+                       "separable yet"
+                     : "host time of ingot_context_run");
+        json_stats(jf, "h2d_ms", &h2d, pcts, n_pct);
+        json_stats(jf, "gpu_compute_ms", &comp, pcts, n_pct);
+        json_stats(jf, "d2h_ms", &d2h, pcts, n_pct);
+        fputs(",\n  \"cuda_graph_runs\": ", jf);
+        if (cuda) fprintf(jf, "%ld", graph_runs);
+        else fputs("null", jf);
+        fputs(",\n  \"allocations_per_run\": ", jf);
+        if (allocs_known) json_num(jf, allocs_per_run);
+        else fputs("null", jf);
+        fputs(",\n  \"allocations_total\": ", jf);
+        if (allocs_known) fprintf(jf, "%llu", (unsigned long long)(alloc1 - alloc0));
+        else fputs("null", jf);
+        fputs(",\n  \"warnings\": [", jf);
+        for (int k = 0; k < n_warn; k++) {
+            fputs(k ? ", " : "", jf);
+            json_str(jf, warn[k]);
+        }
+        fputs("],\n  \"profile\": ", jf);
+        if (profile) {
+            fprintf(jf, "{\"method\": \"%s\", \"runs\": %ld, \"total_ms\": ",
+                    cuda ? "cuda-events-graphs-off" : "host-clock", prof_runs);
+            json_num(jf, prof_total);
+            fputs(", \"steps\": [", jf);
+            for (size_t i = 0; i < n_steps; i++) {
+                const ingot_step_info *si = &rows[i].info;
+                fprintf(jf, "%s\n    {\"index\": %zu, \"op\": ", i ? "," : "", i);
+                json_str(jf, si->op);
+                fputs(", \"name\": ", jf);
+                json_str(jf, si->name);
+                fputs(", \"kernel\": ", jf);
+                json_str(jf, si->kernel);
+                fputs(", \"ms\": ", jf);
+                json_num(jf, rows[i].ms);
+                fputs(", \"percent\": ", jf);
+                json_num(jf, prof_total > 0 ? 100.0 * rows[i].ms / prof_total : 0.0);
+                fputs(", \"covers\": [", jf);
+                if (si->n_origin == 0) json_str(jf, si->name);
+                for (int32_t k = 0; k < si->n_origin; k++) {
+                    fputs(k ? ", " : "", jf);
+                    json_str(jf, si->origin[k]);
+                }
+                fputs("]}", jf);
+            }
+            fputs("\n  ]}", jf);
+        } else {
+            fputs("null", jf);
+        }
+        fputs("\n}\n", jf);
+        int bad = ferror(jf);
+        if (fclose(jf) != 0 || bad) {
+            jf = NULL;
+            cli_fail("bench: writing '%s' failed: %s", json_path, strerror(errno));
+            goto done;
+        }
+        jf = NULL;
+        printf("json: %s\n", json_path);
+    }
+    rc = 0;
+done:
+    if (jf) fclose(jf);
+    free(rows);
+    free(step_ms);
+    samples_free(&sm);
+    for (size_t i = 0; i < MAX_IO; i++) ing_free(ins[i].data);
+    ingot_context_destroy(c);
+    ingot_engine_destroy(e);
+    return rc;
+}
