@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 60
 DEB_PKGS  = cmake make gcc pkg-config libprotobuf-c-dev protobuf-c-compiler libopenblas-openmp-dev libxxhash-dev time
 FUZZ_PKGS = clang libclang-rt-14-dev libomp-dev
 
-.PHONY: all deps build asan demo test conformance fuzz clean resnet50
+.PHONY: all deps build asan demo test conformance fuzz clean resnet50 bench-deps
 
 all: build
 
@@ -33,7 +33,7 @@ demo: build
 	@./$(BUILD)/ingot demo --model models/digits_cnn --engine $(BUILD)/digits.engine
 
 # Every test on the Release build, then the unit, corrupt-file and model tests under ASan+UBSan.
-test: build asan resnet50
+test: build asan resnet50 bench-deps
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS) -L sanitize
 
@@ -43,6 +43,11 @@ $(BUILD)/resnet50.onnx: bench/models/resnet50.py
 	@mkdir -p $(BUILD)
 	@python3 -c "import onnx, numpy" 2>/dev/null || python3 -m pip install -q onnx numpy
 	@python3 bench/models/resnet50.py --out $@
+
+# ONNX Runtime for the CPU benchmark test (bench_cpu_vs_ort); offline, that test skips instead.
+bench-deps:
+	@python3 -c "import onnxruntime, onnx" 2>/dev/null || python3 -m pip install -q onnxruntime onnx 2>/dev/null || \
+		echo "note: could not pip-install onnxruntime; the bench_cpu_vs_ort test will skip"
 
 conformance: build
 	@./$(BUILD)/ingot conformance $(SHARED)/onnx-node --expected tests/conformance/expected-cpu.txt

@@ -336,7 +336,7 @@ ingot_status ingot_context_get_timing(const ingot_context *c, ingot_run_timing *
 
 /* Allow (on != 0, the default) or forbid capturing the run as a CUDA graph and replaying it
  * when input shapes repeat. Forbidding drops a graph already captured. CPU engines: accepted,
- * no effect. Returns INGOT_OK, INGOT_ERR_INVALID_ARG. */
+ * no effect. Returns INGOT_OK, INGOT_ERR_INVALID_ARG. Thread safety: the context's thread. */
 ingot_status ingot_context_set_cuda_graph(ingot_context *c, int on);
 
 /* One step of the engine's plan: a node of the optimized graph, in execution order. Strings
@@ -350,7 +350,8 @@ typedef struct ingot_step_info {
 } ingot_step_info;
 
 /* The top-level steps (nodes inside If/Loop/Scan bodies are covered by their control step).
- * ingot_engine_get_step returns INGOT_ERR_INVALID_ARG for an index out of range. */
+ * ingot_engine_get_step returns INGOT_ERR_INVALID_ARG for an index out of range; info's strings
+ * are borrowed from the engine and valid while it lives. Thread safety: safe. */
 size_t ingot_engine_num_steps(const ingot_engine *e);
 ingot_status ingot_engine_get_step(const ingot_engine *e, size_t index, ingot_step_info *info);
 
@@ -358,17 +359,18 @@ ingot_status ingot_engine_get_step(const ingot_engine *e, size_t index, ingot_st
  * around each node with CUDA graphs off (CUDA; graphs resume when profiling is turned off).
  * Profiling slows runs down; measure throughput with it off.
  * Returns INGOT_OK, INGOT_ERR_INVALID_ARG, INGOT_ERR_UNSUPPORTED (the backend cannot),
- * INGOT_ERR_CUDA. */
+ * INGOT_ERR_NOMEM, INGOT_ERR_CUDA. Thread safety: the context's thread. */
 ingot_status ingot_context_set_profiling(ingot_context *c, int on);
 
 /* After a profiled run: ms[i] receives step i's time in milliseconds, for i < n (n at most
  * ingot_engine_num_steps). Returns INGOT_ERR_STATE when profiling is off or no run happened
- * since it was turned on. */
+ * since it was turned on; INGOT_ERR_INVALID_ARG for n above the step count. ms: caller's array.
+ * Thread safety: the context's thread. */
 ingot_status ingot_context_get_step_times(const ingot_context *c, double *ms, size_t n);
 
 /* Host allocations the context's runs made so far (buffers that grew, scratch). A steady
  * state makes none: run twice and compare. Returns INGOT_ERR_UNSUPPORTED when the backend does
- * not count them (CUDA). */
+ * not count them (CUDA). Thread safety: the context's thread. */
 ingot_status ingot_context_get_alloc_count(const ingot_context *c, uint64_t *count);
 
 #ifdef __cplusplus

@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Unit tests of bench/gate: run it as a subprocess on small result files written here.
+
+Covers both result formats (GPU rows with ingot/torch, CPU rows with ingot/ort), an unchanged
+run, a regressed one (+20%), noise within the spread, missing models and failed rows, the CUDA-graph
+to eager fallback, and unreadable input. Prints `N passed, N failed` last (ctest reads the status).
+"""
+import copy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+GATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gate")
+
+
+def gpu_doc(scale=None, graph=True, spread=None):
+    """Two GPU rows; scale multiplies ingot's time of the named (model, batch) pairs."""
+    rows = []
+    for model, batch, ing, cg, eager in [("resnet50", 1, 0.60, 1.00, 4.0), ("bert", 32, 6.0, 5.0, 9.0)]:
+        r = {"model": model, "precision": "fp16", "batch": batch,
+             "ingot": {"compute_ms": ing * (scale or {}).get((model, batch), 1.0), "h2d_ms": 0.05},
+             "torch": {"eager_ms": eager}}
+        if graph:
+            r["torch"]["cuda_graph_ms"] = cg
+        else:
+            r["torch"]["cuda_graph_error"] = "capture failed"
+        if spread is not None:  # as bench_models.py writes it: ingot's spread, none for torch
+            med = r["ingot"]["compute_ms"]
+            r["ingot"]["compute_p10_ms"], r["ingot"]["compute_p90_ms"] = med * (1 - spread / 2), med * (1 + spread / 2)
+        rows.append(r)
+    return {"meta": {"gpu": "test"}, "rows": rows}
+
+
+def cpu_doc(ratios, spread=0.02):
+    rows = []
+    for model, ratio in ratios.items():
+        rows.append({"model": model, "precision": "fp32", "batch": 1,
+                     "ingot": {"median_ms": 10.0 * ratio, "spread": spread},
+                     "ort": {"median_ms": 10.0, "spread": spread}, "ratio": ratio, "spread": spread})
+    return {"meta": {"kind": "cpu"}, "rows": rows}
+
+
+class GateTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="gate-test-")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def gate(self, cur, base, *args):
+        paths = []
+        for name, doc in (("current.json", cur), ("baseline.json", base)):
+            p = os.path.join(self.tmp.name, name)
+            with open(p, "w") as f:
+                f.write(doc if isinstance(doc, str) else json.dumps(doc))
+            paths.append(p)
+        r = subprocess.run([sys.executable, GATE, *paths, *args], capture_output=True, text=True)
+        return r.returncode, r.stdout + r.stderr
+
+    def test_unchanged_gpu_run_passes(self):
+        rc, out = self.gate(gpu_doc(), gpu_doc())
+        self.assertEqual(rc, 0, out)
+        self.assertIn("2 compared, 0 regressed", out)
+
+    def test_unchanged_cpu_run_passes(self):
+        rc, out = self.gate(cpu_doc({"squeezenet1_1": 7.0, "tiny_bert": 3.0}),
+                            cpu_doc({"squeezenet1_1": 7.0, "tiny_bert": 3.0}))
+        self.assertEqual(rc, 0, out)
+
+    def test_regressed_gpu_run_fails_naming_model_and_figures(self):
+        rc, out = self.gate(gpu_doc({("resnet50", 1): 1.2}), gpu_doc())
+        self.assertEqual(rc, 1, out)
+        line = next(l for l in out.splitlines() if l.startswith("REGRESS"))
+        self.assertIn("resnet50 fp16 b1", line)
+        self.assertIn("0.720", line)  # current ratio 0.72 / 1.00
+        self.assertIn("0.600", line)  # baseline ratio
+        self.assertIn("+20.0%", line)
+        self.assertIn("allowed +5.0%", line)
+        self.assertNotIn("bert", line)
+
+    def test_regressed_cpu_run_fails(self):
+        rc, out = self.gate(cpu_doc({"squeezenet1_1": 7.0 * 1.2, "tiny_bert": 3.0}),
+                            cpu_doc({"squeezenet1_1": 7.0, "tiny_bert": 3.0}))
+        self.assertEqual(rc, 1, out)
+        self.assertRegex(out, r"REGRESS +squeezenet1_1")
+        self.assertNotRegex(out, r"REGRESS +tiny_bert")
+
+    def test_noise_within_spread_passes(self):
+        # +12% with a measured spread of 10%: allowed is 5% + 10%
+        rc, out = self.gate(cpu_doc({"squeezenet1_1": 7.0 * 1.12}, spread=0.10),
+                            cpu_doc({"squeezenet1_1": 7.0}, spread=0.10))
+        self.assertEqual(rc, 0, out)
+        self.assertIn("allowed +15.0%", out)
+
+    def test_spread_from_p10_p90(self):
+        rc, out = self.gate(gpu_doc({("resnet50", 1): 1.12}, spread=0.10), gpu_doc(spread=0.10))
+        self.assertEqual(rc, 0, out)
+        rc, out = self.gate(gpu_doc({("resnet50", 1): 1.20}, spread=0.10), gpu_doc(spread=0.10))
+        self.assertEqual(rc, 1, out)
+
+    def test_small_noise_without_spread_passes(self):
+        rc, out = self.gate(gpu_doc({("resnet50", 1): 1.04}), gpu_doc())
+        self.assertEqual(rc, 0, out)
+
+    def test_faster_run_passes(self):
+        rc, out = self.gate(gpu_doc({("resnet50", 1): 0.5}), gpu_doc())
+        self.assertEqual(rc, 0, out)
+
+    def test_ratio_not_absolute_time(self):
+        # a machine twice as slow for both sides: the same ratio, no regression
+        cur = gpu_doc()
+        for r in cur["rows"]:
+            r["ingot"]["compute_ms"] *= 2
+            r["torch"] = {k: v * 2 for k, v in r["torch"].items()}
+        rc, out = self.gate(cur, gpu_doc())
+        self.assertEqual(rc, 0, out)
+
+    def test_missing_model_reported_and_fails(self):
+        cur = gpu_doc()
+        cur["rows"] = [r for r in cur["rows"] if r["model"] != "bert"]
+        rc, out = self.gate(cur, gpu_doc())
+        self.assertEqual(rc, 1, out)
+        self.assertRegex(out, r"MISSING +bert fp16 b32")
+        rc, out = self.gate(cur, gpu_doc(), "--allow-missing")
+        self.assertEqual(rc, 0, out)
+        self.assertRegex(out, r"MISSING +bert fp16 b32")
+
+    def test_error_row_reported_and_fails(self):
+        cur = gpu_doc()
+        cur["rows"][1]["ingot"] = {"error": "build: unsupported op Foo"}
+        rc, out = self.gate(cur, gpu_doc())
+        self.assertEqual(rc, 1, out)
+        self.assertIn("unsupported op Foo", out)
+        rc, _ = self.gate(cur, gpu_doc(), "--allow-missing")
+        self.assertEqual(rc, 0)
+
+    def test_missing_peer_fails(self):
+        cur = cpu_doc({"tiny_bert": 3.0})
+        cur["rows"][0]["ort"] = {"error": "ort crashed"}
+        rc, out = self.gate(cur, cpu_doc({"tiny_bert": 3.0}))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("ONNX Runtime missing", out)
+
+    def test_new_model_is_not_a_failure(self):
+        rc, out = self.gate(cpu_doc({"a": 2.0, "b": 3.0}), cpu_doc({"a": 2.0}))
+        self.assertEqual(rc, 0, out)
+        self.assertRegex(out, r"NEW +b")
+
+    def test_graph_missing_falls_back_to_eager(self):
+        rc, out = self.gate(gpu_doc(graph=False), gpu_doc(graph=False))
+        self.assertEqual(rc, 0, out)
+        self.assertIn("PyTorch eager", out)
+        # a regression against eager is still caught
+        rc, out = self.gate(gpu_doc({("bert", 32): 1.2}, graph=False), gpu_doc())
+        self.assertEqual(rc, 1, out)
+        self.assertRegex(out, r"REGRESS +bert fp16 b32: ratio to PyTorch eager")
+
+    def test_checked_in_results_pass_against_themselves(self):
+        path = os.path.join(os.path.dirname(GATE), "results", "2026-11-22-H100.json")
+        if not os.path.exists(path):
+            self.skipTest("no checked-in GPU results")
+        with open(path) as f:
+            doc = json.load(f)
+        rc, out = self.gate(doc, copy.deepcopy(doc))
+        self.assertEqual(rc, 0, out)
+
+    def test_jsonl_rows_accepted(self):
+        lines = "\n".join(json.dumps(r) for r in gpu_doc()["rows"]) + "\n"
+        rc, out = self.gate(lines, gpu_doc())
+        self.assertEqual(rc, 0, out)
+
+    def test_bad_input_exits_2(self):
+        rc, out = self.gate("{not json", gpu_doc())
+        self.assertEqual(rc, 2, out)
+        rc, out = self.gate({"rows": [{"precision": "fp16"}]}, gpu_doc())
+        self.assertEqual(rc, 2, out)
+        self.assertIn("model", out)
+
+
+
+
+class TableTest(unittest.TestCase):
+    """bench/gpu/bench_models.py --table on the checked-in H100 results (no torch or GPU needed)."""
+
+    def test_table_and_chart(self):
+        root = os.path.join(os.path.dirname(GATE))
+        results = os.path.join(root, "results", "2026-11-22-H100.json")
+        if not os.path.exists(results):
+            self.skipTest("no checked-in GPU results")
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            self.skipTest("matplotlib is not installed")
+        with tempfile.TemporaryDirectory(prefix="gate-table-") as out:
+            r = subprocess.run([sys.executable, os.path.join(root, "gpu", "bench_models.py"), "--table", results,
+                                "--out", out], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            with open(os.path.join(out, "bench.md")) as f:
+                md = f.read().splitlines()
+            with open(results) as f:
+                n = len(json.load(f)["rows"])
+            body = [l for l in md if l.startswith("| ") and not l.startswith("| model")]
+            self.assertEqual(len(body), n)
+            self.assertIn("| resnet50 | fp16 | 1 | 0.633 | 0.62 |", md[md.index(body[0])])
+            self.assertTrue(any("0.22*" in l for l in body))  # bert: eager, capture failed
+            with open(os.path.join(out, "bench.png"), "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+
+
+if __name__ == "__main__":
+    suite = unittest.TestSuite([unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in (GateTest, TableTest)])
+    res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    failed = len(res.failures) + len(res.errors)
+    passed = res.testsRun - failed - len(res.skipped)
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
