@@ -380,7 +380,7 @@ int cmd_bench(int argc, char **argv)
         }
         int64_t n = ing_numel(t);
         size_t esz = ingot_dtype_size(info.dtype), nb;
-        if (n < 0 || !esz || !ing_mul_overflow((size_t)n, esz, &nb)) {
+        if (n < 0 || !esz || !ing_mul_fits((size_t)n, esz, &nb)) {
             cli_fail("bench: input '%s': %lld elements of %s do not fit in memory", info.name, (long long)n,
                      ingot_dtype_name(info.dtype));
             goto done;

@@ -30,7 +30,7 @@ void *ing_malloc(size_t n)
 void *ing_calloc(size_t count, size_t n)
 {
     size_t total;
-    if (!ing_mul_overflow(count, n, &total)) return NULL;
+    if (!ing_mul_fits(count, n, &total)) return NULL;
     if (injected()) return NULL;
     return calloc(total ? total : 1, 1);
 }
@@ -62,7 +62,7 @@ void *ing_malloc_aligned(size_t n, size_t alignment)
 
 void ing_free_aligned(void *p) { free(p); }
 
-int ing_mul_overflow(size_t a, size_t b, size_t *out)
+int ing_mul_fits(size_t a, size_t b, size_t *out)
 {
     if (a != 0 && b > SIZE_MAX / a) return 0;
     *out = a * b;

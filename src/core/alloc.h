@@ -19,7 +19,7 @@ void ing_free_aligned(void *p);
 void ing_alloc_fail_at(long n);
 long ing_alloc_count(void);
 
-/* a * b into *out, 0 on overflow. */
-int ing_mul_overflow(size_t a, size_t b, size_t *out);
+/* 1 and a * b into *out when the product fits in size_t; 0 (out untouched) on overflow. */
+int ing_mul_fits(size_t a, size_t b, size_t *out);
 
 #endif

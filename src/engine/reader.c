@@ -24,7 +24,7 @@ static int tensor_bytes(int32_t dtype, int32_t rank, const int64_t *dims, size_t
     if (rank < 0) return 0;
     for (int32_t d = 0; d < rank; d++) {
         if (dims[d] < 0 || (uint64_t)dims[d] > SIZE_MAX) return 0;
-        if (!ing_mul_overflow(n, (size_t)dims[d], &n)) return 0;
+        if (!ing_mul_fits(n, (size_t)dims[d], &n)) return 0;
     }
     *out = n;
     return 1;

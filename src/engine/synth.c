@@ -53,7 +53,7 @@ static int32_t value(gb *g, const char *name, int32_t kind, int32_t dtype, int32
     size_t bytes = ingot_dtype_size((ingot_dtype)dtype);
     for (int32_t d = 0; d < rank; d++) {
         v->t.dims[d] = dims[d];
-        if (dims[d] < 0 || !ing_mul_overflow(bytes, (size_t)dims[d], &bytes)) {
+        if (dims[d] < 0 || !ing_mul_fits(bytes, (size_t)dims[d], &bytes)) {
             g->st = ingot_fail(INGOT_ERR_INVALID_ARG, "synthetic weight '%s' is too large", name);
             return -1;
         }

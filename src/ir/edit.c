@@ -57,6 +57,24 @@ ingot_status ir_body_insert_at(ir_model *m, int32_t b, int32_t pos, int32_t node
     return INGOT_OK;
 }
 
+int32_t ir_alias_resolve(const int32_t *alias, int32_t v)
+{
+    while (v >= 0 && alias[v] >= 0) v = alias[v];
+    return v;
+}
+
+void ir_alias_apply(ir_model *m, const int32_t *alias)
+{
+    for (int32_t b = 0; b < m->n_bodies; b++) {
+        ir_body *body = &m->bodies[b];
+        for (int32_t k = 0; k < body->n_nodes; k++) {
+            ir_node *n = &m->nodes[body->nodes[k]];
+            for (int32_t i = 0; i < n->n_in; i++) n->in[i] = ir_alias_resolve(alias, n->in[i]);
+        }
+        for (int32_t k = 0; k < body->n_out; k++) body->out[k] = ir_alias_resolve(alias, body->out[k]);
+    }
+}
+
 int32_t ir_node_body(const ir_model *m, int32_t node, int32_t *pos)
 {
     for (int32_t b = 0; b < m->n_bodies; b++)
@@ -98,28 +116,6 @@ int32_t ir_count_nodes(const ir_model *m, int32_t b)
             if (n->attrs[a].type == IR_ATTR_GRAPH) total += ir_count_nodes(m, n->attrs[a].body);
     }
     return total;
-}
-
-static void free_node(ir_node *n)
-{
-    ing_free(n->name);
-    ing_free(n->op);
-    ing_free(n->domain);
-    ing_free(n->in);
-    ing_free(n->out);
-    for (int32_t a = 0; a < n->n_attr; a++) ir_attr_free(&n->attrs[a]);
-    ing_free(n->attrs);
-    for (int32_t o = 0; o < n->n_origin; o++) ing_free(n->origin[o]);
-    ing_free(n->origin);
-    memset(n, 0, sizeof *n);
-}
-
-static void free_value(ir_value *v)
-{
-    ing_free(v->name);
-    if (v->owns_data) ing_free(v->t.data);
-    for (int d = 0; d < IR_MAX_RANK; d++) ing_free(v->dim_params[d]);
-    memset(v, 0, sizeof *v);
 }
 
 ingot_status ir_compact(ir_model *m)
@@ -164,7 +160,7 @@ ingot_status ir_compact(ir_model *m)
     int32_t nn = 0, nv = 0;
     for (int32_t i = 0; i < m->n_nodes; i++) {
         if (node_map[i] < 0) {
-            free_node(&m->nodes[i]);
+            ir_node_free(&m->nodes[i]);
             continue;
         }
         node_map[i] = nn;
@@ -173,7 +169,7 @@ ingot_status ir_compact(ir_model *m)
     }
     for (int32_t i = 0; i < m->n_values; i++) {
         if (val_map[i] < 0) {
-            free_value(&m->values[i]);
+            ir_value_free(&m->values[i]);
             continue;
         }
         val_map[i] = nv;

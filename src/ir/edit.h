@@ -30,6 +30,13 @@ int32_t ir_node_body(const ir_model *m, int32_t node, int32_t *pos);
  * uses: from ir_count_uses. */
 int32_t ir_single_consumer(const ir_model *m, const int32_t *uses, int32_t v, int32_t *input_index);
 
+/* Deferred rewiring for passes that replace many values in one sweep: alias[v] is the value
+ * replacing v (-1: none), chains allowed. Resolving per node as a sweep reaches it and applying
+ * to the whole graph once at the end keeps a pass linear (a whole-graph replacement per
+ * rewrite would make it quadratic). */
+int32_t ir_alias_resolve(const int32_t *alias, int32_t v);
+void ir_alias_apply(ir_model *m, const int32_t *alias);
+
 /* Drop nodes that are in no body and values nothing refers to, renumbering ids everywhere.
  * Per-value arrays of a plan (arena offsets, steps) must be rebuilt afterwards. */
 ingot_status ir_compact(ir_model *m);

@@ -68,7 +68,7 @@ static ingot_status check_size(const ir_node *node, const ing_tensor *t)
     size_t es = ingot_dtype_size((ingot_dtype)t->dtype), bytes;
     if (es == 0)
         return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "dtype %d is not supported", t->dtype);
-    if ((uint64_t)n > SIZE_MAX || ing_mul_overflow((size_t)n, es, &bytes) == 0)
+    if ((uint64_t)n > SIZE_MAX || ing_mul_fits((size_t)n, es, &bytes) == 0)
         return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "output of %" PRId64 " elements of %zu bytes "
                             "overflows size_t", n, es);
     return INGOT_OK;
@@ -1246,7 +1246,7 @@ ingot_status ir_shape_unique_groups(const ir_node *node, const ing_tensor *x, in
     }
     int64_t n = c.n;
     size_t bytes;
-    if ((uint64_t)n > SIZE_MAX / 4 || ing_mul_overflow((size_t)n + 1, sizeof(int64_t), &bytes) == 0)
+    if ((uint64_t)n > SIZE_MAX / 4 || ing_mul_fits((size_t)n + 1, sizeof(int64_t), &bytes) == 0)
         return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "too many items (%" PRId64 ")", n);
     int64_t *ids = ing_malloc(bytes), *tmp = ing_malloc(bytes), *inv = ing_malloc(bytes);
     int64_t *fst = ing_malloc(bytes), *cnt = ing_malloc(bytes), *rank = ing_malloc(bytes);

@@ -478,8 +478,8 @@ ingot_status ir_spatial_nms(const ir_node *node, const ing_tensor *const *in, in
     if (max_out == 0 || N == 0 || B == 0 || C == 0) return INGOT_OK;
 
     size_t nb, nc;
-    if (!ing_mul_overflow((size_t)B * (size_t)N, 4 * sizeof(float), &nb) ||
-        !ing_mul_overflow((size_t)N, sizeof(nms_cand) + sizeof(int64_t), &nc))
+    if (!ing_mul_fits((size_t)B * (size_t)N, 4 * sizeof(float), &nb) ||
+        !ing_mul_fits((size_t)N, sizeof(nms_cand) + sizeof(int64_t), &nc))
         return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "boxes [%lld, %lld, 4] are too many", (long long)B, (long long)N);
     float *bx = NULL;
     nms_cand *cand = ing_malloc(nc);

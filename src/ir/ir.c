@@ -76,27 +76,33 @@ void ir_attr_free(ir_attr *a)
     memset(a, 0, sizeof *a);
 }
 
+void ir_node_free(ir_node *n)
+{
+    ing_free(n->name);
+    ing_free(n->op);
+    ing_free(n->domain);
+    ing_free(n->in);
+    ing_free(n->out);
+    for (int32_t a = 0; a < n->n_attr; a++) ir_attr_free(&n->attrs[a]);
+    ing_free(n->attrs);
+    for (int32_t o = 0; o < n->n_origin; o++) ing_free(n->origin[o]);
+    ing_free(n->origin);
+    memset(n, 0, sizeof *n);
+}
+
+void ir_value_free(ir_value *v)
+{
+    ing_free(v->name);
+    if (v->owns_data) ing_free(v->t.data);
+    for (int d = 0; d < IR_MAX_RANK; d++) ing_free(v->dim_params[d]);
+    memset(v, 0, sizeof *v);
+}
+
 void ir_model_destroy(ir_model *m)
 {
     if (!m) return;
-    for (int32_t i = 0; i < m->n_values; i++) {
-        ir_value *v = &m->values[i];
-        ing_free(v->name);
-        if (v->owns_data) ing_free(v->t.data);
-        for (int d = 0; d < IR_MAX_RANK; d++) ing_free(v->dim_params[d]);
-    }
-    for (int32_t i = 0; i < m->n_nodes; i++) {
-        ir_node *n = &m->nodes[i];
-        ing_free(n->name);
-        ing_free(n->op);
-        ing_free(n->domain);
-        ing_free(n->in);
-        ing_free(n->out);
-        for (int32_t a = 0; a < n->n_attr; a++) ir_attr_free(&n->attrs[a]);
-        ing_free(n->attrs);
-        for (int32_t o = 0; o < n->n_origin; o++) ing_free(n->origin[o]);
-        ing_free(n->origin);
-    }
+    for (int32_t i = 0; i < m->n_values; i++) ir_value_free(&m->values[i]);
+    for (int32_t i = 0; i < m->n_nodes; i++) ir_node_free(&m->nodes[i]);
     for (int32_t i = 0; i < m->n_bodies; i++) {
         ing_free(m->bodies[i].nodes);
         ing_free(m->bodies[i].in);
@@ -116,7 +122,7 @@ static ingot_status grow(void **arr, int32_t *cap, int32_t need, size_t elem)
     int32_t nc = *cap ? *cap * 2 : 16;
     while (nc < need) nc *= 2;
     size_t bytes;
-    if (!ing_mul_overflow((size_t)nc, elem, &bytes))
+    if (!ing_mul_fits((size_t)nc, elem, &bytes))
         return ingot_fail(INGOT_ERR_NOMEM, "model too large (%d entries)", need);
     void *p = ing_realloc(*arr, bytes);
     if (!p) return ingot_fail(INGOT_ERR_NOMEM, "out of memory growing the model to %d entries", need);

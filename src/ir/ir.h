@@ -125,6 +125,9 @@ ingot_status ir_node_add_attr(ir_model *m, int32_t node, ir_attr *a);
 ingot_status ir_add_body(ir_model *m, int32_t parent_node, int32_t *id);
 ingot_status ir_body_push(int32_t **arr, int32_t *n, int32_t v);
 void ir_attr_free(ir_attr *a);
+/* Free what a node or value owns and zero it (the tables keep the slot). */
+void ir_node_free(ir_node *n);
+void ir_value_free(ir_value *v);
 /* Deep copy of a tensor attribute's or value's bytes into an owned buffer. */
 ingot_status ir_value_set_const(ir_value *v, int32_t dtype, int32_t rank, const int64_t *dims,
                                 const void *data, size_t nbytes);

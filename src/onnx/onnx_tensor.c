@@ -77,11 +77,11 @@ ingot_status onnx_tensor_decode(const Onnx__TensorProto *tp, const char *base_di
     for (size_t i = 0; i < tp->n_dims; i++) {
         if (tp->dims[i] < 0) return ingot_fail(INGOT_ERR_CORRUPT, "%s: dim %zu is %" PRId64 ", must be >= 0", what, i, tp->dims[i]);
         r.dims[i] = tp->dims[i];
-        if (!ing_mul_overflow(count, (size_t)tp->dims[i], &count))
+        if (!ing_mul_fits(count, (size_t)tp->dims[i], &count))
             return ingot_fail(INGOT_ERR_CORRUPT, "%s: element count overflows", what);
     }
     size_t esz = ingot_dtype_size(dt), bytes;
-    if (!ing_mul_overflow(count, esz, &bytes)) return ingot_fail(INGOT_ERR_CORRUPT, "%s: byte size overflows", what);
+    if (!ing_mul_fits(count, esz, &bytes)) return ingot_fail(INGOT_ERR_CORRUPT, "%s: byte size overflows", what);
     void *buf = ing_malloc(bytes);
     if (!buf) return ingot_fail(INGOT_ERR_NOMEM, "out of memory for %s (%zu bytes)", what, bytes);
     ingot_status st = INGOT_OK;

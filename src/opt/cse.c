@@ -105,26 +105,6 @@ static uint64_t node_key(const ir_node *n)
     return mix(h, (uint64_t)n->n_attr);
 }
 
-/* Rewiring is recorded in alias (value → the value that replaces it, -1: none) and applied to
- * each node as the sweep reaches it, then to everything once at the end: replacing uses across
- * the whole graph at every merge would cost a full scan per merge. */
-static int32_t resolve(const int32_t *alias, int32_t v)
-{
-    while (v >= 0 && alias[v] >= 0) v = alias[v];
-    return v;
-}
-
-static void apply_alias(ir_model *m, const int32_t *alias)
-{
-    for (int32_t b = 0; b < m->n_bodies; b++) {
-        ir_body *body = &m->bodies[b];
-        for (int32_t k = 0; k < body->n_nodes; k++) {
-            ir_node *n = &m->nodes[body->nodes[k]];
-            for (int32_t i = 0; i < n->n_in; i++) n->in[i] = resolve(alias, n->in[i]);
-        }
-        for (int32_t k = 0; k < body->n_out; k++) body->out[k] = resolve(alias, body->out[k]);
-    }
-}
 
 /* Make node `keep` stand for node `drop` (same values): drop's readers read keep's outputs. An
  * output id that something binds survives: keep then writes that id. 0 when both ids of some
@@ -231,7 +211,7 @@ static ingot_status cse_nodes(ir_model *m, int32_t *alias, opt_stats *st)
         for (int32_t k = 0; k < m->bodies[b].n_nodes; k++) {
             int32_t id = m->bodies[b].nodes[k];
             ir_node *n = &m->nodes[id];
-            for (int32_t i = 0; i < n->n_in; i++) n->in[i] = resolve(alias, n->in[i]);
+            for (int32_t i = 0; i < n->n_in; i++) n->in[i] = ir_alias_resolve(alias, n->in[i]);
             if (!mergeable(n)) continue;
             uint64_t key = node_key(n);
             int merged;
@@ -304,7 +284,7 @@ static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
     /* constants first, so that nodes reading equal copies of a constant become equal too */
     ingot_status s = cse_consts(m, alias);
     if (s == INGOT_OK) s = cse_nodes(m, alias, st);
-    apply_alias(m, alias); /* also after a failure: the merges made so far need their rewiring */
+    ir_alias_apply(m, alias); /* also after a failure: the merges made so far need their rewiring */
     ing_free(alias);
     return s;
 }

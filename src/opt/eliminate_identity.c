@@ -146,26 +146,6 @@ static int32_t forwarded(const ir_model *m, int32_t b, const ir_node *n, const i
     return reshape_chain_source(m, n, &o);
 }
 
-/* Rewiring is recorded in alias (value → the value replacing it, -1: none), applied to each
- * node when the sweep reaches it and to everything at the end: a whole-graph replacement per
- * removed node would make the pass quadratic. */
-static int32_t resolve(const int32_t *alias, int32_t v)
-{
-    while (v >= 0 && alias[v] >= 0) v = alias[v];
-    return v;
-}
-
-static void apply_alias(ir_model *m, const int32_t *alias)
-{
-    for (int32_t b = 0; b < m->n_bodies; b++) {
-        ir_body *body = &m->bodies[b];
-        for (int32_t k = 0; k < body->n_nodes; k++) {
-            ir_node *n = &m->nodes[body->nodes[k]];
-            for (int32_t i = 0; i < n->n_in; i++) n->in[i] = resolve(alias, n->in[i]);
-        }
-        for (int32_t k = 0; k < body->n_out; k++) body->out[k] = resolve(alias, body->out[k]);
-    }
-}
 
 static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
 {
@@ -183,7 +163,7 @@ static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
         for (int32_t k = 0; k < m->bodies[b].n_nodes; k++) {
             int32_t id = m->bodies[b].nodes[k];
             ir_node *n = &m->nodes[id];
-            for (int32_t i = 0; i < n->n_in; i++) n->in[i] = resolve(alias, n->in[i]);
+            for (int32_t i = 0; i < n->n_in; i++) n->in[i] = ir_alias_resolve(alias, n->in[i]);
             int32_t x = forwarded(m, b, n, uses), y = n->out[0];
             if (x < 0) continue;
             if (is_body_output(m, y)) {
@@ -207,13 +187,13 @@ static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
             }
             /* n's own reads are gone */
             for (int32_t i = 0; i < n->n_in; i++)
-                if (n->in[i] >= 0) uses[resolve(alias, n->in[i])]--;
+                if (n->in[i] >= 0) uses[ir_alias_resolve(alias, n->in[i])]--;
             ir_body_remove_at(m, b, k);
             k--;
             st->removed++;
         }
     }
-    apply_alias(m, alias);
+    ir_alias_apply(m, alias);
     ing_free(uses);
     ing_free(alias);
     return INGOT_OK;

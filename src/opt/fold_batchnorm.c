@@ -34,7 +34,7 @@ static ingot_status new_const(ir_model *m, const char *name, int dt, int rank, c
                               const double *vals, int64_t n, int32_t *id)
 {
     size_t es = ingot_dtype_size((ingot_dtype)dt), nb;
-    if (es == 0 || !ing_mul_overflow((size_t)n, es, &nb))
+    if (es == 0 || !ing_mul_fits((size_t)n, es, &nb))
         return ingot_fail(INGOT_ERR_MODEL, "constant '%s': %lld elements of dtype %d overflow", name, (long long)n, dt);
     void *buf = ing_malloc(nb ? nb : 1);
     if (!buf) return ingot_fail(INGOT_ERR_NOMEM, "out of memory for folded constant '%s' (%zu bytes)", name, nb);
@@ -166,7 +166,7 @@ static ingot_status rescale(ir_model *m, int32_t p, const bn_coef *k, const char
         }
     }
     size_t cnt;
-    if (!ing_mul_overflow((size_t)(nw > c ? nw : c), sizeof(double), &cnt))
+    if (!ing_mul_fits((size_t)(nw > c ? nw : c), sizeof(double), &cnt))
         return ingot_fail(INGOT_ERR_MODEL, "node '%s': weight of %lld elements is too large", pn->name, (long long)nw);
     double *buf = ing_malloc(cnt);
     if (!buf) return ingot_fail(INGOT_ERR_NOMEM, "out of memory folding BatchNorm '%s'", bn_name);

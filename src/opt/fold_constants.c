@@ -86,7 +86,7 @@ static int outputs_foldable(const ir_model *m, const ir_node *n)
         if (!out[j]) continue;
         int64_t numel = ing_numel(out[j]);
         size_t esz = ingot_dtype_size((ingot_dtype)out[j]->dtype), bytes;
-        if (numel < 0 || !esz || !ing_mul_overflow((size_t)numel, esz, &bytes) || bytes > FOLD_MAX_BYTES) return 0;
+        if (numel < 0 || !esz || !ing_mul_fits((size_t)numel, esz, &bytes) || bytes > FOLD_MAX_BYTES) return 0;
     }
     return 1;
 }

@@ -282,7 +282,7 @@ static ingot_status merged_bias(ir_model *m, const chain *c, int32_t base, int64
     int32_t old = c->kind != K_MATMUL && bn->n_in > 2 ? bn->in[2] : -1;
     double beta = c->kind == K_GEMM ? ir_attr_float(bn, "beta", 1.0f) : 1.0;
     size_t es = ingot_dtype_size((ingot_dtype)dt), nb;
-    if (!ing_mul_overflow((size_t)chans, es, &nb))
+    if (!ing_mul_fits((size_t)chans, es, &nb))
         return ingot_fail(INGOT_ERR_MODEL, "node '%s': bias of %lld channels overflows", bn->name, (long long)chans);
     void *buf = ing_malloc(nb ? nb : 1);
     if (!buf) return ingot_fail(INGOT_ERR_NOMEM, "out of memory merging the bias of '%s'", bn->name);

@@ -166,7 +166,7 @@ static ingot_status ones_scale(opt_rec_ctx *c, int32_t like, ing_tensor x, int32
         cnt *= dims[d];
     }
     size_t es = ingot_dtype_size((ingot_dtype)x.dtype), nb;
-    if (!ing_mul_overflow((size_t)cnt, es, &nb))
+    if (!ing_mul_fits((size_t)cnt, es, &nb))
         return ingot_fail(INGOT_ERR_NOMEM, "a scale of ones for '%s' (%lld elements) is too large",
                           c->m->values[like].name, (long long)cnt);
     void *buf = ing_malloc(nb ? nb : 1);

@@ -97,7 +97,7 @@ static void test_alloc_hook(void)
     ing_free(a);
     ing_free(c);
     size_t out;
-    CHECK(!ing_mul_overflow(SIZE_MAX / 2, 3, &out), "overflow detected");
+    CHECK(!ing_mul_fits(SIZE_MAX / 2, 3, &out), "overflow detected");
     CHECK(ing_calloc(SIZE_MAX / 2, 3) == NULL, "calloc overflow gives NULL");
 }
 

@@ -256,8 +256,8 @@ static ingot_status conv_f32(cpu_exec *ex, const ir_node *node, const conv_shape
     int par_jobs = jobs >= 2 * (int64_t)nth && nth > 1 && cs->Mg * K * cs->out_sp < (1 << 22);
     size_t col_elems = 0, bytes;
     if (!direct) {
-        if (!ing_mul_overflow((size_t)K, (size_t)cs->out_sp, &col_elems) ||
-            !ing_mul_overflow(col_elems, sizeof(float) * (par_jobs ? (size_t)nth : 1), &bytes))
+        if (!ing_mul_fits((size_t)K, (size_t)cs->out_sp, &col_elems) ||
+            !ing_mul_fits(col_elems, sizeof(float) * (par_jobs ? (size_t)nth : 1), &bytes))
             return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "column buffer (%lld x %lld) overflows",
                                 (long long)K, (long long)cs->out_sp);
     }
@@ -308,7 +308,7 @@ static double *to_f64(cpu_exec *ex, int slot, const ing_tensor *t)
 {
     int64_t n = ing_numel(t);
     size_t bytes;
-    if (!ing_mul_overflow((size_t)n, sizeof(double), &bytes)) {
+    if (!ing_mul_fits((size_t)n, sizeof(double), &bytes)) {
         ingot_fail(INGOT_ERR_NOMEM, "tensor of %lld elements is too large", (long long)n);
         return NULL;
     }
@@ -325,8 +325,8 @@ static ingot_status conv_f64(cpu_exec *ex, const ir_node *node, const conv_shape
     const int64_t K = cs->Cg * cs->ksz;
     const int direct = conv_is_pointwise(cs);
     size_t ne, bytes;
-    if (!ing_mul_overflow((size_t)K, (size_t)cs->out_sp, &ne) ||
-        !ing_mul_overflow(ne, sizeof(double), &bytes))
+    if (!ing_mul_fits((size_t)K, (size_t)cs->out_sp, &ne) ||
+        !ing_mul_fits(ne, sizeof(double), &bytes))
         return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "column buffer (%lld x %lld) overflows",
                             (long long)K, (long long)cs->out_sp);
     double *col = direct ? NULL : cpu_scratch(ex, 0, bytes ? bytes : sizeof(double));
@@ -381,7 +381,7 @@ static float *half_buffers(cpu_exec *ex, const ir_node *node, const ing_tensor *
 {
     size_t nx = (size_t)ing_numel(x), nw = (size_t)ing_numel(w), nb = b ? (size_t)ing_numel(b) : 0;
     size_t ny = (size_t)ing_numel(y), total = nx + nw + nb + ny, bytes;
-    if (!ing_mul_overflow(total, sizeof(float), &bytes)) {
+    if (!ing_mul_fits(total, sizeof(float), &bytes)) {
         IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "f32 copies of %zu elements are too large", total);
         return NULL;
     }
@@ -447,7 +447,7 @@ static ingot_status q_prepare(cpu_exec *ex, const ir_node *node, const conv_shap
                               const ing_tensor *wz, double **xs, double **ws)
 {
     size_t nx = (size_t)ing_numel(x), nw = (size_t)ing_numel(w), bx, bw;
-    if (!ing_mul_overflow(nx, sizeof(double), &bx) || !ing_mul_overflow(nw, sizeof(double), &bw))
+    if (!ing_mul_fits(nx, sizeof(double), &bx) || !ing_mul_fits(nw, sizeof(double), &bw))
         return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "tensor too large");
     double *X = cpu_scratch(ex, 1, bx ? bx : 8), *W = cpu_scratch(ex, 2, bw ? bw : 8);
     if (!X || !W) return INGOT_ERR_NOMEM;
@@ -476,7 +476,7 @@ static ingot_status q_acc(cpu_exec *ex, const ir_node *node, const conv_shape *c
                           const double *X, const double *W, double **acc)
 {
     size_t ny = (size_t)(cs->N * cs->M * cs->out_sp), by;
-    if (!ing_mul_overflow(ny, sizeof(double), &by))
+    if (!ing_mul_fits(ny, sizeof(double), &by))
         return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "output of %zu elements is too large", ny);
     if (cs->Mg > INT32_MAX || cs->out_sp > INT32_MAX || cs->Cg * cs->ksz > INT32_MAX)
         return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED,
@@ -581,8 +581,8 @@ static ingot_status conv_transpose_f32(cpu_exec *ex, const ir_node *node, const 
 {
     const int64_t R = cs->Mg * cs->ksz; /* column rows */
     size_t col_elems, bytes;
-    if (!ing_mul_overflow((size_t)R, (size_t)cs->in_sp, &col_elems) ||
-        !ing_mul_overflow(col_elems, sizeof(float), &bytes))
+    if (!ing_mul_fits((size_t)R, (size_t)cs->in_sp, &col_elems) ||
+        !ing_mul_fits(col_elems, sizeof(float), &bytes))
         return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "column buffer (%lld x %lld) overflows",
                             (long long)R, (long long)cs->in_sp);
     float *col = cpu_scratch(ex, 0, bytes ? bytes : sizeof(float));
@@ -655,7 +655,7 @@ static ingot_status k_conv_transpose(cpu_exec *ex, const ir_node *node, const in
     if (b && !(B = to_f64(ex, 2, b))) return INGOT_ERR_NOMEM;
     int64_t ny = ing_numel(out[0]);
     size_t bytes;
-    if (!ing_mul_overflow((size_t)ny, sizeof(double), &bytes))
+    if (!ing_mul_fits((size_t)ny, sizeof(double), &bytes))
         return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "output of %lld elements is too large",
                             (long long)ny);
     double *acc = cpu_scratch(ex, 3, bytes);
@@ -681,7 +681,7 @@ static ingot_status k_causal_conv(cpu_exec *ex, const ir_node *node, const ing_t
     const int silu = strcmp(ir_attr_string(node, "activation", "none"), "none") != 0;
     const int64_t P = L + K - 1; /* padded length */
     size_t per = (size_t)P + (size_t)K, bytes; /* per thread: the sequence, then the taps */
-    if (!ing_mul_overflow(per, sizeof(float) * (size_t)omp_get_max_threads(), &bytes))
+    if (!ing_mul_fits(per, sizeof(float) * (size_t)omp_get_max_threads(), &bytes))
         return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "sequence of %lld is too long", (long long)P);
     float *buf = cpu_scratch(ex, 0, bytes ? bytes : sizeof(float));
     if (!buf) return INGOT_ERR_NOMEM;

@@ -22,7 +22,7 @@ ingot_status cpu_conv_deform(cpu_exec *x, const ir_node *node, const ing_tensor 
 static double *load_f64(cpu_exec *ex, int slot, const ing_tensor *t)
 {
     size_t n = (size_t)ing_numel(t), bytes;
-    if (!ing_mul_overflow(n, sizeof(double), &bytes)) {
+    if (!ing_mul_fits(n, sizeof(double), &bytes)) {
         ingot_fail(INGOT_ERR_NOMEM, "tensor of %zu elements is too large", n);
         return NULL;
     }

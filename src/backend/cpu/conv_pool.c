@@ -259,7 +259,7 @@ static ingot_status pool_run(cpu_exec *ex, const ir_node *node, const ing_tensor
         return INGOT_OK;
     }
     size_t nx = (size_t)ing_numel(x), ny = (size_t)ing_numel(y), bx, by;
-    if (!ing_mul_overflow(nx, sizeof(double), &bx) || !ing_mul_overflow(ny, sizeof(double), &by))
+    if (!ing_mul_fits(nx, sizeof(double), &bx) || !ing_mul_fits(ny, sizeof(double), &by))
         return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "tensor too large");
     double *X = cpu_scratch(ex, 0, bx ? bx : 8), *Y = cpu_scratch(ex, 1, by);
     if (!X || !Y) return INGOT_ERR_NOMEM;

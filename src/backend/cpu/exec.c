@@ -70,7 +70,7 @@ static ingot_status place(cpu_exec *x, int32_t v, ing_tensor *t)
     if (n < 0) return ingot_fail(INGOT_ERR_SHAPE, "value '%s': shape not known at run time", iv->name);
     size_t esz = ingot_dtype_size((ingot_dtype)t->dtype), bytes;
     if (!esz) return ingot_fail(INGOT_ERR_UNSUPPORTED, "value '%s': element type %d has no size", iv->name, t->dtype);
-    if (!ing_mul_overflow((size_t)n, esz, &bytes))
+    if (!ing_mul_fits((size_t)n, esz, &bytes))
         return ingot_fail(INGOT_ERR_SHAPE, "value '%s': %lld elements overflow the address space", iv->name, (long long)n);
     if (s->user) {
         if (bytes > s->user_size)

@@ -441,7 +441,7 @@ static ingot_status k_resize(cpu_exec *x, const ir_node *node, const ing_tensor 
                                 scale[a], a);
         if (!active[a] && c.mode != RS_NEAREST) continue;
         size_t nt, b;
-        if (!ing_mul_overflow((size_t)t->out, (size_t)t->n, &nt) || !ing_mul_overflow(nt, 20, &b) ||
+        if (!ing_mul_fits((size_t)t->out, (size_t)t->n, &nt) || !ing_mul_fits(nt, 20, &b) ||
             b > ((size_t)1 << 40))
             return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "axis %d: %lld outputs x %lld taps are too many", a,
                                 (long long)t->out, (long long)t->n);
@@ -494,7 +494,7 @@ static ingot_status k_resize(cpu_exec *x, const ir_node *node, const ing_tensor 
     const void *cur = xin->data;
     if (!f32) {
         size_t nin = (size_t)ing_numel(xin), b;
-        if (!ing_mul_overflow(nin, es, &b)) return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "X is too large");
+        if (!ing_mul_fits(nin, es, &b)) return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "X is too large");
         double *buf = cpu_scratch(x, 3, b ? b : 8);
         if (!buf) return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "out of memory for %zu bytes", b);
         for (size_t i = 0; i < nin; i++) buf[i] = ing_load_f64(dt, xin->data, i);
@@ -529,7 +529,7 @@ static ingot_status k_resize(cpu_exec *x, const ir_node *node, const ing_tensor 
             dst = y->data;
         } else {
             size_t ne = (size_t)(outer * inner) * (size_t)cd[a], b;
-            if (!ing_mul_overflow(ne, es, &b)) return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "intermediate too large");
+            if (!ing_mul_fits(ne, es, &b)) return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "intermediate too large");
             dst = cpu_scratch(x, slot, b ? b : 8);
             if (!dst) return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "out of memory for %zu bytes", b);
             slot = 3 - slot;

@@ -177,7 +177,7 @@ static const void *as_compute(cpu_exec *x, const ir_node *node, const ing_tensor
     int want = f64 ? INGOT_DTYPE_F64 : INGOT_DTYPE_F32;
     if (t->dtype == want) return t->data;
     size_t n = (size_t)ing_numel(t), b;
-    if (!ing_mul_overflow(n, f64 ? 8 : 4, &b)) {
+    if (!ing_mul_fits(n, f64 ? 8 : 4, &b)) {
         *st = IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "input too large");
         return NULL;
     }
