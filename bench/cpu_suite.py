@@ -8,16 +8,19 @@ alternate so that a load change on the machine hits both sides; the ratio is ing
 ORT's (the median of the per-round ratios), and its spread is their run-to-run spread
 ((p75-p25)/median).
 Writes OUT.json ({"meta", "rows": [{model, precision, batch, ingot, ort, ratio, spread}]}) for
-bench/gate. Exit status 77 (skip) when the shared models or onnxruntime are missing.
+bench/gate; with --gate BASELINE it runs the gate too (and measures once more to confirm a
+failure). Exit status 77 (skip) when the shared models or onnxruntime are missing.
 
 usage: cpu_suite.py --ingot build/ingot --shared ../shared [--short] --out FILE.json
-                    [--models a,b] [--iterations N] [--rounds R] [--threads T] [--gate BASELINE.json]
+                    [--models a,b] [--iterations N] [--rounds R] [--threads T]
+                    [--gate BASELINE.json [--no-retry]]
 """
 import argparse
 import json
 import os
 import platform
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -33,6 +36,17 @@ def cores():
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def pct(xs, p):
@@ -81,7 +95,7 @@ def bench_model(a, name, mdir, work, threads, env):
     inputs = model_inputs(mdir)
     row["batch"] = int(inputs[0][2].shape[0]) if inputs[0][2].ndim else 1
     eng = os.path.join(work, name + ".engine")
-    cmd = [a.ingot, "build", os.path.join(mdir, "model.onnx"), "-o", eng]
+    cmd = [a.ingot, "build", os.path.join(mdir, "model.onnx"), "-o", eng] + shlex.split(a.build_args)
     shapes = [f"{n}:{'x'.join(str(d) for d in arr.shape)}" for n, _, arr, sym in inputs if sym]
     if shapes:
         cmd += ["--shapes", ",".join(shapes)]
@@ -155,15 +169,19 @@ def main():
     ap.add_argument("--ingot", required=True, help="the ingot command-line binary")
     ap.add_argument("--shared", required=True, help="the shared folder (with models/) or its models/ folder")
     ap.add_argument("--out", required=True, help="result JSON to write")
-    ap.add_argument("--short", action="store_true", help="CI mode: 5 timed runs a round and side")
+    ap.add_argument("--short", action="store_true", help="CI mode: 10 rounds of 10 timed runs a side")
     ap.add_argument("--models", default=MODELS)
-    ap.add_argument("--iterations", type=int, help="timed runs per round and side (default 20, short 5)")
-    ap.add_argument("--rounds", type=int, help="alternating rounds (default 8)")
+    ap.add_argument("--iterations", type=int, help="timed runs per round and side (default 20, short 10)")
+    ap.add_argument("--rounds", type=int, help="alternating rounds (default 10)")
     ap.add_argument("--threads", type=int, default=cores(), help="threads for both sides (default: all cores)")
+    ap.add_argument("--build-args", default="", metavar="ARGS",
+                    help="more `ingot build` options, e.g. \"--disable-pass fold_batchnorm\"")
     ap.add_argument("--gate", metavar="BASELINE", help="then run bench/gate against BASELINE; its status is ours")
+    ap.add_argument("--no-retry", dest="retry", action="store_false",
+                    help="with --gate: fail on the first measurement (default: confirm a failure once)")
     a = ap.parse_args()
-    a.iterations = a.iterations or (5 if a.short else 20)
-    a.rounds = a.rounds or 8
+    a.iterations = a.iterations or (10 if a.short else 20)
+    a.rounds = a.rounds or 10
     if a.iterations < 1 or a.rounds < 1 or a.threads < 1:
         ap.error("--iterations, --rounds and --threads must be at least 1")
 
@@ -185,19 +203,42 @@ def main():
 
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
     t_start = time.time()
+    rows = run_suite(a, names, mroot, env)
+    status = write(a, rows, t_start, onnxruntime.__version__)
+    if a.gate and status == 1 and a.retry:
+        # Load from elsewhere on the machine slows ingot's OpenMP threads far more than ORT's pool,
+        # so one disturbed measurement can look like a regression: a regression must show again
+        # in a second measurement, each model keeping its better (lower) ratio of the two.
+        print("gate failed: measuring again to confirm", flush=True)
+        again = {r["model"]: r for r in run_suite(a, names, mroot, env)}
+        rows = [min((r, again.get(r["model"], r)), key=lambda x: x.get("ratio", float("inf"))) for r in rows]
+        status = write(a, rows, t_start, onnxruntime.__version__, confirmed=True)
+    return status
+
+
+def run_suite(a, names, mroot, env):
     rows = []
     with tempfile.TemporaryDirectory(prefix="ingot-cpu-bench-") as work:
         for m in names:
-            row = bench_model(a, m, os.path.join(mroot, m), work, a.threads, env)
+            try:
+                row = bench_model(a, m, os.path.join(mroot, m), work, a.threads, env)
+            except Exception as e:  # a broken model folder: a failed row for the gate, not a crash
+                err = f"{type(e).__name__}: {e}"[:300]
+                row = {"model": m, "precision": "fp32", "ingot": {"error": err}, "ort": {"error": err}}
             rows.append(row)
             i, o = row["ingot"], row["ort"]
             print(f"{m:20s} ingot {i.get('median_ms', 'error'):>9} ms  ort {o.get('median_ms', 'error'):>9} ms  "
                   f"ratio {row.get('ratio', '-')}  spread {row.get('spread', '-')}"
                   + (f"  ingot error: {i['error']}" if "error" in i else "")
                   + (f"  ort error: {o['error']}" if "error" in o else ""), flush=True)
+    return rows
+
+
+def write(a, rows, t_start, ort_version, confirmed=False):
+    """Write a.out; with --gate, return bench/gate's status on it, else 0."""
     meta = {"kind": "cpu", "date": time.strftime("%Y-%m-%d"), "host": platform.node(),
-            "cpu": platform.processor() or platform.machine(), "threads": a.threads,
-            "onnxruntime": onnxruntime.__version__,
+            "cpu": cpu_name(), "threads": a.threads, "build_args": a.build_args,
+            "onnxruntime": ort_version, "confirmed": confirmed,
             "method": f"ingot: median of `ingot run --iterations {a.iterations + 2}` (2 warm-up dropped); "
                       f"ORT: median of {a.iterations} timed runs after 3 warm-up; {a.rounds} alternating "
                       "rounds; ratio = median of per-round ingot/ORT ratios; spread = (p75-p25)/median of them",

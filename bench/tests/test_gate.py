@@ -3,7 +3,8 @@
 
 Covers both result formats (GPU rows with ingot/torch, CPU rows with ingot/ort), an unchanged
 run, a regressed one (+20%), noise within the spread, missing models and failed rows, the CUDA-graph
-to eager fallback, and unreadable input. Prints `N passed, N failed` last (ctest reads the status).
+to eager fallback, and unreadable input; and bench/gpu/bench_models.py --table on the checked-in
+H100 results. Prints `N passed, N failed` last (ctest reads the exit status).
 """
 import copy
 import json
