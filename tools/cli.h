@@ -2,7 +2,10 @@
 #ifndef INGOT_TOOLS_CLI_H
 #define INGOT_TOOLS_CLI_H
 
+#include <stdint.h>
+
 #include "core/status.h"
+#include "ir/ir.h"
 
 int cmd_build(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -23,5 +26,15 @@ int cli_parse_shapes(char *spec, ingot_input_shape *shapes, int cap);
 
 /* Parse a load mode name (auto, read, mmap, stream); -1 when unknown. */
 int cli_parse_load_mode(const char *s);
+
+/* Shared helpers of the subcommands (util.c). */
+/* Seed the generator behind cli_fill_random (0 keeps the default seed). */
+void cli_seed(uint64_t seed);
+/* Random values: floats uniform in [-1, 1), bool 0/1, integers in [0, 10). */
+void cli_fill_random(ing_tensor *t);
+/* Monotonic clock in seconds. */
+double cli_now_s(void);
+/* qsort comparator for doubles. */
+int cli_cmp_double(const void *a, const void *b);
 
 #endif

@@ -43,39 +43,6 @@ static int usage(FILE *f, int rc)
     return rc;
 }
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static void fill_random(ing_tensor *t)
-{
-    int64_t n = ing_numel(t);
-    for (int64_t i = 0; i < n; i++) {
-        double u = (double)(rng_next() >> 11) / 9007199254740992.0;
-        if (ing_dtype_is_float(t->dtype)) ing_store_f64(t->dtype, t->data, (size_t)i, 2.0 * u - 1.0);
-        else if (t->dtype == INGOT_DTYPE_BOOL) ing_store_i64(t->dtype, t->data, (size_t)i, u < 0.5);
-        else ing_store_i64(t->dtype, t->data, (size_t)i, (int64_t)(u * 10));
-    }
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* ---- statistics ---- */
 
 typedef struct stats {
@@ -98,7 +65,7 @@ static stats compute_stats(double *v, size_t n, const double *pcts, int n_pct)
     stats s;
     memset(&s, 0, sizeof s);
     if (!n) return s;
-    qsort(v, n, sizeof *v, cmp_double);
+    qsort(v, n, sizeof *v, cli_cmp_double);
     double sum = 0, sq = 0;
     for (size_t i = 0; i < n; i++) sum += v[i];
     s.mean = sum / (double)n;
@@ -293,7 +260,7 @@ int cmd_bench(int argc, char **argv)
         } else if (!strcmp(a, "--profile")) {
             profile = 1;
         } else if (!strcmp(a, "--seed") && has) {
-            rng_state = strtoull(argv[++i], NULL, 10) * 2654435761ull + 1;
+            cli_seed(strtoull(argv[++i], NULL, 10));
         } else if (!strcmp(a, "--no-data-transfers")) {
             return cli_fail("bench: --no-data-transfers needs device-memory input/output bindings, which the runtime "
                             "does not have yet (issue 6)");
@@ -390,7 +357,7 @@ int cmd_bench(int argc, char **argv)
             cli_fail("bench: out of memory for input '%s' (%zu bytes)", info.name, nb);
             goto done;
         }
-        fill_random(t);
+        cli_fill_random(t);
         if (i == 0 && t->rank >= 2 && t->dims[0] >= 1) batch = t->dims[0];
         if ((st = ingot_context_set_input_shape(c, info.name, t->rank, t->dims)) != INGOT_OK ||
             (st = ingot_context_bind_input(c, info.name, t->data, nb)) != INGOT_OK) {
@@ -402,7 +369,7 @@ int cmd_bench(int argc, char **argv)
     ingot_context_set_timing(c, 1);
 
     /* warm-up: at least one run (first-run allocations, graph capture) */
-    double w0 = now_ms();
+    double w0 = (cli_now_s() * 1e3);
     long warm_runs = 0;
     do {
         if ((st = ingot_context_run(c, NULL)) != INGOT_OK) {
@@ -410,18 +377,18 @@ int cmd_bench(int argc, char **argv)
             goto done;
         }
         warm_runs++;
-    } while (now_ms() - w0 < warmup_ms);
-    double warm_total = now_ms() - w0;
+    } while ((cli_now_s() * 1e3) - w0 < warmup_ms);
+    double warm_total = (cli_now_s() * 1e3) - w0;
 
     uint64_t alloc0 = 0, alloc1 = 0;
     int allocs_known = ingot_context_get_alloc_count(c, &alloc0) == INGOT_OK;
     long graph_runs = 0;
-    double t_begin = now_ms(), t_end = t_begin;
+    double t_begin = (cli_now_s() * 1e3), t_end = t_begin;
     for (;;) {
         if (iterations ? (long)sm.n >= iterations : (sm.n >= 10 && t_end - t_begin >= duration_s * 1e3)) break;
-        double t0 = now_ms();
+        double t0 = (cli_now_s() * 1e3);
         st = ingot_context_run(c, NULL);
-        t_end = now_ms();
+        t_end = (cli_now_s() * 1e3);
         if (st != INGOT_OK) {
             cli_fail_status(st, "bench: timed run");
             goto done;

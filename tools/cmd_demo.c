@@ -21,19 +21,6 @@ static int usage(FILE *f, int rc)
     return rc;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int cmd_demo(int argc, char **argv)
 {
     const char *dir = "models/digits_cnn", *engine_path = "digits.engine";
@@ -66,24 +53,24 @@ int cmd_demo(int argc, char **argv)
     ingot_build_opts bo;
     ingot_build_opts_init(&bo);
     bo.backend = (ingot_backend)backend;
-    double t0 = now_s();
+    double t0 = cli_now_s();
     if ((st = ingot_builder_build_file(path, &bo, &e)) != INGOT_OK) {
         cli_fail_status(st, "demo: build");
         goto done;
     }
-    double t_build = now_s() - t0;
+    double t_build = cli_now_s() - t0;
     if ((st = ingot_engine_save(e, engine_path)) != INGOT_OK) {
         cli_fail_status(st, "demo: save");
         goto done;
     }
     ingot_engine_destroy(e);
     e = NULL;
-    t0 = now_s();
+    t0 = cli_now_s();
     if ((st = ingot_engine_load(engine_path, NULL, &e)) != INGOT_OK) {
         cli_fail_status(st, "demo: load");
         goto done;
     }
-    double t_load = now_s() - t0;
+    double t_load = cli_now_s() - t0;
     printf("engine: %s (%s backend), built in %.1f ms, loaded in %.2f ms\n", engine_path,
            backend == INGOT_BACKEND_CUDA ? "cuda" : "cpu", t_build * 1e3, t_load * 1e3);
 
@@ -130,13 +117,13 @@ int cmd_demo(int argc, char **argv)
     }
     for (int64_t i = 0; i < n; i++) {
         const float *img = (const float *)images.data + (size_t)i * (img_bytes / sizeof(float));
-        t0 = now_s();
+        t0 = cli_now_s();
         st = ingot_context_bind_input(c, in_info.name, img, img_bytes);
         if (st == INGOT_OK) st = ingot_context_run(c, NULL);
         const void *out;
         ingot_tensor_info oi;
         if (st == INGOT_OK) st = ingot_context_get_output(c, out_info.name, &oi, &out, &nb);
-        lat[i] = now_s() - t0;
+        lat[i] = cli_now_s() - t0;
         if (st != INGOT_OK) {
             cli_fail_status(st, "demo: run");
             goto done;
@@ -153,16 +140,16 @@ int cmd_demo(int argc, char **argv)
     }
     double sum = 0;
     for (int64_t i = 0; i < n; i++) sum += lat[i];
-    qsort(lat, (size_t)n, sizeof(double), cmp_double);
+    qsort(lat, (size_t)n, sizeof(double), cli_cmp_double);
     /* throughput at full batch */
     int64_t all[4] = {n, images.dims[1], images.dims[2], images.dims[3]};
     double t_batch = 0;
     if ((st = ingot_context_set_input_shape(c, in_info.name, 4, all)) == INGOT_OK &&
         (st = ingot_context_bind_input(c, in_info.name, images.data, img_bytes * (size_t)n)) == INGOT_OK) {
         ingot_context_run(c, NULL);
-        t0 = now_s();
+        t0 = cli_now_s();
         for (int r = 0; r < 10 && st == INGOT_OK; r++) st = ingot_context_run(c, NULL);
-        t_batch = (now_s() - t0) / 10;
+        t_batch = (cli_now_s() - t0) / 10;
     }
     if (st != INGOT_OK) {
         cli_fail_status(st, "demo: batch run");

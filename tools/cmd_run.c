@@ -25,39 +25,6 @@ static int usage(FILE *f, int rc)
     return rc;
 }
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static void fill_random(ing_tensor *t)
-{
-    int64_t n = ing_numel(t);
-    for (int64_t i = 0; i < n; i++) {
-        double u = (double)(rng_next() >> 11) / 9007199254740992.0;
-        if (ing_dtype_is_float(t->dtype)) ing_store_f64(t->dtype, t->data, (size_t)i, 2.0 * u - 1.0);
-        else if (t->dtype == INGOT_DTYPE_BOOL) ing_store_i64(t->dtype, t->data, (size_t)i, u < 0.5);
-        else ing_store_i64(t->dtype, t->data, (size_t)i, (int64_t)(u * 10));
-    }
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void print_values(const ing_tensor *t)
 {
     int64_t n = ing_numel(t), show = n < 8 ? n : 8;
@@ -118,7 +85,7 @@ int cmd_run(int argc, char **argv)
             iterations = atoi(argv[++i]);
             if (iterations < 1) return cli_fail("run: --iterations must be >= 1 (got '%s')", argv[i]);
         } else if (!strcmp(a, "--seed") && i + 1 < argc) {
-            rng_state = strtoull(argv[++i], NULL, 10) * 2654435761ull + 1;
+            cli_seed(strtoull(argv[++i], NULL, 10));
         } else if (!strcmp(a, "--load-mode") && i + 1 < argc) {
             int m = cli_parse_load_mode(argv[++i]);
             if (m < 0) return cli_fail("run: --load-mode '%s' is not auto, read, mmap or stream", argv[i]);
@@ -215,7 +182,7 @@ int cmd_run(int argc, char **argv)
                 cli_fail("run: out of memory for input '%s'", info.name);
                 goto done;
             }
-            fill_random(t);
+            cli_fill_random(t);
         }
         if ((st = ingot_context_set_input_shape(c, info.name, t->rank, t->dims)) != INGOT_OK ||
             (st = ingot_context_bind_input(c, info.name, t->data ? t->data : (void *)"", nb)) != INGOT_OK) {
@@ -229,9 +196,9 @@ int cmd_run(int argc, char **argv)
     ingot_context_set_timing(c, 1);
     int graphs = 0;
     for (int it = 0; it < iterations; it++) {
-        double t0 = now_s();
+        double t0 = cli_now_s();
         st = ingot_context_run(c, NULL);
-        times[it] = now_s() - t0;
+        times[it] = cli_now_s() - t0;
         if (st != INGOT_OK) {
             free(times);
             cli_fail_status(st, "run");
@@ -245,7 +212,7 @@ int cmd_run(int argc, char **argv)
     /* medians over the runs after the first (warm-up: allocation, graph capture) */
     int skip = iterations > 2 ? 2 : 0, cnt = iterations - skip;
     double *arrs[4] = {times + skip, h2d + skip, comp + skip, d2h + skip};
-    for (int k = 0; k < 4; k++) qsort(arrs[k], (size_t)cnt, sizeof(double), cmp_double);
+    for (int k = 0; k < 4; k++) qsort(arrs[k], (size_t)cnt, sizeof(double), cli_cmp_double);
     printf("ran %s: %d iteration%s, median %.3f ms (host wall)\n", path, iterations, iterations > 1 ? "s" : "",
            arrs[0][cnt / 2] * 1e3);
     if (ingot_engine_get_backend(e) == INGOT_BACKEND_CUDA)
