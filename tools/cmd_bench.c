@@ -39,7 +39,7 @@ static int usage(FILE *f, int rc)
             "  --profile          time each step in a separate run after the timed runs\n"
             "  --io-memory        pageable (host memory, the default); pinned, mapped and device,\n"
             "                     --no-data-transfers and --streams N > 1 need device-memory\n"
-            "                     bindings the runtime does not have yet (issue 6)\n");
+            "                     bindings the runtime does not have yet\n");
     return rc;
 }
 
@@ -263,18 +263,18 @@ int cmd_bench(int argc, char **argv)
             cli_seed(strtoull(argv[++i], NULL, 10));
         } else if (!strcmp(a, "--no-data-transfers")) {
             return cli_fail("bench: --no-data-transfers needs device-memory input/output bindings, which the runtime "
-                            "does not have yet (issue 6)");
+                            "does not have yet");
         } else if (!strcmp(a, "--streams") && has) {
             long ns = strtol(argv[++i], &end, 10);
             if (end == argv[i] || *end || ns < 1) return cli_fail("bench: --streams '%s' is not a count >= 1", argv[i]);
             if (ns > 1)
                 return cli_fail("bench: --streams %ld needs concurrent contexts on device-memory bindings, which the "
-                                "runtime does not have yet (issue 6)", ns);
+                                "runtime does not have yet", ns);
         } else if (!strcmp(a, "--io-memory") && has) {
             const char *m = argv[++i];
             if (!strcmp(m, "pinned") || !strcmp(m, "mapped") || !strcmp(m, "device"))
                 return cli_fail("bench: --io-memory %s needs %s input/output bindings, which the runtime does not "
-                                "have yet (issue 6); pageable works", m, !strcmp(m, "device") ? "device-memory" : "pinned host");
+                                "have yet; pageable works", m, !strcmp(m, "device") ? "device-memory" : "pinned host");
             if (strcmp(m, "pageable") != 0)
                 return cli_fail("bench: --io-memory '%s' is not pageable, pinned, mapped or device", m);
         } else if (a[0] == '-') {
@@ -438,7 +438,7 @@ int cmd_bench(int argc, char **argv)
         if (xfer_sum > comp_sum)
             snprintf(warn[n_warn++], sizeof warn[0],
                      "transfer-bound: H2D+D2H %.4f ms per run exceed GPU compute %.4f ms; keep inputs and outputs in "
-                     "device memory (--io-memory device, once the runtime has device bindings: issue 6)",
+                     "device memory (--io-memory device, once the runtime has device bindings)",
                      xfer_sum / (double)sm.n, comp_sum / (double)sm.n);
     }
     if (lat.cv > 0.10)

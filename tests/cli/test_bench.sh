@@ -1,7 +1,7 @@
 #!/bin/sh
 # `ingot bench` on a CPU engine: the JSON report has every field with sane values, the profile
 # lists the steps, a steady state allocates nothing, and the flags that need device-memory
-# bindings (issue 6) fail with one line starting "ingot:".
+# bindings fail with one line starting "ingot:".
 ingot="$1"; src="$2"; tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 is absent"; exit 77; }
 pass=0; fail=0
