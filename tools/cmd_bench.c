@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend/cpu/cpu.h"
 #include "cli.h"
 #include "core/alloc.h"
 #include "core/dtype.h"
@@ -424,7 +425,7 @@ int cmd_bench(int argc, char **argv)
     double ips = wall_ms > 0 ? (double)sm.n / (wall_ms * 1e-3) : 0;
 
     /* warnings */
-    char warn[3][320];
+    char warn[4][400];
     int n_warn = 0;
     if (cuda && comp.valid) {
         double gpu = (xfer_sum + comp_sum) / (double)sm.n;
@@ -441,6 +442,7 @@ int cmd_bench(int argc, char **argv)
                      "device memory (--io-memory device, once the runtime has device bindings)",
                      xfer_sum / (double)sm.n, comp_sum / (double)sm.n);
     }
+    if (!cuda && cpu_blas_warning(warn[n_warn], sizeof warn[0])) n_warn++;
     if (lat.cv > 0.10)
         snprintf(warn[n_warn++], sizeof warn[0],
                  "unstable: latency coefficient of variation is %.1f%% (> 10%%); quiet the machine, pin clocks or "

@@ -65,6 +65,10 @@ ingot_status cpu_eval_begin(const ir_model *m, cpu_exec **out);
 ingot_status cpu_eval_node(cpu_exec *x, int32_t node, ing_tensor *outs);
 void cpu_eval_end(cpu_exec *x);
 
+/* A message when OpenBLAS runs generic kernels on a CPU that has AVX2/AVX-512 (blas_info.c),
+ * else NULL. buf receives the message. */
+const char *cpu_blas_warning(char *buf, size_t cap);
+
 /* Testing: fill every newly allocated output with 0xA5 bytes before its kernel runs, so a
  * kernel that leaves elements unwritten is caught. Process-wide. */
 void cpu_set_poison(int on);
