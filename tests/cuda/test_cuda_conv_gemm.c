@@ -1,0 +1,195 @@
+/* cuDNN convolution/pooling and cuBLASLt MatMul/Gemm (and their fused forms) against the CPU
+ * backend: each one-node (or fusable) graph is built for CUDA and for the CPU, both run on the
+ * same fresh random inputs, outputs compared (f32: 1e-4 relative + 1e-4 absolute, the two sum
+ * in different orders; f16: 1e-2 + 1e-2), and the CUDA plan must use the CUDA kernel, not the
+ * fallback. Skipped (77) without a GPU. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/dtype.h"
+#include "graph_util.h"
+#include "runtime/runtime.h"
+
+static int skipped;
+
+static ingot_engine *build(gu_graph *g, ingot_backend b)
+{
+    size_t len;
+    uint8_t *bytes = gu_pack(g, &len);
+    ingot_build_opts o;
+    ingot_build_opts_init(&o);
+    o.backend = b;
+    ingot_engine *e = NULL;
+    ingot_status st = ingot_builder_build_buffer(bytes, len, &o, &e);
+    free(bytes);
+    if (st == INGOT_ERR_BACKEND && b == INGOT_BACKEND_CUDA) skipped = 1;
+    else if (st != INGOT_OK) printf("build (%s): %s\n", b == INGOT_BACKEND_CUDA ? "cuda" : "cpu", ingot_last_error());
+    return e;
+}
+
+/* Every step of the CUDA plan whose op is `op` runs a CUDA kernel. */
+static int on_cuda(const ingot_engine *e, const char *op)
+{
+    const ir_model *m = e->plan->model;
+    int found = 0;
+    for (int32_t k = 0; k < m->bodies[0].n_nodes; k++) {
+        int32_t id = m->bodies[0].nodes[k];
+        if (strcmp(m->nodes[id].op, op) != 0) continue;
+        found = 1;
+        if (strncmp(e->plan->steps[id].kernel, "cuda.", 5) != 0) return 0;
+    }
+    return found;
+}
+
+static void compare(const char *what, gu_graph *g, const char *op, double tol)
+{
+    ingot_engine *gpu = build(g, INGOT_BACKEND_CUDA);
+    if (skipped) {
+        ingot_engine_destroy(gpu);
+        gu_free(g);
+        return;
+    }
+    ingot_engine *cpu = build(g, INGOT_BACKEND_CPU);
+    CHECK(gpu && cpu, "%s: both build", what);
+    if (gpu && cpu) {
+        CHECK(on_cuda(gpu, op), "%s: %s runs a CUDA kernel", what, op);
+        for (uint64_t seed = 1; seed <= 3; seed++) /* fresh inputs; the 2nd and 3rd runs replay a graph */
+            CHECK(gu_same_outputs(gpu, cpu, seed * 7919, tol, tol), "%s: CUDA equals CPU (seed %llu)", what,
+                  (unsigned long long)seed);
+    }
+    ingot_engine_destroy(gpu);
+    ingot_engine_destroy(cpu);
+    gu_free(g);
+}
+
+static float *randv(size_t n, unsigned seed)
+{
+    float *v = malloc(n * sizeof(float));
+    srand(seed);
+    for (size_t i = 0; i < n; i++) v[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+    return v;
+}
+
+static void conv_case(const char *what, int64_t C, int64_t M, int64_t group, int64_t k, int64_t stride,
+                      int64_t dil, int64_t pad, int dtype, int with_bias)
+{
+    gu_graph *g = gu_new(17);
+    gu_input(g, "x", dtype, 4, (int64_t[]){2, C, 17, 15});
+    int64_t wd[4] = {M, C / group, k, k};
+    size_t wn = (size_t)(M * (C / group) * k * k);
+    float *w = randv(wn, 3), *b = randv((size_t)M, 4);
+    if (dtype == INGOT_DTYPE_F16) {
+        uint16_t *wh = malloc(wn * 2), *bh = malloc((size_t)M * 2);
+        for (size_t i = 0; i < wn; i++) wh[i] = ing_f32_to_f16(w[i]);
+        for (int64_t i = 0; i < M; i++) bh[i] = ing_f32_to_f16(b[i]);
+        gu_const(g, "w", dtype, 4, wd, wh);
+        gu_const(g, "b", dtype, 1, (int64_t[]){M}, bh);
+        free(wh);
+        free(bh);
+    } else {
+        gu_const(g, "w", dtype, 4, wd, w);
+        gu_const(g, "b", dtype, 1, (int64_t[]){M}, b);
+    }
+    gu_node(g, "Conv", "conv", with_bias ? "x,w,b" : "x,w", "y");
+    gu_attr_ints(g, "kernel_shape", 2, (int64_t[]){k, k});
+    gu_attr_ints(g, "strides", 2, (int64_t[]){stride, stride});
+    gu_attr_ints(g, "dilations", 2, (int64_t[]){dil, dil});
+    gu_attr_ints(g, "pads", 4, (int64_t[]){pad, pad, pad, pad});
+    gu_attr_int(g, "group", group);
+    gu_output(g, "y");
+    free(w);
+    free(b);
+    compare(what, g, "Conv", dtype == INGOT_DTYPE_F16 ? 1e-2 : 1e-4);
+}
+
+static void fused_conv_case(void)
+{
+    /* Conv + bias + residual Add + Relu → FusedConv after the passes */
+    gu_graph *g = gu_new(17);
+    gu_input(g, "x", INGOT_DTYPE_F32, 4, (int64_t[]){2, 8, 12, 12});
+    gu_input(g, "r", INGOT_DTYPE_F32, 4, (int64_t[]){2, 16, 12, 12});
+    float *w = randv(16 * 8 * 9, 5), *b = randv(16, 6);
+    gu_const_f32(g, "w", 4, (int64_t[]){16, 8, 3, 3}, w);
+    gu_const_f32(g, "b", 1, (int64_t[]){16}, b);
+    gu_node(g, "Conv", "conv", "x,w,b", "c");
+    gu_attr_ints(g, "kernel_shape", 2, (int64_t[]){3, 3});
+    gu_attr_ints(g, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    gu_node(g, "Add", "add", "c,r", "s");
+    gu_node(g, "Relu", "relu", "s", "y");
+    gu_output(g, "y");
+    free(w);
+    free(b);
+    compare("FusedConv (conv+bias+residual+relu)", g, "FusedConv", 1e-4);
+}
+
+static void pool_case(const char *op, int include_pad)
+{
+    gu_graph *g = gu_new(17);
+    gu_input(g, "x", INGOT_DTYPE_F32, 4, (int64_t[]){2, 6, 17, 16});
+    gu_node(g, op, "pool", "x", "y");
+    gu_attr_ints(g, "kernel_shape", 2, (int64_t[]){3, 3});
+    gu_attr_ints(g, "strides", 2, (int64_t[]){2, 2});
+    gu_attr_ints(g, "pads", 4, (int64_t[]){1, 1, 1, 1});
+    if (!strcmp(op, "AveragePool")) gu_attr_int(g, "count_include_pad", include_pad);
+    gu_output(g, "y");
+    char what[64];
+    snprintf(what, sizeof what, "%s%s", op, include_pad ? " count_include_pad" : "");
+    compare(what, g, op, 1e-5);
+}
+
+static void matmul_case(const char *what, int ra, const int64_t *da, int rb, const int64_t *db, int dtype)
+{
+    gu_graph *g = gu_new(17);
+    gu_input(g, "a", dtype, ra, da);
+    gu_input(g, "b", dtype, rb, db);
+    gu_node(g, "MatMul", "mm", "a,b", "y");
+    gu_output(g, "y");
+    compare(what, g, "MatMul", dtype == INGOT_DTYPE_F16 ? 1e-2 : 1e-4);
+}
+
+static void gemm_case(const char *what, int ta, int tb, float alpha, float beta, int c_rank)
+{
+    const int64_t M = 9, K = 33, N = 17;
+    gu_graph *g = gu_new(17);
+    gu_input(g, "a", INGOT_DTYPE_F32, 2, ta ? (int64_t[]){K, M} : (int64_t[]){M, K});
+    gu_input(g, "b", INGOT_DTYPE_F32, 2, tb ? (int64_t[]){N, K} : (int64_t[]){K, N});
+    float *c = randv((size_t)(M * N), 7);
+    if (c_rank == 1) gu_const_f32(g, "c", 1, (int64_t[]){N}, c);
+    else if (c_rank == 2) gu_const_f32(g, "c", 2, (int64_t[]){M, N}, c);
+    gu_node(g, "Gemm", "gemm", c_rank ? "a,b,c" : "a,b", "y");
+    gu_attr_int(g, "transA", ta);
+    gu_attr_int(g, "transB", tb);
+    gu_attr_float(g, "alpha", alpha);
+    gu_attr_float(g, "beta", beta);
+    gu_output(g, "y");
+    free(c);
+    compare(what, g, "Gemm", 1e-4);
+}
+
+int main(void)
+{
+    conv_case("Conv 3x3 pad 1", 8, 16, 1, 3, 1, 1, 1, INGOT_DTYPE_F32, 1);
+    if (skipped) {
+        printf("SKIP: %s\n", ingot_last_error());
+        return 77;
+    }
+    conv_case("Conv 3x3 stride 2 dilation 2", 8, 16, 1, 3, 2, 2, 2, INGOT_DTYPE_F32, 1);
+    conv_case("Conv grouped (4 groups), no bias", 8, 16, 4, 3, 1, 1, 1, INGOT_DTYPE_F32, 0);
+    conv_case("Conv depthwise", 8, 8, 8, 3, 1, 1, 1, INGOT_DTYPE_F32, 1);
+    conv_case("Conv 1x1", 8, 16, 1, 1, 1, 1, 0, INGOT_DTYPE_F32, 1);
+    conv_case("Conv 3x3 f16", 8, 16, 1, 3, 1, 1, 1, INGOT_DTYPE_F16, 1);
+    fused_conv_case();
+    pool_case("MaxPool", 0);
+    pool_case("AveragePool", 0);
+    pool_case("AveragePool", 1);
+    matmul_case("MatMul 2-D", 2, (int64_t[]){7, 33}, 2, (int64_t[]){33, 19}, INGOT_DTYPE_F32);
+    matmul_case("MatMul batched", 3, (int64_t[]){3, 7, 33}, 3, (int64_t[]){3, 33, 19}, INGOT_DTYPE_F32);
+    matmul_case("MatMul B shared", 4, (int64_t[]){2, 3, 7, 33}, 2, (int64_t[]){33, 19}, INGOT_DTYPE_F32);
+    matmul_case("MatMul A shared", 2, (int64_t[]){7, 33}, 3, (int64_t[]){4, 33, 19}, INGOT_DTYPE_F32);
+    matmul_case("MatMul f16", 3, (int64_t[]){3, 16, 64}, 3, (int64_t[]){3, 64, 32}, INGOT_DTYPE_F16);
+    gemm_case("Gemm", 0, 0, 1.0f, 1.0f, 0);
+    gemm_case("Gemm transA transB, bias [N]", 1, 1, 1.0f, 1.0f, 1);
+    gemm_case("Gemm alpha beta, C [M,N]", 0, 1, 0.5f, 2.0f, 2);
+    DONE();
+}
