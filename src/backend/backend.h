@@ -21,6 +21,9 @@ typedef struct ing_backend {
     ingot_status (*available)(void);
     /* Can the backend run node n? INGOT_ERR_UNSUPPORTED with a message when not. */
     ingot_status (*supports)(const ir_model *m, const ir_node *n);
+    /* Has the backend its own kernel for op (not a fallback)? Passes ask before creating an op
+     * the backend would only run elsewhere (fuse_attention). */
+    int (*has_kernel)(const char *op);
     /* Build time: choose kernels and fill plan->steps. */
     ingot_status (*prepare)(engine_plan *plan);
     /* Load time: per-engine state (weights on the device …); NULL when the backend has none. */

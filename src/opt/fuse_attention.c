@@ -260,9 +260,9 @@ static ingot_status try_attention(opt_rec_ctx *c, int32_t mm2, int *done, opt_st
 
 static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
 {
-    /* The CUDA backend has no Attention kernel yet: fused, the op would run on the CPU with two
-     * host round trips, while its parts (batched MatMul, Softmax) run on the GPU. */
-    if (o->backend == INGOT_BACKEND_CUDA) return INGOT_OK;
+    /* Only for a backend with its own Attention kernel: otherwise the fused op would run as a
+     * fallback (on CUDA today: on the CPU, with host round trips), while its parts run natively. */
+    if (o->has_kernel && !o->has_kernel("Attention")) return INGOT_OK;
     opt_rec_ctx c = {.m = m};
     ingot_status s = opt_rec_refresh(&c);
     for (int32_t b = 0; s == INGOT_OK && b < m->n_bodies; b++) {

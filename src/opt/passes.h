@@ -19,6 +19,8 @@ typedef struct opt_stats {
 typedef struct opt_options {
     int32_t backend;   /* ingot_backend */
     int32_t precision; /* ingot_precision */
+    /* Has the target backend its own kernel for op? NULL: assume yes. */
+    int (*has_kernel)(const char *op);
 } opt_options;
 
 typedef struct opt_pass {

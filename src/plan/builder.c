@@ -78,7 +78,7 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
     for (int32_t i = 0; i < m->n_nodes; i++)
         if ((st = b->supports(m, &m->nodes[i])) != INGOT_OK) goto fail;
     if ((st = ir_infer_model(m)) != INGOT_OK) goto fail;
-    opt_options oo = {opts->backend, opts->precision};
+    opt_options oo = {opts->backend, opts->precision, b->has_kernel};
     if ((st = opt_run(m, &oo, opts->disabled_passes, opts->n_disabled_passes, opts->verbose)) != INGOT_OK) goto fail;
     if ((st = engine_plan_create(m, &plan)) != INGOT_OK) goto fail;
     m = NULL; /* owned by the plan now */

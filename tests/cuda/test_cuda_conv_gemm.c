@@ -28,20 +28,6 @@ static ingot_engine *build(gu_graph *g, ingot_backend b)
     return e;
 }
 
-/* Every step of the CUDA plan whose op is `op` runs a CUDA kernel. */
-static int on_cuda(const ingot_engine *e, const char *op)
-{
-    const ir_model *m = e->plan->model;
-    int found = 0;
-    for (int32_t k = 0; k < m->bodies[0].n_nodes; k++) {
-        int32_t id = m->bodies[0].nodes[k];
-        if (strcmp(m->nodes[id].op, op) != 0) continue;
-        found = 1;
-        if (strncmp(e->plan->steps[id].kernel, "cuda.", 5) != 0) return 0;
-    }
-    return found;
-}
-
 static void compare(const char *what, gu_graph *g, const char *op, double tol)
 {
     ingot_engine *gpu = build(g, INGOT_BACKEND_CUDA);
@@ -53,7 +39,9 @@ static void compare(const char *what, gu_graph *g, const char *op, double tol)
     ingot_engine *cpu = build(g, INGOT_BACKEND_CPU);
     CHECK(gpu && cpu, "%s: both build", what);
     if (gpu && cpu) {
-        CHECK(on_cuda(gpu, op), "%s: %s runs a CUDA kernel", what, op);
+        char want[96], why[200] = "";
+        snprintf(want, sizeof want, "cuda.%s", op);
+        CHECK(gu_steps_use(gpu, op, want, why, sizeof why), "%s: %s", what, why);
         for (uint64_t seed = 1; seed <= 3; seed++) /* fresh inputs; the 2nd and 3rd runs replay a graph */
             CHECK(gu_same_outputs(gpu, cpu, seed * 7919, tol, tol), "%s: CUDA equals CPU (seed %llu)", what,
                   (unsigned long long)seed);

@@ -101,24 +101,9 @@ static void check(gu_graph *g, const char *op, const char *label, double rtol, d
     }
     /* the CUDA kernel, not the fallback, must run the node */
     {
-        const engine_plan *pl = eg->plan;
-        const ir_model *m = pl->model;
         char want[96];
         snprintf(want, sizeof want, "cuda.%s", op);
-        int found = 0;
-        for (int32_t k = 0; k < m->bodies[0].n_nodes; k++) {
-            int32_t id = m->bodies[0].nodes[k];
-            if (strcmp(m->nodes[id].op, op) != 0) continue;
-            found = 1;
-            const char *kn = pl->steps && pl->steps[id].kernel ? pl->steps[id].kernel : "(none)";
-            if (strcmp(kn, want) != 0) {
-                snprintf(why, sizeof why, "the build chose kernel '%s', expected '%s'", kn, want);
-                ok = 0;
-                goto done;
-            }
-        }
-        if (!found) {
-            snprintf(why, sizeof why, "no %s node left after optimization", op);
+        if (!gu_steps_use(eg, op, want, why, sizeof why)) {
             ok = 0;
             goto done;
         }

@@ -244,6 +244,33 @@ ingot_engine *gu_build(gu_graph *g, const char *const *disabled, size_t n_disabl
     return e;
 }
 
+const ir_node *gu_find_op(const ingot_engine *e, const char *op)
+{
+    const ir_model *m = e->plan->model;
+    for (int32_t k = 0; k < m->bodies[0].n_nodes; k++)
+        if (!strcmp(m->nodes[m->bodies[0].nodes[k]].op, op)) return &m->nodes[m->bodies[0].nodes[k]];
+    return NULL;
+}
+
+int gu_steps_use(const ingot_engine *e, const char *op, const char *want, char *why, size_t cap)
+{
+    const engine_plan *pl = e->plan;
+    const ir_model *m = pl->model;
+    int found = 0;
+    for (int32_t k = 0; k < m->bodies[0].n_nodes; k++) {
+        int32_t id = m->bodies[0].nodes[k];
+        if (strcmp(m->nodes[id].op, op) != 0) continue;
+        found = 1;
+        const char *kn = pl->steps && pl->steps[id].kernel ? pl->steps[id].kernel : "(none)";
+        if (strcmp(kn, want) != 0) {
+            snprintf(why, cap, "the build chose kernel '%s', expected '%s'", kn, want);
+            return 0;
+        }
+    }
+    if (!found) snprintf(why, cap, "no %s node left after optimization", op);
+    return found;
+}
+
 int gu_count_op(const ingot_engine *e, const char *op)
 {
     const ir_model *m = e->plan->model;

@@ -39,6 +39,11 @@ uint8_t *gu_pack(gu_graph *g, size_t *len);
  * graph after optimization, counting subgraph nodes. Returns the engine or NULL (message
  * printed). */
 ingot_engine *gu_build(gu_graph *g, const char *const *disabled, size_t n_disabled, int *steps);
+/* The first main-graph node of op type `op`, or NULL. */
+const ir_node *gu_find_op(const ingot_engine *e, const char *op);
+/* 1 when the engine has a main-graph node of type `op` and every such node runs kernel `want`
+ * ("cuda.Conv", "cpu-fallback.TopK" …); else 0 with the reason in why. */
+int gu_steps_use(const ingot_engine *e, const char *op, const char *want, char *why, size_t cap);
 /* How many main-graph nodes of op type `op` the engine has. */
 int gu_count_op(const ingot_engine *e, const char *op);
 

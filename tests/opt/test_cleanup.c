@@ -70,14 +70,6 @@ static const ir_value *find_value(const ingot_engine *e, const char *name)
     return NULL;
 }
 
-static const ir_node *find_op(const ingot_engine *e, const char *op)
-{
-    const ir_model *m = e->plan->model;
-    for (int32_t k = 0; k < m->bodies[0].n_nodes; k++)
-        if (!strcmp(m->nodes[m->bodies[0].nodes[k]].op, op)) return &m->nodes[m->bodies[0].nodes[k]];
-    return NULL;
-}
-
 /* ---- eliminate_identity ------------------------------------------------------------------- */
 
 static void test_identity_chain(void)
@@ -94,7 +86,7 @@ static void test_identity_chain(void)
         CHECK(b.n_off == 3 && b.n_on == 1, "identity chain: %d -> %d nodes, want 3 -> 1", b.n_off, b.n_on);
         CHECK(gu_count_op(b.on, "Identity") == 0, "no Identity left");
         CHECK(!strcmp(output_name(b.on, 0), "y"), "output keeps its name (got '%s')", output_name(b.on, 0));
-        const ir_node *r = find_op(b.on, "Relu");
+        const ir_node *r = gu_find_op(b.on, "Relu");
         CHECK(r && !strcmp(b.on->plan->model->values[r->out[0]].name, "y"), "Relu writes y");
         CHECK(same(&b), "identity chain: same outputs");
     } else CHECK(0, "identity chain builds");
@@ -266,7 +258,7 @@ static void test_fold_arith(void)
     built b;
     if (build2(g, "fold_constants", &b)) {
         CHECK(b.n_off == 4 && b.n_on == 1, "constant arithmetic: %d -> %d nodes, want 4 -> 1", b.n_off, b.n_on);
-        const ir_node *mul = find_op(b.on, "Mul");
+        const ir_node *mul = gu_find_op(b.on, "Mul");
         CHECK(mul && b.on->plan->model->values[mul->in[1]].kind == IR_VALUE_CONST, "the folded value is a constant");
         const ir_value *k = find_value(b.on, "k");
         CHECK(k && k->kind == IR_VALUE_CONST && !strcmp(output_name(b.on, 1), "k"), "output k is a constant named k");
@@ -360,7 +352,7 @@ static void test_dead(void)
     built b;
     if (build2(g, "eliminate_dead", &b)) {
         CHECK(b.n_off == 6 && b.n_on == 2, "dead chain: %d -> %d nodes, want 6 -> 2", b.n_off, b.n_on);
-        const ir_node *ln = find_op(b.on, "LayerNormalization");
+        const ir_node *ln = gu_find_op(b.on, "LayerNormalization");
         CHECK(ln && ln->n_out == 3 && ln->out[1] < 0 && ln->out[2] >= 0, "unused Mean omitted, bound InvStdDev kept");
         CHECK(same(&b), "dead chain: same outputs");
     } else CHECK(0, "dead chain builds");
@@ -387,7 +379,7 @@ static void test_dead_optional_outputs(void)
     gu_output(g, "Y_h");
     built b;
     if (build2(g, "eliminate_dead", &b)) {
-        const ir_node *pool = find_op(b.on, "MaxPool"), *lstm = find_op(b.on, "LSTM");
+        const ir_node *pool = gu_find_op(b.on, "MaxPool"), *lstm = gu_find_op(b.on, "LSTM");
         CHECK(pool && pool->out[1] < 0 && lstm && lstm->out[0] < 0 && lstm->out[1] >= 0,
               "unread Indices and Y omitted, Y_h kept");
         CHECK(same(&b), "optional outputs: same outputs");
@@ -419,7 +411,7 @@ static void test_cse_merge(void)
         CHECK(!strcmp(output_name(b.on, 1), "z") && find_value(b.on, "z") &&
                   find_value(b.on, "z")->kind == IR_VALUE_ACTIVATION,
               "output z keeps its name and is computed");
-        const ir_node *r = find_op(b.on, "Relu");
+        const ir_node *r = gu_find_op(b.on, "Relu");
         CHECK(r && r->n_origin == 3, "the kept Relu covers r1, r2, r3 (%d origins)", r ? r->n_origin : -1);
         CHECK(same(&b), "cse: same outputs");
     } else CHECK(0, "cse builds");
@@ -495,7 +487,7 @@ static void test_pipeline(void)
     if (build2(g, "eliminate_identity,fold_constants,eliminate_dead,cse", &b)) {
         CHECK(b.n_off == 13 && b.n_on == 4, "pipeline: %d -> %d nodes, want 13 -> 4 (MatMul, Reshape, Relu, Add)",
               b.n_off, b.n_on);
-        const ir_node *mm = find_op(b.on, "MatMul");
+        const ir_node *mm = gu_find_op(b.on, "MatMul");
         CHECK(mm && b.on->plan->model->values[mm->in[1]].kind == IR_VALUE_CONST, "the weight stays a constant");
         CHECK(same(&b), "pipeline: same outputs");
     } else CHECK(0, "pipeline builds");

@@ -23,14 +23,6 @@ typedef struct expect {
     double rtol, atol;
 } expect;
 
-static const ir_node *find_op(const ingot_engine *e, const char *op)
-{
-    const ir_model *m = e->plan->model;
-    for (int32_t k = 0; k < m->bodies[0].n_nodes; k++)
-        if (!strcmp(m->nodes[m->bodies[0].nodes[k]].op, op)) return &m->nodes[m->bodies[0].nodes[k]];
-    return NULL;
-}
-
 /* Build g with x->pass off (one or two comma-separated names) and with every pass on; check
  * counts, provenance and outputs. Returns the all-on engine (caller destroys) or NULL. */
 static ingot_engine *run_case(const char *what, gu_graph *g, const expect *x)
@@ -59,7 +51,7 @@ static ingot_engine *run_case(const char *what, gu_graph *g, const expect *x)
     CHECK(gu_count_op(on, x->op) == x->on_ops, "%s: %d %s nodes with the pass on, want %d", what,
           gu_count_op(on, x->op), x->op, x->on_ops);
     if (x->origins) {
-        const ir_node *n = find_op(on, x->op);
+        const ir_node *n = gu_find_op(on, x->op);
         CHECK(n && n->n_origin == x->origins, "%s: %s covers %d ONNX nodes, want %d", what, x->op,
               n ? n->n_origin : -1, x->origins);
     }
@@ -277,7 +269,7 @@ static void test_epilogue_conv(void)
     expect e1 = {"fuse_epilogue", "FusedConv", 4, 1, 1, 4, 1e-4, 1e-5};
     ingot_engine *on = run_case("conv+bias+residual+relu", g, &e1);
     if (on) {
-        const ir_node *n = find_op(on, "FusedConv");
+        const ir_node *n = gu_find_op(on, "FusedConv");
         CHECK(n && !strcmp(n->domain, "ingot") && n->opset == 17, "fused conv: domain ingot, opset 17");
         CHECK(n && n->n_in == 4 && !strcmp(ir_attr_string(n, "activation", ""), "Relu"),
               "fused conv: 4 inputs, Relu");
@@ -315,7 +307,7 @@ static void test_epilogue_conv(void)
         expect e = {"fuse_epilogue", "FusedConv", 2, 1, 1, 2, 1e-4, 1e-5};
         on = run_case(only_max ? "conv+clip(max)" : "conv+clip", g, &e);
         if (on) {
-            const ir_node *n = find_op(on, "FusedConv");
+            const ir_node *n = gu_find_op(on, "FusedConv");
             CHECK(n && ir_attr_float(n, "activation_beta", 0) == 0.5f &&
                       (only_max ? isinf(ir_attr_float(n, "activation_alpha", 0)) && ir_attr_float(n, "activation_alpha", 0) < 0
                                 : ir_attr_float(n, "activation_alpha", 1) == 0),
@@ -420,7 +412,7 @@ static void test_epilogue_gemm_matmul(void)
     expect e3 = {"fuse_epilogue", "FusedMatMul", 3, 1, 1, 3, 1e-4, 1e-5};
     ingot_engine *on = run_case("matmul+bias+gelu(tanh)", g, &e3);
     if (on) {
-        const ir_node *n = find_op(on, "FusedMatMul");
+        const ir_node *n = gu_find_op(on, "FusedMatMul");
         CHECK(n && n->n_in == 3 && !strcmp(ir_attr_string(n, "activation", ""), "GeluTanh"),
               "fused matmul: bias input, GeluTanh");
     }

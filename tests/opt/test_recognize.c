@@ -23,15 +23,6 @@ typedef struct expect {
     double rtol, atol;
 } expect;
 
-/* The node of type op in e's main graph (first one), or NULL. */
-static const ir_node *find_op(const ingot_engine *e, const char *op)
-{
-    const ir_model *m = e->plan->model;
-    for (int32_t k = 0; k < m->bodies[0].n_nodes; k++)
-        if (!strcmp(m->nodes[m->bodies[0].nodes[k]].op, op)) return &m->nodes[m->bodies[0].nodes[k]];
-    return NULL;
-}
-
 /* Build g with x.pass off and with every pass on; check counts, provenance and outputs; g is
  * freed. Returns the engine built with the pass on (caller destroys) for further checks, or NULL. */
 static ingot_engine *run_case(const char *what, gu_graph *g, const expect *x)
@@ -52,7 +43,7 @@ static ingot_engine *run_case(const char *what, gu_graph *g, const expect *x)
     CHECK(gu_count_op(on, x->op) == x->on_ops, "%s: %d %s nodes with the pass on, want %d", what,
           gu_count_op(on, x->op), x->op, x->on_ops);
     if (x->origins) {
-        const ir_node *n = find_op(on, x->op);
+        const ir_node *n = gu_find_op(on, x->op);
         CHECK(n && n->n_origin == x->origins, "%s: %s covers %d ONNX nodes, want %d", what, x->op,
               n ? n->n_origin : -1, x->origins);
     }
@@ -106,7 +97,7 @@ static void test_layernorm(void)
     expect e = {"fuse_layernorm", "LayerNormalization", 9, 1, 1, 9, 1e-4, 1e-5};
     ingot_engine *on = run_case("layernorm full", ln_graph(-1, 0, 2.0f), &e);
     if (on) {
-        const ir_node *n = find_op(on, "LayerNormalization");
+        const ir_node *n = gu_find_op(on, "LayerNormalization");
         CHECK(n && n->opset == 17 && ir_attr_int(n, "axis", 0) == 2, "layernorm: opset 17, axis 2");
         CHECK(n && ir_attr_float(n, "epsilon", 0) == 1e-5f, "layernorm: epsilon 1e-5 (%g)",
               n ? ir_attr_float(n, "epsilon", 0) : -1.0);
@@ -132,7 +123,7 @@ static void test_layernorm(void)
     expect e2 = {"fuse_layernorm", "LayerNormalization", 8, 1, 1, 8, 1e-4, 1e-5};
     on = run_case("layernorm opset18 reciprocal", g, &e2);
     if (on) {
-        const ir_node *n = find_op(on, "LayerNormalization");
+        const ir_node *n = gu_find_op(on, "LayerNormalization");
         CHECK(n && ir_attr_int(n, "axis", 0) == 1 && n->n_in == 2, "layernorm: axis 1, scale of ones only");
     }
     ingot_engine_destroy(on);
@@ -261,7 +252,7 @@ static void test_gelu(void)
     expect e = {"fuse_gelu", "Gelu", 5, 1, 1, 5, 1e-5, 1e-6};
     ingot_engine *on = run_case("gelu erf (PyTorch order)", gelu_graph(0, k_sqrt2, 0, INGOT_DTYPE_F32), &e);
     if (on) {
-        const ir_node *n = find_op(on, "Gelu");
+        const ir_node *n = gu_find_op(on, "Gelu");
         CHECK(n && n->opset == 20 && !strcmp(ir_attr_string(n, "approximate", "?"), "none"),
               "gelu: opset 20, approximate none");
     }
@@ -274,7 +265,7 @@ static void test_gelu(void)
     expect et = {"fuse_gelu", "Gelu", 8, 1, 1, 8, 1e-4, 1e-5};
     on = run_case("gelu tanh (Pow)", gelu_tanh_graph(0, 0.044715f), &et);
     if (on) {
-        const ir_node *n = find_op(on, "Gelu");
+        const ir_node *n = gu_find_op(on, "Gelu");
         CHECK(n && !strcmp(ir_attr_string(n, "approximate", "?"), "tanh"), "gelu: approximate tanh");
     }
     ingot_engine_destroy(on);
@@ -320,7 +311,7 @@ static void test_silu(void)
     expect e = {"fuse_silu", "Swish", 4, 2, 2, 2, 1e-5, 1e-6};
     ingot_engine *on = run_case("silu both orders", g, &e);
     if (on) {
-        const ir_node *n = find_op(on, "Swish");
+        const ir_node *n = gu_find_op(on, "Swish");
         CHECK(n && n->opset == 24 && ir_attr_float(n, "alpha", 0) == 1.0f, "swish: opset 24, alpha 1");
     }
     ingot_engine_destroy(on);
@@ -463,7 +454,7 @@ static void test_attention(void)
     expect e = {"fuse_attention", "Attention", 6, 1, 1, 6, 1e-4, 1e-5};
     ingot_engine *on = run_case("attention hf const mask", hf_attention(1, -1, 0, 2.828427f), &e);
     if (on) {
-        const ir_node *n = find_op(on, "Attention");
+        const ir_node *n = gu_find_op(on, "Attention");
         CHECK(n && n->opset == 23 && n->n_in == 4, "attention: opset 23, mask input");
         CHECK(n && fabsf(ir_attr_float(n, "scale", 0) - 1.0f / 2.828427f) < 1e-6f, "attention: scale 1/sqrt(8) (%g)",
               n ? ir_attr_float(n, "scale", 0) : -1.0);
@@ -513,7 +504,7 @@ static void test_attention(void)
     expect eks = {"fuse_attention", "Attention", 6, 1, 1, 6, 1e-4, 1e-5};
     on = run_case("attention K scaled before its transpose", g, &eks);
     if (on) {
-        const ir_node *n = find_op(on, "Attention");
+        const ir_node *n = gu_find_op(on, "Attention");
         CHECK(n && fabsf(ir_attr_float(n, "scale", 0) - 0.59460356f * 0.59460356f) < 1e-6f,
               "attention: scale is the product of both (%g)", n ? ir_attr_float(n, "scale", 0) : -1.0);
     }

@@ -349,6 +349,8 @@ static ingot_status cpu_supports(const ir_model *m, const ir_node *n)
     return INGOT_OK;
 }
 
+static int cpu_has_kernel(const char *op) { return cpu_kernel_lookup(op) != NULL; }
+
 static ingot_status cpu_prepare(engine_plan *plan)
 {
     ir_model *m = plan->model;
@@ -368,6 +370,7 @@ const ing_backend ing_backend_cpu = {
     .id = INGOT_BACKEND_CPU,
     .available = cpu_available,
     .supports = cpu_supports,
+    .has_kernel = cpu_has_kernel,
     .prepare = cpu_prepare,
     .ctx_create = ctx_create,
     .ctx_destroy = exec_destroy,

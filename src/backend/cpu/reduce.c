@@ -11,6 +11,7 @@
 
 #include "backend/cpu/cpu.h"
 #include "backend/cpu/reduce_internal.h"
+#include "backend/reduce_plan.h"
 
 /* GCC keeps float compares as branches under its default -ftrapping-math, which blocks the
  * vectorization of the max/min loops; nothing here relies on floating-point traps. */
@@ -42,49 +43,9 @@ static void split_axis(const ing_tensor *t, int axis, int64_t *outer, int64_t *n
 
 enum { R_SUM, R_MEAN, R_PROD, R_MAX, R_MIN, R_L1, R_L2, R_LOGSUM, R_LSE, R_SUMSQ };
 
-/* The input seen as alternating runs of kept and reduced dims (size-1 dims dropped, adjacent
- * dims of one kind merged), so that most reductions become one strided loop. */
-typedef struct red_plan {
-    int nk, nr;
-    int64_t kdim[IR_MAX_RANK], kstr[IR_MAX_RANK]; /* kept runs, outer to inner; input strides */
-    int64_t rdim[IR_MAX_RANK], rstr[IR_MAX_RANK]; /* reduced runs, outer to inner */
-    int64_t nout, nred;
-} red_plan;
-
-static void plan_build(const ing_tensor *t, const int *red, red_plan *p)
-{
-    int kind[IR_MAX_RANK];
-    int64_t dim[IR_MAX_RANK], str[IR_MAX_RANK];
-    int nruns = 0;
-    int64_t stride = 1;
-    p->nout = p->nred = 1;
-    for (int d = t->rank - 1; d >= 0; d--) {
-        int64_t n = t->dims[d];
-        if (red[d]) p->nred *= n;
-        else p->nout *= n;
-        if (n != 1) {
-            if (nruns > 0 && kind[nruns - 1] == red[d]) {
-                dim[nruns - 1] *= n;
-            } else {
-                kind[nruns] = red[d];
-                dim[nruns] = n;
-                str[nruns] = stride;
-                nruns++;
-            }
-        }
-        stride *= n;
-    }
-    p->nk = p->nr = 0;
-    for (int r = nruns - 1; r >= 0; r--) { /* runs were built inner to outer */
-        if (kind[r]) {
-            p->rdim[p->nr] = dim[r];
-            p->rstr[p->nr++] = str[r];
-        } else {
-            p->kdim[p->nk] = dim[r];
-            p->kstr[p->nk++] = str[r];
-        }
-    }
-}
+/* The input as runs of kept and reduced dims (backend/reduce_plan.h, shared with CUDA). */
+_Static_assert(ING_RED_MAX_RANK >= IR_MAX_RANK, "a reduction plan holds every dim");
+typedef ing_red_plan red_plan;
 
 static int64_t plan_base(const red_plan *p, int64_t o)
 {
@@ -366,7 +327,7 @@ static ingot_status k_reduce(cpu_exec *ex, const ir_node *node, const ing_tensor
     int red[IR_MAX_RANK];
     ING_TRY(reduce_axes(node, in, n_in, red));
     red_plan p;
-    plan_build(x, red, &p);
+    ing_red_plan_build(x->rank, x->dims, red, &p);
     if (p.nout != numel(y)) {
         char sx[96], sy[96];
         return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "output %s does not match input %s reduced",

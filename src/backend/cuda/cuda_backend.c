@@ -687,6 +687,8 @@ static ingot_status cuda_supports(const ir_model *m, const ir_node *n)
     return INGOT_OK;
 }
 
+static int cuda_has_kernel(const char *op) { return cuda_kernel_lookup(op) != NULL; }
+
 static ingot_status cuda_prepare(engine_plan *plan)
 {
     ir_model *m = plan->model;
@@ -713,6 +715,7 @@ const ing_backend ing_backend_cuda = {
     .id = INGOT_BACKEND_CUDA,
     .available = cuda_available,
     .supports = cuda_supports,
+    .has_kernel = cuda_has_kernel,
     .prepare = cuda_prepare,
     .engine_create = engine_create,
     .engine_destroy = engine_destroy,

@@ -13,7 +13,7 @@
 #include "backend/cuda/cuda.h"
 #include "backend/cuda/kernels/reduce.h"
 
-_Static_assert(INGK_RED_MAX_RANK >= IR_MAX_RANK, "a reduction plan holds every dim");
+_Static_assert(ING_RED_MAX_RANK >= IR_MAX_RANK, "a reduction plan holds every dim");
 
 static int is_fdt(int dt) { return dt == INGOT_DTYPE_F32 || dt == INGOT_DTYPE_F16 || dt == INGOT_DTYPE_BF16; }
 static int is_idt(int dt) { return dt == INGOT_DTYPE_I32 || dt == INGOT_DTYPE_I64; }
@@ -76,42 +76,6 @@ static ingot_status host_ints(cuda_exec *x, const ir_node *node, const ing_tenso
  * Reduce*, GlobalAveragePool, GlobalMaxPool
  * ====================================================================================== */
 
-/* The input as alternating runs of kept and reduced dims (see ingk_red_plan). */
-static void plan_build(const ing_tensor *t, const int *red, ingk_red_plan *p)
-{
-    int kind[IR_MAX_RANK];
-    int64_t dim[IR_MAX_RANK], str[IR_MAX_RANK];
-    int nruns = 0;
-    int64_t stride = 1;
-    memset(p, 0, sizeof *p);
-    p->nout = p->nred = 1;
-    for (int d = t->rank - 1; d >= 0; d--) {
-        int64_t n = t->dims[d];
-        if (red[d]) p->nred *= n;
-        else p->nout *= n;
-        if (n != 1) {
-            if (nruns > 0 && kind[nruns - 1] == red[d]) {
-                dim[nruns - 1] *= n;
-            } else {
-                kind[nruns] = red[d];
-                dim[nruns] = n;
-                str[nruns] = stride;
-                nruns++;
-            }
-        }
-        stride *= n;
-    }
-    for (int r = nruns - 1; r >= 0; r--) { /* runs were built inner to outer */
-        if (kind[r]) {
-            p->rdim[p->nr] = dim[r];
-            p->rstr[p->nr++] = str[r];
-        } else {
-            p->kdim[p->nk] = dim[r];
-            p->kstr[p->nk++] = str[r];
-        }
-    }
-}
-
 static int red_op(const char *op)
 {
     static const struct { const char *name; int op; } ops[] = {
@@ -138,7 +102,7 @@ static ingot_status run_plan(const ir_node *node, cuda_exec *x, int op, const in
                              ing_tensor *y, const int *red)
 {
     ingk_red_plan p;
-    plan_build(xin, red, &p);
+    ing_red_plan_build(xin->rank, xin->dims, red, &p);
     if (p.nout != ing_numel(y)) {
         char sx[96], sy[96];
         return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "output %s does not match input %s reduced",

@@ -178,7 +178,7 @@ __global__ void k_reduce_block(int op, int dt, const void *x, void *y, ingk_red_
 __device__ float thread_pass(int op, int c, int dt, const void *x, int64_t base,
                              const ingk_red_plan &p, float m)
 {
-    int64_t idx[INGK_RED_MAX_RANK];
+    int64_t idx[ING_RED_MAX_RANK];
     for (int k = 0; k < p.nr; k++) idx[k] = 0;
     int64_t off = 0;
     float acc = ident(c);

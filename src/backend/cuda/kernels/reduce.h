@@ -6,24 +6,18 @@
 #define INGOT_BACKEND_CUDA_KERNELS_REDUCE_H
 
 #include "backend/cuda/kernels/launch.h"
+#include "backend/reduce_plan.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define INGK_RED_MAX_RANK 8
-
 enum { INGK_R_SUM, INGK_R_MEAN, INGK_R_PROD, INGK_R_MAX, INGK_R_MIN, INGK_R_L1, INGK_R_L2,
        INGK_R_LOGSUM, INGK_R_LSE, INGK_R_SUMSQ };
 
-/* The input as runs of kept and reduced dims (size-1 dims dropped, adjacent dims of one kind
- * merged), outer to inner, with input strides in elements. nout outputs of nred elements. */
-typedef struct ingk_red_plan {
-    int nk, nr;
-    int64_t kdim[INGK_RED_MAX_RANK], kstr[INGK_RED_MAX_RANK];
-    int64_t rdim[INGK_RED_MAX_RANK], rstr[INGK_RED_MAX_RANK];
-    int64_t nout, nred;
-} ingk_red_plan;
+/* The input as runs of kept and reduced dims, built on the host by ing_red_plan_build (the CPU
+ * backend reads reductions through the same plan). */
+typedef ing_red_plan ingk_red_plan;
 
 /* Reduce* (op: INGK_R_*), GlobalAveragePool (MEAN) and GlobalMaxPool (MAX). x and y share dt. */
 int ingk_reduce(int op, int dt, const void *x, void *y, const ingk_red_plan *p, void *stream);
