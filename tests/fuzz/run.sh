@@ -1,11 +1,14 @@
 #!/bin/sh
-# Run each fuzz target for a bounded time from seeds (the bundled model, small ONNX node tests,
-# engines built from them). A crash leaves its input in fuzz-out/<target>/ and fails: copy it
+# Run each fuzz target for a bounded time from seeds (the bundled model, the shared real models,
+# small ONNX node tests, engines built from them). A crash leaves its input in fuzz-out/<target>/ and fails: copy it
 # to tests/fuzz/regressions/<target>/ so it stays a test.
 set -u
 build="$1"; seconds="$2"; shared="$3"
 out=fuzz-out; rm -rf "$out"; mkdir -p "$out/onnx/seeds" "$out/engine/seeds"
 cp models/digits_cnn/model.onnx "$out/onnx/seeds/digits.onnx"
+for m in "$shared"/models/*/model.onnx; do
+  [ -f "$m" ] && cp "$m" "$out/onnx/seeds/$(basename "$(dirname "$m")").onnx"
+done
 if [ -d "$shared/onnx-node" ]; then
   for t in test_add test_conv_with_strides_padding test_if test_loop11 test_scan9_sum test_slice \
            test_reshape_extended_dims test_gather_0 test_resize_upsample_scales_linear test_lstm_defaults; do

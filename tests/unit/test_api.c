@@ -2,6 +2,7 @@
  * can hit returns its status and a message naming the object; failed allocations leak nothing
  * (ASan build). */
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "check.h"
@@ -266,9 +267,130 @@ static void test_alloc_failures(void)
     CHECK(failures > 20, "allocation failures were injected (%d)", failures);
 }
 
+/* A model whose weight lives in an external data file (how models over 2 GB are stored): y = x + w
+ * with w[3] at byte offset 8 of "weights.bin" beside the model. `location` and the file's
+ * contents vary per case. Returns the build status; *out_first: y[0] when it ran. */
+static ingot_status build_external(const char *dir, const char *location, const float *file_data, size_t file_floats,
+                                   float *out_first)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/weights.bin", dir);
+    FILE *f = fopen(path, "wb");
+    uint64_t pad = 0;
+    fwrite(&pad, 1, 8, f);
+    fwrite(file_data, sizeof(float), file_floats, f);
+    fclose(f);
+
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT, *opsets[1] = {&opset};
+    opset.has_version = 1;
+    opset.version = 17;
+    m.n_opset_import = 1;
+    m.opset_import = opsets;
+    m.graph = &g;
+    Onnx__TensorShapeProto__Dimension d0 = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT, *dims[1] = {&d0};
+    d0.value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+    d0.dim_value = 3;
+    Onnx__TensorShapeProto shape = ONNX__TENSOR_SHAPE_PROTO__INIT;
+    shape.n_dim = 1;
+    shape.dim = dims;
+    Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    tt.has_elem_type = 1;
+    tt.elem_type = 1;
+    tt.shape = &shape;
+    Onnx__TypeProto type = ONNX__TYPE_PROTO__INIT;
+    type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    type.tensor_type = &tt;
+    Onnx__ValueInfoProto in = ONNX__VALUE_INFO_PROTO__INIT, out = ONNX__VALUE_INFO_PROTO__INIT;
+    Onnx__ValueInfoProto *ins[1] = {&in}, *outs[1] = {&out};
+    in.name = "x";
+    in.type = &type;
+    out.name = "y";
+    g.n_input = 1;
+    g.input = ins;
+    g.n_output = 1;
+    g.output = outs;
+    int64_t wd[1] = {3};
+    Onnx__StringStringEntryProto kl = ONNX__STRING_STRING_ENTRY_PROTO__INIT, ko = kl, kn = kl;
+    kl.key = "location";
+    kl.value = (char *)location;
+    ko.key = "offset";
+    ko.value = "8";
+    kn.key = "length";
+    kn.value = "12";
+    Onnx__StringStringEntryProto *ext[3] = {&kl, &ko, &kn};
+    Onnx__TensorProto w = ONNX__TENSOR_PROTO__INIT, *inits[1] = {&w};
+    w.name = "w";
+    w.n_dims = 1;
+    w.dims = wd;
+    w.has_data_type = 1;
+    w.data_type = 1;
+    w.has_data_location = 1;
+    w.data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    w.n_external_data = 3;
+    w.external_data = ext;
+    g.n_initializer = 1;
+    g.initializer = inits;
+    Onnx__NodeProto node = ONNX__NODE_PROTO__INIT, *nodes[1] = {&node};
+    char *nin[2] = {"x", "w"}, *nout[1] = {"y"};
+    node.op_type = "Add";
+    node.n_input = 2;
+    node.input = nin;
+    node.n_output = 1;
+    node.output = nout;
+    g.n_node = 1;
+    g.node = nodes;
+    size_t len = onnx__model_proto__get_packed_size(&m);
+    uint8_t *buf = malloc(len);
+    onnx__model_proto__pack(&m, buf);
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    f = fopen(path, "wb");
+    fwrite(buf, 1, len, f);
+    fclose(f);
+    free(buf);
+
+    ingot_engine *e = NULL;
+    ingot_status st = ingot_builder_build_file(path, NULL, &e);
+    if (st != INGOT_OK) return st;
+    ingot_context *c = NULL;
+    float x[3] = {10, 20, 30};
+    const void *y = NULL;
+    ingot_tensor_info info;
+    if ((st = ingot_context_create(e, &c)) == INGOT_OK && (st = ingot_context_bind_input(c, "x", x, sizeof x)) == INGOT_OK &&
+        (st = ingot_context_run(c, NULL)) == INGOT_OK && (st = ingot_context_get_output(c, "y", &info, &y, NULL)) == INGOT_OK)
+        *out_first = ((const float *)y)[0];
+    ingot_context_destroy(c);
+    ingot_engine_destroy(e);
+    return st;
+}
+
+static void test_external_data(void)
+{
+    char dir[] = "/tmp/ingot-extdata-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    float w[3] = {1.5f, 2.5f, 3.5f}, y0 = 0;
+    CHECK_STATUS(build_external(dir, "weights.bin", w, 3, &y0), INGOT_OK, NULL);
+    CHECK(y0 == 11.5f, "y[0] = x[0] + w[0] read from the external file: %g", y0);
+    CHECK_STATUS(build_external(dir, "missing.bin", w, 3, &y0), INGOT_ERR_IO, "missing.bin");
+    CHECK_STATUS(build_external(dir, "weights.bin", w, 1, &y0), INGOT_ERR_CORRUPT, "initializer 'w'");
+    CHECK_STATUS(build_external(dir, "../weights.bin", w, 3, &y0), INGOT_ERR_MODEL, "inside the model's folder");
+    CHECK_STATUS(build_external(dir, "/etc/passwd", w, 3, &y0), INGOT_ERR_MODEL, "relative path");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/weights.bin", dir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    remove(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     test_build_run();
+    test_external_data();
     test_model_errors();
     test_alloc_failures();
     DONE();
