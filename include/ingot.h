@@ -304,17 +304,125 @@ ingot_status ingot_context_bind_input(ingot_context *c, const char *name, const 
 ingot_status ingot_context_bind_output(ingot_context *c, const char *name, void *data,
                                        size_t size);
 
-/* Run the engine once on the bound inputs. stream: NULL or a cudaStream_t for CUDA engines.
+/* Where a buffer lives. A CUDA engine moves each kind the cheapest way:
+ *   HOST    pageable memory (malloc): inputs are copied in chunks into the context's own pinned
+ *           staging buffers (the memcpy of a chunk overlapping the DMA of the one before), and
+ *           outputs come back the same way;
+ *   PINNED  page-locked host memory (cudaHostAlloc, ingot_memory_alloc): one DMA each way;
+ *   MAPPED  page-locked host memory mapped into the device's address space
+ *           (cudaHostAllocMapped): kernels read inputs and write outputs across the bus
+ *           themselves (zero copy); the engine's graph never copies it;
+ *   DEVICE  device memory (cudaMalloc): no copy; the engine's first kernel reads the input and
+ *           its last writes the output in place (or one device-to-device copy where the plan
+ *           needs the value elsewhere).
+ * A CPU engine treats HOST, PINNED and MAPPED alike and refuses DEVICE. */
+typedef enum ingot_memory {
+    INGOT_MEMORY_HOST = 0,
+    INGOT_MEMORY_PINNED,
+    INGOT_MEMORY_MAPPED,
+    INGOT_MEMORY_DEVICE,
+    INGOT_MEMORY_COUNT
+} ingot_memory;
+
+/* "host", "pinned", "mapped", "device"; "?" for unknown values. Static string. */
+const char *ingot_memory_name(ingot_memory kind);
+
+/* Allocate bytes of memory of a kind (HOST: aligned malloc; PINNED: cudaHostAlloc; MAPPED:
+ * cudaHostAlloc with cudaHostAllocMapped; DEVICE: cudaMalloc), 256-byte aligned. Free with
+ * ingot_memory_free and the same kind. Returns INGOT_OK, INGOT_ERR_INVALID_ARG, INGOT_ERR_NOMEM,
+ * INGOT_ERR_BACKEND (a CUDA kind in a build or on a machine without CUDA), INGOT_ERR_CUDA.
+ * *out untouched on failure. Thread safety: safe. */
+ingot_status ingot_memory_alloc(ingot_memory kind, size_t bytes, void **out);
+void ingot_memory_free(ingot_memory kind, void *p); /* NULL is a no-op */
+
+/* As ingot_context_bind_input / ingot_context_bind_output, with the memory's kind. A CUDA
+ * engine checks the pointer against the kind (cudaPointerGetAttributes): device memory bound
+ * as HOST, or pageable memory bound as PINNED, is INGOT_ERR_INVALID_ARG naming the input and
+ * what the pointer is. Outputs bound as DEVICE or MAPPED are written by the device; read them
+ * after the run (or after ingot_context_synchronize). Returns as the plain calls, and
+ * INGOT_ERR_INVALID_ARG (kind out of range or not matching), INGOT_ERR_UNSUPPORTED (DEVICE on
+ * a CPU engine). */
+ingot_status ingot_context_bind_input_memory(ingot_context *c, const char *name, const void *data,
+                                             size_t size, ingot_memory kind);
+ingot_status ingot_context_bind_output_memory(ingot_context *c, const char *name, void *data,
+                                              size_t size, ingot_memory kind);
+
+/* Serves an output whose size is known only at run time (NonZero, …) or that the caller wants
+ * to own. reallocate: called during a run when the output needs `size` bytes and the memory
+ * it returned before (`current`, NULL the first time) is smaller; return memory of `memory`
+ * kind, at least size bytes, aligned to `alignment`, or NULL to fail the run with
+ * INGOT_ERR_NOMEM. The old memory stays the caller's (ingot never frees it); ingot writes the
+ * output there. stream: the run's stream (a cudaStream_t; NULL for CPU engines).
+ * notify_shape: optional; called once per run with the output's shape after it is known.
+ * user: passed back. The struct is copied by ingot_context_set_output_allocator. */
+typedef struct ingot_output_allocator {
+    void *(*reallocate)(void *user, const char *name, void *current, size_t size, size_t alignment,
+                        void *stream);
+    void (*notify_shape)(void *user, const char *name, int32_t rank, const int64_t *dims);
+    ingot_memory memory;
+    void *user;
+} ingot_output_allocator;
+
+/* Let an allocator serve output `name` (replacing a bound buffer); NULL goes back to the
+ * context's own persistent buffer. Returns INGOT_OK, INGOT_ERR_INVALID_ARG (no reallocate, a
+ * memory kind the engine cannot write), INGOT_ERR_NOT_FOUND. Thread safety: the context's
+ * thread. */
+ingot_status ingot_context_set_output_allocator(ingot_context *c, const char *name,
+                                                const ingot_output_allocator *a);
+
+/* How many sets of context-owned output buffers the context rotates through: 1 (the default)
+ * or 2. With 1, run N+1 overwrites what run N left in ingot's output buffers. With 2 (double
+ * buffering, "prealloc"), run N writes set N % 2, and the data that ingot_context_get_output
+ * returned after run N stays valid and unchanged while run N+1 is enqueued and runs; run N+2
+ * overwrites it. While run N executes on the device, the context prepares the set run N+1
+ * will use (sized for run N's output shapes), so steady-state runs allocate nothing. Caller
+ * bound outputs and allocator outputs are not affected. Returns INGOT_OK,
+ * INGOT_ERR_INVALID_ARG (count not 1 or 2). Thread safety: the context's thread. */
+ingot_status ingot_context_set_output_buffers(ingot_context *c, int count);
+
+/* Run the engine once on the bound inputs and wait for it: ingot_context_enqueue followed by
+ * ingot_context_synchronize. stream: NULL or a cudaStream_t for CUDA engines.
  * CPU engines finish before returning.
  * Returns INGOT_ERR_STATE (an input not bound), INGOT_ERR_SHAPE, INGOT_ERR_RUNTIME,
  * INGOT_ERR_NOMEM, INGOT_ERR_CUDA. */
 ingot_status ingot_context_run(ingot_context *c, void *stream);
 
-/* After a run: an output's shape and data. *data is borrowed: it is the caller's bound memory,
- * or a buffer owned by the context that stays valid, with the same contents, until the next
- * ingot_context_run or ingot_context_destroy on this context. */
+/* Start a run on `stream` and return without waiting for the device (CPU engines run to the
+ * end). Pageable (HOST) inputs are copied out of the caller's memory before it returns, so
+ * they may be reused at once; PINNED, MAPPED and DEVICE inputs must stay unchanged until
+ * ingot_context_synchronize returns. Outputs are complete, and may be read, after
+ * ingot_context_synchronize (which also copies pageable-bound outputs out of the staging
+ * buffers). Steps without a CUDA kernel make the host wait for the device inside enqueue.
+ * A context has at most one run in flight: enqueue on a context whose run is not yet
+ * synchronized synchronizes it first. Contexts on different streams overlap (copies of one
+ * with the compute of another). Returns as ingot_context_run. */
+ingot_status ingot_context_enqueue(ingot_context *c, void *stream);
+ingot_status ingot_context_synchronize(ingot_context *c);
+
+/* After a run: an output's shape and data. *data is borrowed: it is the caller's bound memory
+ * (the allocator's, for an allocator output), or a buffer owned by the context (pinned host
+ * memory for CUDA engines) that stays valid, with the same contents, until the run that
+ * overwrites it (the next run; the one after with two output buffer sets) or
+ * ingot_context_destroy. After ingot_context_enqueue it gives the shape at once and the data
+ * once ingot_context_synchronize has returned. */
 ingot_status ingot_context_get_output(ingot_context *c, const char *name, ingot_tensor_info *info,
                                       const void **data, size_t *size);
+
+/* What runs cost in allocations and copies. */
+typedef struct ingot_run_counters {
+    uint64_t runs;          /* runs counted (the total); 1 for the last run */
+    uint64_t device_allocs; /* cudaMalloc / cudaHostAlloc calls made by runs */
+    uint64_t host_allocs;   /* host buffers allocated or grown by runs */
+    uint64_t h2d_bytes;     /* bytes copied host -> device (inputs, CPU-fallback round trips) */
+    uint64_t d2h_bytes;     /* bytes copied device -> host */
+} ingot_run_counters;
+
+/* The counters of the last run (last) and of all runs since the context was created (total);
+ * either may be NULL. A steady state shows 0 device and host allocations per run.
+ * Returns INGOT_OK, INGOT_ERR_INVALID_ARG, INGOT_ERR_STATE (no run yet, for last).
+ * Thread safety: the context's thread. */
+ingot_status ingot_context_get_counters(const ingot_context *c, ingot_run_counters *last,
+                                        ingot_run_counters *total);
 
 /* Timing of the last run, when enabled with ingot_context_set_timing. GPU phases are measured
  * with CUDA events on the run's stream; CPU engines report only host_ms (compute_ms = host_ms).
@@ -325,6 +433,7 @@ typedef struct ingot_run_timing {
     double d2h_ms;     /* outputs device -> host */
     double host_ms;    /* wall time of ingot_context_run on the calling thread */
     int cuda_graph;    /* non-zero when the run replayed a captured CUDA graph */
+    double enqueue_ms; /* host time of ingot_context_enqueue (the whole run on CPU engines) */
 } ingot_run_timing;
 
 ingot_status ingot_context_set_timing(ingot_context *c, int on);

@@ -12,7 +12,18 @@ typedef struct ing_binding {
     ing_tensor t;     /* inputs: dtype, shape and data; outputs: filled after the run */
     void *user;       /* outputs: the caller's memory, or NULL for the backend's own buffer */
     size_t user_size; /* bytes */
+    int32_t memory;   /* ingot_memory of t.data (inputs) or user (outputs) */
+    /* outputs served by an allocator: the backend calls ing_binding_reserve once the output's
+     * size is known; it sets user/user_size/memory */
+    const ingot_output_allocator *alloc;
+    const char *name;
 } ing_binding;
+
+/* For an output with an allocator: make sure user holds `bytes` (calling reallocate when the
+ * current memory is smaller). INGOT_ERR_NOMEM when the allocator returns NULL. */
+ingot_status ing_binding_reserve(ing_binding *b, size_t bytes, void *stream);
+/* Tell an output's allocator its shape (no-op without one). */
+void ing_binding_notify(const ing_binding *b);
 
 typedef struct ing_backend {
     const char *name;
@@ -48,6 +59,18 @@ typedef struct ing_backend {
     ingot_status (*get_profile)(void *state, double *ms, int32_t n_nodes);
     /* Optional: host allocations the runs of this context made so far (-1: not counted). */
     int64_t (*alloc_count)(void *state);
+    /* Optional (NULL: run completes before returning): wait for the run started by `run` and
+     * finish its outputs (pageable copies). out as given to run. */
+    ingot_status (*sync)(void *state, ing_binding *out, int32_t n_out);
+    /* Optional: counters of the last run and the total (ingot_run_counters). */
+    void (*counters)(void *state, ingot_run_counters *last, ingot_run_counters *total);
+    /* Optional: 1 or 2 sets of backend-owned output buffers (double buffering). */
+    void (*set_output_buffers)(void *state, int count);
+    /* Optional: memory of a kind other than HOST (ingot_memory_alloc) and a check that a
+     * pointer is of the kind it is bound as (INGOT_ERR_INVALID_ARG with what it is). */
+    ingot_status (*mem_alloc)(int32_t kind, size_t bytes, void **out);
+    void (*mem_free)(int32_t kind, void *p);
+    ingot_status (*mem_check)(const void *p, int32_t kind, const char *what);
 } ing_backend;
 
 /* The backend for id, or NULL when the build has none. */

@@ -1,4 +1,5 @@
 /* ingot_context: input shapes and bindings, persistent outputs, one backend state. */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,8 +15,17 @@ struct ingot_context {
     uint8_t *in_bound;
     size_t *in_size;
     int ran;
+    int pending;             /* a run was enqueued and not yet synchronized */
     int timing;
-    double last_host_ms;
+    double last_host_ms, last_enqueue_ms, t_enqueue;
+    ingot_output_allocator *out_alloc; /* per output: the caller's allocator (copied) */
+    int out_sets;            /* 1 or 2 sets of context-owned output buffers */
+    /* CPU engines: the second output set is kept here (the backend's buffers are the first) */
+    void **out_copy;         /* [n_out] */
+    size_t *out_copy_cap;
+    int64_t cpu_allocs_before;
+    uint64_t cpu_copy_allocs;
+    ingot_run_counters last, total;
     int profiling, profiled; /* profiled: a run finished since profiling was turned on */
     double *node_ms;         /* per node id, filled from the backend after each profiled run */
 };
@@ -41,7 +51,11 @@ ingot_status ingot_context_create(const ingot_engine *e, ingot_context **out)
     c->out = ing_calloc((size_t)(b->n_out + 1), sizeof(ing_binding));
     c->in_bound = ing_calloc((size_t)(b->n_in + 1), 1);
     c->in_size = ing_calloc((size_t)(b->n_in + 1), sizeof(size_t));
-    if (!c->in || !c->out || !c->in_bound || !c->in_size) {
+    c->out_alloc = ing_calloc((size_t)(b->n_out + 1), sizeof(ingot_output_allocator));
+    c->out_copy = ing_calloc((size_t)(2 * b->n_out + 1), sizeof(void *));
+    c->out_copy_cap = ing_calloc((size_t)(2 * b->n_out + 1), sizeof(size_t));
+    c->out_sets = 1;
+    if (!c->in || !c->out || !c->in_bound || !c->in_size || !c->out_alloc || !c->out_copy || !c->out_copy_cap) {
         ingot_context_destroy(c);
         return ingot_fail(INGOT_ERR_NOMEM, "out of memory creating a context");
     }
@@ -50,7 +64,11 @@ ingot_status ingot_context_create(const ingot_engine *e, ingot_context **out)
         c->in[i].t = m->values[b->in[i]].t;
         c->in[i].t.data = NULL;
     }
-    for (int32_t j = 0; j < b->n_out; j++) c->out[j].value = b->out[j];
+    for (int32_t i = 0; i < b->n_in; i++) c->in[i].name = m->values[b->in[i]].name;
+    for (int32_t j = 0; j < b->n_out; j++) {
+        c->out[j].value = b->out[j];
+        c->out[j].name = m->values[b->out[j]].name;
+    }
     ingot_status st = e->backend->ctx_create(e->plan, e->backend_state, &c->state);
     if (st != INGOT_OK) {
         ingot_context_destroy(c);
@@ -63,7 +81,13 @@ ingot_status ingot_context_create(const ingot_engine *e, ingot_context **out)
 void ingot_context_destroy(ingot_context *c)
 {
     if (!c) return;
+    if (c->pending && c->e->backend->sync) c->e->backend->sync(c->state, c->out, c->n_out);
     if (c->state) c->e->backend->ctx_destroy(c->state);
+    if (c->out_copy)
+        for (int32_t j = 0; j < 2 * c->n_out; j++) ing_free_aligned(c->out_copy[j]);
+    ing_free(c->out_copy);
+    ing_free(c->out_copy_cap);
+    ing_free(c->out_alloc);
     ing_free(c->in);
     ing_free(c->out);
     ing_free(c->in_bound);
@@ -101,31 +125,147 @@ ingot_status ingot_context_set_input_shape(ingot_context *c, const char *name, i
     return INGOT_OK;
 }
 
-ingot_status ingot_context_bind_input(ingot_context *c, const char *name, const void *data, size_t size)
+/* Can this context's engine use memory of `kind` for `what` at p? */
+static ingot_status check_memory(const ingot_context *c, const void *p, ingot_memory kind, const char *what)
+{
+    const ing_backend *be = c->e->backend;
+    if ((unsigned)kind >= INGOT_MEMORY_COUNT)
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "%s: memory kind %d, allowed 0..%d", what, (int)kind, INGOT_MEMORY_COUNT - 1);
+    if (kind == INGOT_MEMORY_DEVICE && be->id == INGOT_BACKEND_CPU)
+        return ingot_fail(INGOT_ERR_UNSUPPORTED, "%s: device memory given to a cpu engine (allowed: host, pinned, mapped)", what);
+    if (p && be->mem_check) return be->mem_check(p, kind, what);
+    return INGOT_OK;
+}
+
+ingot_status ingot_context_bind_input_memory(ingot_context *c, const char *name, const void *data, size_t size,
+                                             ingot_memory kind)
 {
     if (!c || !name || !data) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_bind_input: context, name and data must not be NULL");
     int i = find(c, c->in, c->n_in, name);
     if (i < 0) return ingot_fail(INGOT_ERR_NOT_FOUND, "no input named '%s'", name);
+    char what[160];
+    snprintf(what, sizeof what, "input '%.100s'", name);
+    ING_TRY(check_memory(c, data, kind, what));
     c->in[i].t.data = (void *)data;
+    c->in[i].memory = (int32_t)kind;
     c->in_size[i] = size;
     c->in_bound[i] = 1;
     return INGOT_OK;
 }
 
-ingot_status ingot_context_bind_output(ingot_context *c, const char *name, void *data, size_t size)
+ingot_status ingot_context_bind_input(ingot_context *c, const char *name, const void *data, size_t size)
+{
+    return ingot_context_bind_input_memory(c, name, data, size, INGOT_MEMORY_HOST);
+}
+
+ingot_status ingot_context_bind_output_memory(ingot_context *c, const char *name, void *data, size_t size,
+                                              ingot_memory kind)
 {
     if (!c || !name) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_bind_output: context and name must not be NULL");
     int j = find(c, c->out, c->n_out, name);
     if (j < 0) return ingot_fail(INGOT_ERR_NOT_FOUND, "no output named '%s'", name);
+    char what[160];
+    snprintf(what, sizeof what, "output '%.100s'", name);
+    ING_TRY(check_memory(c, data, kind, what));
     c->out[j].user = data;
     c->out[j].user_size = data ? size : 0;
+    c->out[j].memory = data ? (int32_t)kind : INGOT_MEMORY_HOST;
+    c->out[j].alloc = NULL;
     return INGOT_OK;
 }
 
-ingot_status ingot_context_run(ingot_context *c, void *stream)
+ingot_status ingot_context_bind_output(ingot_context *c, const char *name, void *data, size_t size)
 {
-    if (!c) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_run: context must not be NULL");
+    return ingot_context_bind_output_memory(c, name, data, size, INGOT_MEMORY_HOST);
+}
+
+ingot_status ingot_context_set_output_allocator(ingot_context *c, const char *name, const ingot_output_allocator *a)
+{
+    if (!c || !name) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_set_output_allocator: context and name must not be NULL");
+    int j = find(c, c->out, c->n_out, name);
+    if (j < 0) return ingot_fail(INGOT_ERR_NOT_FOUND, "no output named '%s'", name);
+    if (a) {
+        if (!a->reallocate)
+            return ingot_fail(INGOT_ERR_INVALID_ARG, "output '%s': the output allocator has no reallocate callback", name);
+        char what[160];
+        snprintf(what, sizeof what, "output allocator of '%.100s'", name);
+        ingot_status st = check_memory(c, NULL, a->memory, what);
+        if (st != INGOT_OK) return st == INGOT_ERR_UNSUPPORTED ? INGOT_ERR_INVALID_ARG : st;
+        c->out_alloc[j] = *a;
+    }
+    c->out[j].alloc = a ? &c->out_alloc[j] : NULL;
+    c->out[j].user = NULL;
+    c->out[j].user_size = 0;
+    c->out[j].memory = a ? (int32_t)a->memory : INGOT_MEMORY_HOST;
+    return INGOT_OK;
+}
+
+ingot_status ingot_context_set_output_buffers(ingot_context *c, int count)
+{
+    if (!c) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_set_output_buffers: context must not be NULL");
+    if (count != 1 && count != 2)
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_set_output_buffers: %d output buffer sets, allowed 1 or 2", count);
+    c->out_sets = count;
+    if (c->e->backend->set_output_buffers) c->e->backend->set_output_buffers(c->state, count);
+    return INGOT_OK;
+}
+
+/* CPU engines with two output sets: run N's outputs are copied into set N % 2, since the
+ * backend's own buffers are rewritten by every run. */
+static ingot_status keep_cpu_outputs(ingot_context *c)
+{
+    int set = (int)(c->total.runs % 2);
+    for (int32_t j = 0; j < c->n_out; j++) {
+        ing_binding *o = &c->out[j];
+        if (o->user || o->alloc) continue;
+        size_t nb = ing_nbytes(&o->t);
+        void **buf = &c->out_copy[2 * j + set];
+        size_t *cap = &c->out_copy_cap[2 * j + set];
+        if (*cap < nb || !*buf) {
+            void *p = ing_malloc_aligned(nb ? nb : 1, 64);
+            if (!p) return ingot_fail(INGOT_ERR_NOMEM, "out of memory for output '%s' (%zu bytes)", o->name, nb);
+            ing_free_aligned(*buf);
+            *buf = p;
+            *cap = nb;
+            c->cpu_copy_allocs++;
+        }
+        if (nb) memcpy(*buf, o->t.data, nb);
+        o->t.data = *buf;
+    }
+    return INGOT_OK;
+}
+
+/* What follows a completed run: allocator shapes, CPU output sets, profile, counters. */
+static ingot_status finish_run(ingot_context *c)
+{
+    const ing_backend *be = c->e->backend;
+    c->last_host_ms = now_ms() - c->t_enqueue;
+    for (int32_t j = 0; j < c->n_out; j++) ing_binding_notify(&c->out[j]);
+    if (c->out_sets == 2 && !be->set_output_buffers) ING_TRY(keep_cpu_outputs(c));
+    if (c->profiling) {
+        ING_TRY(be->get_profile(c->state, c->node_ms, c->e->plan->model->n_nodes));
+        c->profiled = 1;
+    }
+    if (be->counters) {
+        be->counters(c->state, &c->last, &c->total);
+    } else {
+        int64_t k = be->alloc_count ? be->alloc_count(c->state) : 0;
+        uint64_t copies = c->cpu_copy_allocs;
+        memset(&c->last, 0, sizeof c->last);
+        c->last.runs = 1;
+        c->last.host_allocs = (uint64_t)(k - c->cpu_allocs_before) + copies;
+        c->cpu_copy_allocs = 0;
+        c->total.runs++;
+        c->total.host_allocs += c->last.host_allocs;
+    }
+    return INGOT_OK;
+}
+
+ingot_status ingot_context_enqueue(ingot_context *c, void *stream)
+{
+    if (!c) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_enqueue: context must not be NULL");
     const ir_model *m = c->e->plan->model;
+    const ing_backend *be = c->e->backend;
     for (int32_t i = 0; i < c->n_in; i++) {
         const char *name = m->values[c->in[i].value].name;
         if (!c->in_bound[i]) return ingot_fail(INGOT_ERR_STATE, "input '%s' is not bound", name);
@@ -139,15 +279,45 @@ ingot_status ingot_context_run(ingot_context *c, void *stream)
             return ingot_fail(INGOT_ERR_SHAPE, "input '%s': bound buffer holds %zu bytes, its shape needs %zu", name,
                               c->in_size[i], need);
     }
+    if (c->pending) ING_TRY(ingot_context_synchronize(c));
     c->ran = 0;
-    double t0 = now_ms();
-    ING_TRY(c->e->backend->run(c->state, c->in, c->n_in, c->out, c->n_out, stream));
-    c->last_host_ms = now_ms() - t0;
+    c->t_enqueue = now_ms();
+    c->cpu_allocs_before = be->alloc_count ? be->alloc_count(c->state) : 0;
+    ING_TRY(be->run(c->state, c->in, c->n_in, c->out, c->n_out, stream));
+    c->last_enqueue_ms = now_ms() - c->t_enqueue;
     c->ran = 1;
-    if (c->profiling) {
-        ING_TRY(c->e->backend->get_profile(c->state, c->node_ms, m->n_nodes));
-        c->profiled = 1;
+    if (be->sync) {
+        c->pending = 1;
+        return INGOT_OK;
     }
+    return finish_run(c);
+}
+
+ingot_status ingot_context_synchronize(ingot_context *c)
+{
+    if (!c) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_synchronize: context must not be NULL");
+    if (!c->pending) return INGOT_OK;
+    c->pending = 0;
+    ingot_status st = c->e->backend->sync(c->state, c->out, c->n_out);
+    if (st != INGOT_OK) {
+        c->ran = 0;
+        return st;
+    }
+    return finish_run(c);
+}
+
+ingot_status ingot_context_run(ingot_context *c, void *stream)
+{
+    ING_TRY(ingot_context_enqueue(c, stream));
+    return ingot_context_synchronize(c);
+}
+
+ingot_status ingot_context_get_counters(const ingot_context *c, ingot_run_counters *last, ingot_run_counters *total)
+{
+    if (!c) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_get_counters: context must not be NULL");
+    if (last && !c->total.runs) return ingot_fail(INGOT_ERR_STATE, "no run finished yet: no counters for the last run");
+    if (last) *last = c->last;
+    if (total) *total = c->total;
     return INGOT_OK;
 }
 
@@ -183,10 +353,12 @@ ingot_status ingot_context_get_timing(const ingot_context *c, ingot_run_timing *
 {
     if (!c || !t) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_get_timing: context and t must not be NULL");
     if (!c->timing || !c->ran) return ingot_fail(INGOT_ERR_STATE, "no timed run: enable timing, then run");
+    if (c->pending) return ingot_fail(INGOT_ERR_STATE, "the last run is still in flight: call ingot_context_synchronize first");
     ingot_run_timing r = {0};
     if (c->e->backend->get_timing) ING_TRY(c->e->backend->get_timing(c->state, &r));
     else r.compute_ms = c->last_host_ms;
     r.host_ms = c->last_host_ms;
+    r.enqueue_ms = c->last_enqueue_ms;
     *t = r;
     return INGOT_OK;
 }

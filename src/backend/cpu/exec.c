@@ -289,9 +289,9 @@ static ingot_status exec_run(void *state, ing_binding *in, int32_t n_in, ing_bin
     (void)stream;
     cpu_exec *x = state;
     for (int32_t i = 0; i < n_in; i++) x->slots[in[i].value].t = in[i].t;
-    for (int32_t j = 0; j < n_out; j++) {
-        x->slots[out[j].value].user = out[j].user;
-        x->slots[out[j].value].user_size = out[j].user_size;
+    for (int32_t j = 0; j < n_out; j++) { /* allocator outputs are copied out after the run */
+        x->slots[out[j].value].user = out[j].alloc ? NULL : out[j].user;
+        x->slots[out[j].value].user_size = out[j].alloc ? 0 : out[j].user_size;
     }
     if (x->prof) memset(x->prof, 0, (size_t)x->m->n_nodes * sizeof(double));
     ingot_status st = cpu_run_body(x, 0);
@@ -300,12 +300,16 @@ static ingot_status exec_run(void *state, ing_binding *in, int32_t n_in, ing_bin
         s->user = NULL;
         if (st != INGOT_OK) continue;
         out[j].t = s->t;
-        /* an output that is an input or a constant: copy into the caller's memory if bound */
+        if (out[j].alloc && (st = ing_binding_reserve(&out[j], ing_nbytes(&s->t), NULL)) != INGOT_OK) continue;
+        /* an output that is an input or a constant, or served by an allocator: copy into the
+         * caller's memory */
         if (out[j].user && s->t.data != out[j].user) {
             size_t nb = ing_nbytes(&s->t);
-            if (nb > out[j].user_size)
-                return ingot_fail(INGOT_ERR_SHAPE, "output '%s' needs %zu bytes, the bound buffer holds %zu",
-                                  x->m->values[out[j].value].name, nb, out[j].user_size);
+            if (nb > out[j].user_size) {
+                st = ingot_fail(INGOT_ERR_SHAPE, "output '%s' needs %zu bytes, the bound buffer holds %zu",
+                                x->m->values[out[j].value].name, nb, out[j].user_size);
+                continue;
+            }
             memcpy(out[j].user, s->t.data, nb);
             out[j].t.data = out[j].user;
         }

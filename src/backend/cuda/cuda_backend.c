@@ -171,7 +171,31 @@ struct cuda_exec {
     int profiling;     /* events around each node of the main body, graphs off */
     cudaEvent_t *pev;  /* per node id: [2*id] before, [2*id+1] after; created on first use */
     uint8_t *pev_rec;  /* per node id: recorded in the last run */
+    /* I/O. ext[v]: the caller's device-addressable memory (DEVICE or MAPPED binding) that
+     * graph input or output v uses in place this run, NULL otherwise; ext_cap[v] its bytes.
+     * A captured graph bakes these pointers in: graph_io remembers them (inputs, then
+     * outputs) and a run with other pointers re-captures and updates the graph. */
+    void **ext;
+    size_t *ext_cap;
+    void *graph_io[128];
+    int32_t n_io;
+    /* Context-owned outputs: pinned host buffers, out_sets sets of n_out ([set * n_out + j]);
+     * the next run writes set out_set. */
+    void **obuf;
+    size_t *obuf_cap;
+    int32_t n_out;
+    int out_sets, out_set;
+    uint8_t *pageable_out; /* per output: a staged device -> pageable copy waits for sync */
+    /* Pinned staging ring for pageable I/O: the memcpy of one chunk overlaps the DMA of the
+     * one before. */
+    void *stage[4];
+    cudaEvent_t stage_ev[4];
+    int stage_busy[4];
+    ingot_run_counters last, total;
 };
+
+#define STAGE_N 4
+#define STAGE_BYTES ((size_t)4 << 20)
 
 void *cuda_stream(cuda_exec *x) { return x->stream; }
 void *cuda_cudnn(cuda_exec *x) { return x->cudnn; }
@@ -193,6 +217,7 @@ void *cuda_scratch(cuda_exec *x, int slot, size_t bytes)
         cudaFree(x->scratch[slot]);
         x->scratch[slot] = p;
         x->scratch_cap[slot] = bytes;
+        x->last.device_allocs++;
     }
     return x->scratch[slot];
 }
@@ -210,7 +235,9 @@ static ingot_status dev_place(cuda_exec *x, int32_t v, const ing_tensor *t)
     const ir_value *iv = &x->m->values[v];
     size_t bytes = ing_nbytes(t);
     s->t = *t;
-    if (x->plan->arena_offset && x->plan->arena_offset[v] >= 0 && x->arena && bytes <= ing_nbytes(&iv->t)) {
+    if (x->ext && x->ext[v] && bytes <= x->ext_cap[v]) {
+        s->dev = x->ext[v]; /* a graph output written straight into the caller's memory */
+    } else if (x->plan->arena_offset && x->plan->arena_offset[v] >= 0 && x->arena && bytes <= ing_nbytes(&iv->t)) {
         s->dev = (char *)x->arena + x->plan->arena_offset[v];
     } else {
         if (s->dev_cap < bytes) {
@@ -221,6 +248,7 @@ static ingot_status dev_place(cuda_exec *x, int32_t v, const ing_tensor *t)
             cudaFree(s->dev_buf);
             s->dev_buf = p;
             s->dev_cap = bytes;
+            x->last.device_allocs++;
         }
         s->dev = s->dev_buf;
     }
@@ -240,6 +268,7 @@ static ingot_status host_place(cuda_exec *x, int32_t v, const ing_tensor *t)
         ing_free_aligned(s->host_buf);
         s->host_buf = p;
         s->host_cap = bytes;
+        x->last.host_allocs++;
     }
     s->host = s->host_buf;
     s->host_valid = 1;
@@ -262,6 +291,7 @@ static ingot_status to_host(cuda_exec *x, int32_t v)
     if (bytes) {
         CU(cudaMemcpyAsync(s->host, dev, bytes, cudaMemcpyDeviceToHost, x->stream));
         CU(cudaStreamSynchronize(x->stream));
+        x->last.d2h_bytes += bytes;
     }
     return INGOT_OK;
 }
@@ -279,6 +309,7 @@ static ingot_status to_dev(cuda_exec *x, int32_t v)
     s->host = host;
     size_t bytes = ing_nbytes(&t);
     if (bytes) CU(cudaMemcpyAsync(s->dev, host, bytes, cudaMemcpyHostToDevice, x->stream));
+    x->last.h2d_bytes += bytes;
     return INGOT_OK;
 }
 
@@ -455,6 +486,18 @@ static void ctx_destroy(void *state)
             ing_free_aligned(x->slots[i].host_buf);
         }
     for (int i = 0; i < 4; i++) cudaFree(x->scratch[i]);
+    for (int i = 0; i < STAGE_N; i++) {
+        if (x->stage[i]) cudaFreeHost(x->stage[i]);
+        if (x->stage_ev[i]) cudaEventDestroy(x->stage_ev[i]);
+    }
+    if (x->obuf)
+        for (int32_t k = 0; k < 2 * x->n_out; k++)
+            if (x->obuf[k]) cudaFreeHost(x->obuf[k]);
+    ing_free(x->obuf);
+    ing_free(x->obuf_cap);
+    ing_free(x->pageable_out);
+    ing_free(x->ext);
+    ing_free(x->ext_cap);
     cudaFree(x->arena);
     if (x->cudnn) cudnnDestroy(x->cudnn);
     if (x->lt) cublasLtDestroy(x->lt);
@@ -480,6 +523,20 @@ static ingot_status ctx_create(const engine_plan *plan, void *engine_state, void
     if (st == INGOT_OK && cublasLtCreate(&x->lt) != CUBLAS_STATUS_SUCCESS)
         st = ingot_fail(INGOT_ERR_CUDA, "cublasLtCreate failed");
     for (int i = 0; i < 4 && st == INGOT_OK; i++) st = cuda_check(cudaEventCreate(&x->ev[i]), "cudaEventCreate");
+    for (int i = 0; i < STAGE_N && st == INGOT_OK; i++)
+        st = cuda_check(cudaEventCreateWithFlags(&x->stage_ev[i], cudaEventDisableTiming), "cudaEventCreate");
+    x->n_out = x->m->bodies[0].n_out;
+    x->out_sets = 1;
+    if (st == INGOT_OK) {
+        size_t nv = (size_t)(x->m->n_values ? x->m->n_values : 1), no = (size_t)(2 * x->n_out + 1);
+        x->ext = ing_calloc(nv, sizeof(void *));
+        x->ext_cap = ing_calloc(nv, sizeof(size_t));
+        x->obuf = ing_calloc(no, sizeof(void *));
+        x->obuf_cap = ing_calloc(no, sizeof(size_t));
+        x->pageable_out = ing_calloc(no, 1);
+        if (!x->ext || !x->ext_cap || !x->obuf || !x->obuf_cap || !x->pageable_out)
+            st = ingot_fail(INGOT_ERR_NOMEM, "out of memory creating a CUDA context");
+    }
     if (st == INGOT_OK && plan->arena_bytes)
         st = cuda_check(cudaMalloc(&x->arena, (size_t)plan->arena_bytes), "cudaMalloc (activation arena)");
     if (st == INGOT_OK) st = cpu_exec_new(plan, &x->cpu);
@@ -524,6 +581,270 @@ static void remember_shapes(cuda_exec *x, const ing_binding *in, int32_t n_in)
 
 static int graphs_enabled(const cuda_exec *x) { return !x->graph_off && !x->profiling; }
 
+/* Copy n bytes with several threads when it pays (pageable <-> pinned staging). */
+static void copy_host(void *dst, const void *src, size_t n)
+{
+    const size_t piece = (size_t)1 << 20;
+    if (n < 2 * piece) {
+        memcpy(dst, src, n);
+        return;
+    }
+    long pieces = (long)((n + piece - 1) / piece);
+#pragma omp parallel for schedule(static) num_threads(8)
+    for (long k = 0; k < pieces; k++) {
+        size_t off = (size_t)k * piece, len = n - off < piece ? n - off : piece;
+        memcpy((char *)dst + off, (const char *)src + off, len);
+    }
+}
+
+static ingot_status stage_ready(cuda_exec *x, int k)
+{
+    if (!x->stage[k]) {
+        CU(cudaHostAlloc(&x->stage[k], STAGE_BYTES, cudaHostAllocDefault));
+        x->last.device_allocs++;
+    }
+    if (x->stage_busy[k]) CU(cudaEventSynchronize(x->stage_ev[k]));
+    x->stage_busy[k] = 0;
+    return INGOT_OK;
+}
+
+/* Pageable host -> device through the pinned ring: chunk c is memcpy'd into slot c % 4 while
+ * the DMA of chunk c - 1 runs. The caller's memory is free again when this returns. */
+static ingot_status h2d_staged(cuda_exec *x, void *dev, const void *host, size_t bytes)
+{
+    for (size_t off = 0, c = 0; off < bytes; off += STAGE_BYTES, c++) {
+        int k = (int)(c % STAGE_N);
+        size_t n = bytes - off < STAGE_BYTES ? bytes - off : STAGE_BYTES;
+        ING_TRY(stage_ready(x, k));
+        copy_host(x->stage[k], (const char *)host + off, n);
+        CU(cudaMemcpyAsync((char *)dev + off, x->stage[k], n, cudaMemcpyHostToDevice, x->stream));
+        CU(cudaEventRecord(x->stage_ev[k], x->stream));
+        x->stage_busy[k] = 1;
+    }
+    return INGOT_OK;
+}
+
+/* Device -> pageable host through the ring: up to four chunks in flight; each is memcpy'd
+ * out as soon as its DMA ends, while the next ones run. Waits for the stream's work before. */
+static ingot_status d2h_staged(cuda_exec *x, void *host, const void *dev, size_t bytes)
+{
+    size_t chunks = (bytes + STAGE_BYTES - 1) / STAGE_BYTES;
+    for (size_t c = 0; c < chunks + STAGE_N; c++) {
+        if (c >= STAGE_N) { /* chunk c - 4 is done: copy it out */
+            size_t d = c - STAGE_N;
+            if (d < chunks) {
+                int k = (int)(d % STAGE_N);
+                size_t off = d * STAGE_BYTES, n = bytes - off < STAGE_BYTES ? bytes - off : STAGE_BYTES;
+                CU(cudaEventSynchronize(x->stage_ev[k]));
+                x->stage_busy[k] = 0;
+                copy_host((char *)host + off, x->stage[k], n);
+            }
+        }
+        if (c < chunks) {
+            int k = (int)(c % STAGE_N);
+            size_t off = c * STAGE_BYTES, n = bytes - off < STAGE_BYTES ? bytes - off : STAGE_BYTES;
+            ING_TRY(stage_ready(x, k));
+            CU(cudaMemcpyAsync(x->stage[k], (const char *)dev + off, n, cudaMemcpyDeviceToHost, x->stream));
+            CU(cudaEventRecord(x->stage_ev[k], x->stream));
+            x->stage_busy[k] = 1;
+        }
+    }
+    return INGOT_OK;
+}
+
+/* The device address of caller memory bound as DEVICE or MAPPED. */
+static ingot_status device_view(int32_t memory, const void *p, void **dev)
+{
+    if (memory == INGOT_MEMORY_DEVICE) {
+        *dev = (void *)p;
+        return INGOT_OK;
+    }
+    return cuda_check(cudaHostGetDevicePointer(dev, (void *)p, 0), "cudaHostGetDevicePointer (mapped memory)");
+}
+
+/* Capture the node loop into a graph: a new executable graph, or an update of the one held
+ * (same topology, other pointers). */
+static ingot_status capture(cuda_exec *x)
+{
+    cudaGraph_t g = NULL;
+    CU(cudaStreamBeginCapture(x->stream, cudaStreamCaptureModeThreadLocal));
+    x->capturing = 1;
+    ingot_status st = run_main(x);
+    x->capturing = 0;
+    cudaError_t ce = cudaStreamEndCapture(x->stream, &g);
+    if (st == INGOT_OK) st = cuda_check(ce, "cudaStreamEndCapture");
+    if (st == INGOT_OK && x->graph) {
+        cudaGraphExecUpdateResultInfo info;
+        if (cudaGraphExecUpdate(x->graph, g, &info) != cudaSuccess) {
+            cudaGetLastError();
+            cudaGraphExecDestroy(x->graph);
+            x->graph = NULL;
+        }
+    }
+    if (st == INGOT_OK && !x->graph) st = cuda_check(cudaGraphInstantiate(&x->graph, g, 0), "cudaGraphInstantiate");
+    if (g) cudaGraphDestroy(g);
+    if (st != INGOT_OK && x->graph) {
+        cudaGraphExecDestroy(x->graph);
+        x->graph = NULL;
+    }
+    return st;
+}
+
+/* The graph leaves every activation valid on the device only. */
+static void mark_graph_outputs(cuda_exec *x)
+{
+    const ir_body *b = &x->m->bodies[0];
+    for (int32_t k = 0; k < b->n_nodes; k++) {
+        const ir_node *n = &x->m->nodes[b->nodes[k]];
+        for (int32_t j = 0; j < n->n_out; j++)
+            if (n->out[j] >= 0) {
+                x->slots[n->out[j]].dev_valid = 1;
+                x->slots[n->out[j]].host_valid = 0;
+            }
+    }
+}
+
+static ingot_status put_inputs(cuda_exec *x, ing_binding *in, int32_t n_in, void **io)
+{
+    for (int32_t i = 0; i < n_in; i++) {
+        int32_t v = in[i].value;
+        dslot *s = &x->slots[v];
+        size_t bytes = ing_nbytes(&in[i].t);
+        if (in[i].memory == INGOT_MEMORY_DEVICE || in[i].memory == INGOT_MEMORY_MAPPED) {
+            void *dev;
+            ING_TRY(device_view(in[i].memory, in[i].t.data, &dev));
+            s->t = in[i].t;
+            s->dev = dev;
+            s->dev_valid = 1;
+            s->host = in[i].t.data;
+            s->host_valid = in[i].memory == INGOT_MEMORY_MAPPED;
+            if (in[i].memory == INGOT_MEMORY_MAPPED) x->last.h2d_bytes += bytes; /* read across the bus */
+            if (i < 128) io[i] = dev;
+            continue;
+        }
+        ING_TRY(dev_place(x, v, &in[i].t));
+        if (bytes) {
+            if (in[i].memory == INGOT_MEMORY_HOST) ING_TRY(h2d_staged(x, s->dev, in[i].t.data, bytes));
+            else CU(cudaMemcpyAsync(s->dev, in[i].t.data, bytes, cudaMemcpyHostToDevice, x->stream));
+        }
+        x->last.h2d_bytes += bytes;
+        /* the caller's memory holds the same bytes while the run is enqueued */
+        s->host = in[i].t.data;
+        s->host_valid = s->dev_valid = 1;
+        if (i < 128) io[i] = s->dev;
+    }
+    return INGOT_OK;
+}
+
+/* A context-owned pinned output buffer of at least bytes, in set `set`. */
+static ingot_status out_buffer(cuda_exec *x, int set, int32_t j, size_t bytes, void **p)
+{
+    size_t k = (size_t)set * (size_t)x->n_out + (size_t)j;
+    if (!x->obuf[k] || x->obuf_cap[k] < bytes) {
+        void *q = NULL;
+        ING_TRY(cuda_check(cudaHostAlloc(&q, bytes ? bytes : 1, cudaHostAllocDefault), "cudaHostAlloc (output buffer)"));
+        if (x->obuf[k]) cudaFreeHost(x->obuf[k]);
+        x->obuf[k] = q;
+        x->obuf_cap[k] = bytes;
+        x->last.device_allocs++;
+    }
+    *p = x->obuf[k];
+    return INGOT_OK;
+}
+
+static ingot_status take_outputs(cuda_exec *x, ing_binding *out, int32_t n_out)
+{
+    for (int32_t j = 0; j < n_out; j++) {
+        int32_t v = out[j].value;
+        dslot *s = &x->slots[v];
+        size_t bytes = ing_nbytes(&s->t);
+        x->pageable_out[j] = 0;
+        ING_TRY(ing_binding_reserve(&out[j], bytes, x->stream));
+        if (out[j].user && bytes > out[j].user_size)
+            return ingot_fail(INGOT_ERR_SHAPE, "output '%s' needs %zu bytes, the bound buffer holds %zu",
+                              x->m->values[v].name, bytes, out[j].user_size);
+        int mem = out[j].user ? out[j].memory : INGOT_MEMORY_PINNED;
+        void *dst = out[j].user;
+        if (!dst) ING_TRY(out_buffer(x, x->out_set, j, bytes, &dst));
+        out[j].t = s->t;
+        out[j].t.data = dst;
+        if (!bytes) continue;
+        if (mem == INGOT_MEMORY_DEVICE || mem == INGOT_MEMORY_MAPPED) {
+            void *ddst;
+            ING_TRY(device_view(mem, dst, &ddst));
+            if (mem == INGOT_MEMORY_MAPPED) x->last.d2h_bytes += bytes; /* written across the bus */
+            if (s->dev_valid && s->dev == ddst) continue; /* the last kernel wrote it in place */
+            if (s->dev_valid) CU(cudaMemcpyAsync(ddst, s->dev, bytes, cudaMemcpyDeviceToDevice, x->stream));
+            else CU(cudaMemcpyAsync(ddst, s->host, bytes, cudaMemcpyHostToDevice, x->stream));
+            continue;
+        }
+        if (!s->dev_valid) { /* computed on the host (CPU fallback), which waited already */
+            memcpy(dst, s->host, bytes);
+            continue;
+        }
+        x->last.d2h_bytes += bytes;
+        if (mem == INGOT_MEMORY_HOST) x->pageable_out[j] = 1; /* staged at sync */
+        else CU(cudaMemcpyAsync(dst, s->dev, bytes, cudaMemcpyDeviceToHost, x->stream));
+    }
+    return INGOT_OK;
+}
+
+static ingot_status ctx_enqueue(cuda_exec *x, ing_binding *in, int32_t n_in, ing_binding *out, int32_t n_out)
+{
+    int shapes_repeat = same_shapes(x, in, n_in);
+    if (!shapes_repeat && x->graph) {
+        cudaGraphExecDestroy(x->graph);
+        x->graph = NULL;
+    }
+    x->runs_same_shape = shapes_repeat ? x->runs_same_shape + 1 : 0;
+    remember_shapes(x, in, n_in);
+    /* outputs written in place: the caller's device or mapped memory (sized now when the
+     * shape is static, so an allocator output is ready before its producer runs) */
+    void *io[128] = {0};
+    for (int32_t j = 0; j < n_out; j++) {
+        int32_t v = out[j].value;
+        const ir_value *iv = &x->m->values[v];
+        x->ext[v] = NULL;
+        if (iv->kind != IR_VALUE_ACTIVATION) continue; /* inputs and constants are copied */
+        if (out[j].alloc && ing_shape_known(&iv->t)) ING_TRY(ing_binding_reserve(&out[j], ing_nbytes(&iv->t), x->stream));
+        if (out[j].user && (out[j].memory == INGOT_MEMORY_DEVICE || out[j].memory == INGOT_MEMORY_MAPPED)) {
+            ING_TRY(device_view(out[j].memory, out[j].user, &x->ext[v]));
+            x->ext_cap[v] = out[j].user_size;
+            if (n_in + j < 128) io[n_in + j] = x->ext[v];
+        }
+    }
+    if (x->timing) CU(cudaEventRecord(x->ev[0], x->stream));
+    ING_TRY(put_inputs(x, in, n_in, io));
+    int32_t n_io = n_in + n_out < 128 ? n_in + n_out : 128;
+    int io_same = n_io == x->n_io && !memcmp(io, x->graph_io, (size_t)n_io * sizeof(void *));
+    if (x->timing) CU(cudaEventRecord(x->ev[1], x->stream));
+    x->graph_used = 0;
+    int want_graph = graphs_enabled(x) && ((x->graph && shapes_repeat) || (x->runs_same_shape >= 1 && !x->synced));
+    int failed = 0;
+    if (want_graph && !(x->graph && io_same)) {
+        /* capture anew (first time for these shapes) or with the new pointers */
+        if (capture(x) != INGOT_OK) {
+            cudaGetLastError();
+            failed = 1;
+            want_graph = 0;
+        }
+    }
+    if (want_graph && x->graph) {
+        memcpy(x->graph_io, io, (size_t)n_io * sizeof(void *));
+        x->n_io = n_io;
+        CU(cudaGraphLaunch(x->graph, x->stream));
+        mark_graph_outputs(x);
+        x->graph_used = 1;
+    } else {
+        x->synced = 0;
+        ING_TRY(run_main(x));
+        if (failed) x->synced = 1; /* capture failed: do not try again for these shapes */
+    }
+    if (x->timing) CU(cudaEventRecord(x->ev[2], x->stream));
+    ING_TRY(take_outputs(x, out, n_out));
+    return INGOT_OK;
+}
+
 static ingot_status ctx_run(void *state, ing_binding *in, int32_t n_in, ing_binding *out, int32_t n_out, void *stream)
 {
     cuda_exec *x = state;
@@ -532,89 +853,110 @@ static ingot_status ctx_run(void *state, ing_binding *in, int32_t n_in, ing_bind
         cudaStreamSynchronize(x->stream);
         x->stream = want;
     }
-    int shapes_repeat = same_shapes(x, in, n_in);
-    if (!shapes_repeat && x->graph) {
-        cudaGraphExecDestroy(x->graph);
-        x->graph = NULL;
+    memset(&x->last, 0, sizeof x->last);
+    x->last.runs = 1;
+    ingot_status st = ctx_enqueue(x, in, n_in, out, n_out);
+    if (st != INGOT_OK) { /* leave nothing in flight that reads the caller's memory */
+        cudaStreamSynchronize(x->stream);
+        cudaGetLastError();
+        return st;
     }
-    x->runs_same_shape = shapes_repeat ? x->runs_same_shape + 1 : 0;
-    remember_shapes(x, in, n_in);
-    if (x->timing) CU(cudaEventRecord(x->ev[0], x->stream));
-    /* inputs: host memory, copied to the device */
-    for (int32_t i = 0; i < n_in; i++) {
-        int32_t v = in[i].value;
-        dslot *s = &x->slots[v];
-        if (!x->graph || ing_nbytes(&in[i].t) > s->dev_cap) ING_TRY(dev_place(x, v, &in[i].t));
-        s->t = in[i].t;
-        size_t bytes = ing_nbytes(&in[i].t);
-        if (bytes) CU(cudaMemcpyAsync(s->dev, in[i].t.data, bytes, cudaMemcpyHostToDevice, x->stream));
-        s->host = in[i].t.data; /* the caller's memory holds the same bytes until the run returns */
-        s->host_valid = s->dev_valid = 1;
+    if (x->out_sets == 2) { /* while the device works: the set the next run writes */
+        int next = 1 - x->out_set;
+        for (int32_t j = 0; j < n_out; j++) {
+            if (out[j].user || out[j].alloc) continue;
+            void *p;
+            ING_TRY(out_buffer(x, next, j, ing_nbytes(&out[j].t), &p));
+        }
     }
-    if (x->timing) CU(cudaEventRecord(x->ev[1], x->stream));
-    x->graph_used = x->graph != NULL;
-    if (x->graph) {
-        CU(cudaGraphLaunch(x->graph, x->stream));
-        /* the graph leaves every activation valid on the device only */
-        const ir_body *b = &x->m->bodies[0];
-        for (int32_t k = 0; k < b->n_nodes; k++) {
-            const ir_node *n = &x->m->nodes[b->nodes[k]];
-            for (int32_t j = 0; j < n->n_out; j++)
-                if (n->out[j] >= 0) {
-                    x->slots[n->out[j]].dev_valid = 1;
-                    x->slots[n->out[j]].host_valid = 0;
-                }
-        }
-    } else if (x->runs_same_shape >= 1 && !x->synced && graphs_enabled(x)) {
-        /* the last run with these shapes stayed on the device: capture this one */
-        cudaGraph_t g = NULL;
-        CU(cudaStreamBeginCapture(x->stream, cudaStreamCaptureModeThreadLocal));
-        x->capturing = 1;
-        ingot_status st = run_main(x);
-        x->capturing = 0;
-        cudaError_t ce = cudaStreamEndCapture(x->stream, &g);
-        if (st == INGOT_OK) st = cuda_check(ce, "cudaStreamEndCapture");
-        if (st == INGOT_OK) st = cuda_check(cudaGraphInstantiate(&x->graph, g, 0), "cudaGraphInstantiate");
-        if (g) cudaGraphDestroy(g);
-        if (st == INGOT_OK) st = cuda_check(cudaGraphLaunch(x->graph, x->stream), "cudaGraphLaunch");
-        if (st != INGOT_OK) {
-            if (x->graph) cudaGraphExecDestroy(x->graph);
-            x->graph = NULL;
-            cudaGetLastError();
-            x->synced = 1; /* do not try again for these shapes */
-            ING_TRY(run_main(x));
-        }
+    return INGOT_OK;
+}
+
+static ingot_status ctx_sync(void *state, ing_binding *out, int32_t n_out)
+{
+    cuda_exec *x = state;
+    ingot_status st = INGOT_OK;
+    for (int32_t j = 0; j < n_out && st == INGOT_OK; j++) {
+        if (!x->pageable_out[j]) continue;
+        x->pageable_out[j] = 0;
+        st = d2h_staged(x, out[j].user, x->slots[out[j].value].dev, ing_nbytes(&out[j].t));
+    }
+    if (x->timing && st == INGOT_OK) st = cuda_check(cudaEventRecord(x->ev[3], x->stream), "cudaEventRecord");
+    ingot_status ss = cuda_check(cudaStreamSynchronize(x->stream), "cudaStreamSynchronize (end of run)");
+    if (st == INGOT_OK) st = ss;
+    if (x->out_sets == 2) x->out_set = 1 - x->out_set;
+    x->total.runs++;
+    x->total.device_allocs += x->last.device_allocs;
+    x->total.host_allocs += x->last.host_allocs;
+    x->total.h2d_bytes += x->last.h2d_bytes;
+    x->total.d2h_bytes += x->last.d2h_bytes;
+    return st;
+}
+
+static void ctx_counters(void *state, ingot_run_counters *last, ingot_run_counters *total)
+{
+    cuda_exec *x = state;
+    *last = x->last;
+    *total = x->total;
+}
+
+static void ctx_set_output_buffers(void *state, int count)
+{
+    cuda_exec *x = state;
+    x->out_sets = count;
+    x->out_set = 0;
+}
+
+static ingot_status mem_alloc(int32_t kind, size_t bytes, void **out)
+{
+    void *p = NULL;
+    size_t n = bytes ? bytes : 1;
+    const char *call = "cudaMalloc";
+    cudaError_t e;
+    if (kind == INGOT_MEMORY_DEVICE) {
+        e = cudaMalloc(&p, n);
+    } else if (kind == INGOT_MEMORY_MAPPED) {
+        call = "cudaHostAlloc (mapped)";
+        e = cudaHostAlloc(&p, n, cudaHostAllocMapped);
     } else {
-        x->synced = 0;
-        ING_TRY(run_main(x));
+        call = "cudaHostAlloc";
+        e = cudaHostAlloc(&p, n, cudaHostAllocDefault);
     }
-    if (x->timing) CU(cudaEventRecord(x->ev[2], x->stream));
-    /* outputs to host memory: the caller's, or the slot's own mirror */
-    for (int32_t j = 0; j < n_out; j++) {
-        int32_t v = out[j].value;
-        dslot *s = &x->slots[v];
-        size_t bytes = ing_nbytes(&s->t);
-        if (out[j].user && bytes > out[j].user_size)
-            return ingot_fail(INGOT_ERR_SHAPE, "output '%s' needs %zu bytes, the bound buffer holds %zu",
-                              x->m->values[v].name, bytes, out[j].user_size);
-        if (out[j].user) {
-            if (s->dev_valid) {
-                if (bytes) CU(cudaMemcpyAsync(out[j].user, s->dev, bytes, cudaMemcpyDeviceToHost, x->stream));
-            } else if (bytes) {
-                memcpy(out[j].user, s->host, bytes);
-            }
-        } else if (!s->host_valid) {
-            ing_tensor t = s->t;
-            void *dev = s->dev;
-            ING_TRY(host_place(x, v, &t));
-            s->dev_valid = 1;
-            if (bytes) CU(cudaMemcpyAsync(s->host, dev, bytes, cudaMemcpyDeviceToHost, x->stream));
-        }
-        out[j].t = s->t;
-        out[j].t.data = out[j].user ? out[j].user : s->host;
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return ingot_fail(e == cudaErrorMemoryAllocation ? INGOT_ERR_NOMEM : INGOT_ERR_CUDA,
+                          "ingot_memory_alloc: %s of %zu bytes: %s", call, bytes, cudaGetErrorString(e));
     }
-    if (x->timing) CU(cudaEventRecord(x->ev[3], x->stream));
-    CU(cudaStreamSynchronize(x->stream));
+    *out = p;
+    return INGOT_OK;
+}
+
+static void mem_free(int32_t kind, void *p)
+{
+    if (kind == INGOT_MEMORY_DEVICE) cudaFree(p);
+    else cudaFreeHost(p);
+}
+
+static ingot_status mem_check(const void *p, int32_t kind, const char *what)
+{
+    struct cudaPointerAttributes a;
+    cudaError_t e = cudaPointerGetAttributes(&a, p);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return ingot_fail(INGOT_ERR_CUDA, "%s: cudaPointerGetAttributes: %s", what, cudaGetErrorString(e));
+    }
+    const char *is = a.type == cudaMemoryTypeDevice ? "device" : a.type == cudaMemoryTypeHost ? "pinned host"
+                   : a.type == cudaMemoryTypeManaged ? "managed" : "pageable host";
+    int ok;
+    switch (kind) {
+    case INGOT_MEMORY_HOST: ok = a.type == cudaMemoryTypeUnregistered; break;
+    case INGOT_MEMORY_PINNED: ok = a.type == cudaMemoryTypeHost; break;
+    case INGOT_MEMORY_MAPPED: ok = a.type == cudaMemoryTypeHost && a.devicePointer != NULL; break;
+    default: ok = a.type == cudaMemoryTypeDevice || a.type == cudaMemoryTypeManaged; break;
+    }
+    if (!ok)
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "%s: bound as %s memory, but the pointer is %s memory", what,
+                          ingot_memory_name((ingot_memory)kind), is);
     return INGOT_OK;
 }
 
@@ -727,4 +1069,10 @@ const ing_backend ing_backend_cuda = {
     .set_cuda_graph = ctx_set_cuda_graph,
     .set_profiling = ctx_set_profiling,
     .get_profile = ctx_get_profile,
+    .sync = ctx_sync,
+    .counters = ctx_counters,
+    .set_output_buffers = ctx_set_output_buffers,
+    .mem_alloc = mem_alloc,
+    .mem_free = mem_free,
+    .mem_check = mem_check,
 };

@@ -1,0 +1,121 @@
+/* Runtime I/O on the CPU backend: output allocators (called once while the size holds, told
+ * the shape every run), two output sets (run N's data intact through run N+1), counters
+ * (0 host allocations in a steady state), enqueue/synchronize, and memory kinds a CPU engine
+ * refuses. The model is y = 2 * relu(x) + 0.25 (exact in f32); outputs poisoned first. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "io_model.h"
+
+#define N 1000
+
+static void *realloc_cb(void *user, const char *name, void *current, size_t size, size_t alignment, void *stream)
+{
+    io_alloc_state *a = user;
+    (void)name; (void)alignment; (void)stream;
+    a->calls++;
+    if (a->fail) return NULL;
+    free(current);
+    a->mem = malloc(size);
+    if (a->mem) memset(a->mem, 0xFF, size);
+    return a->mem;
+}
+
+static void fill(float *x, unsigned seed) { io_fill(x, N, seed); }
+static int wrong(const float *x, const float *y) { return (int)io_wrong(x, y, N); }
+
+int main(void)
+{
+    ingot_engine *e = io_build(INGOT_BACKEND_CPU, 4, N / 4);
+    CHECK(e != NULL, "build: %s", ingot_last_error());
+    if (!e) DONE();
+    float x[N], keep[N];
+    ingot_context *c = NULL;
+    CHECK_STATUS(ingot_context_create(e, &c), INGOT_OK, NULL);
+
+    /* memory kinds */
+    CHECK_STATUS(ingot_context_bind_input_memory(c, "x", x, sizeof x, INGOT_MEMORY_DEVICE), INGOT_ERR_UNSUPPORTED, "cpu engine");
+    CHECK_STATUS(ingot_context_bind_input_memory(c, "x", x, sizeof x, (ingot_memory)7), INGOT_ERR_INVALID_ARG, "memory kind 7");
+    CHECK_STATUS(ingot_context_bind_input_memory(c, "nope", x, sizeof x, INGOT_MEMORY_PINNED), INGOT_ERR_NOT_FOUND, "nope");
+    ingot_output_allocator bad = {NULL, NULL, INGOT_MEMORY_HOST, NULL};
+    CHECK_STATUS(ingot_context_set_output_allocator(c, "y", &bad), INGOT_ERR_INVALID_ARG, "reallocate");
+    ingot_output_allocator dev = {realloc_cb, NULL, INGOT_MEMORY_DEVICE, NULL};
+    CHECK_STATUS(ingot_context_set_output_allocator(c, "y", &dev), INGOT_ERR_INVALID_ARG, "device");
+    void *p = NULL;
+    CHECK_STATUS(ingot_memory_alloc(INGOT_MEMORY_HOST, 100, &p), INGOT_OK, NULL);
+    CHECK(p && ((uintptr_t)p % 256) == 0, "host memory 256-aligned");
+    ingot_memory_free(INGOT_MEMORY_HOST, p);
+    CHECK_STATUS(ingot_memory_alloc((ingot_memory)9, 100, &p), INGOT_ERR_INVALID_ARG, "memory kind 9");
+    CHECK(!strcmp(ingot_memory_name(INGOT_MEMORY_MAPPED), "mapped"), "memory names");
+
+    /* counters and enqueue/synchronize: pinned-kind host memory behaves as host memory */
+    CHECK_STATUS(ingot_context_get_counters(c, &(ingot_run_counters){0}, NULL), INGOT_ERR_STATE, "no run");
+    CHECK_STATUS(ingot_context_bind_input_memory(c, "x", x, sizeof x, INGOT_MEMORY_PINNED), INGOT_OK, NULL);
+    ingot_context_set_timing(c, 1);
+    for (int run = 0; run < 3; run++) {
+        fill(x, (unsigned)run + 1);
+        CHECK_STATUS(ingot_context_enqueue(c, NULL), INGOT_OK, NULL);
+        CHECK_STATUS(ingot_context_synchronize(c), INGOT_OK, NULL);
+        const void *y = NULL;
+        ingot_context_get_output(c, "y", NULL, &y, NULL);
+        CHECK(y && wrong(x, y) == 0, "enqueue run %d correct", run);
+        ingot_run_counters last, total;
+        CHECK_STATUS(ingot_context_get_counters(c, &last, &total), INGOT_OK, NULL);
+        CHECK(total.runs == (uint64_t)run + 1, "total runs %llu, want %d", (unsigned long long)total.runs, run + 1);
+        if (run > 0) CHECK(last.host_allocs == 0, "run %d allocated %llu host buffers", run, (unsigned long long)last.host_allocs);
+        ingot_run_timing t;
+        CHECK(ingot_context_get_timing(c, &t) == INGOT_OK && t.enqueue_ms >= 0 && t.host_ms >= t.enqueue_ms,
+              "timing: enqueue %.3f ms, host %.3f ms", t.enqueue_ms, t.host_ms);
+    }
+
+    /* two output sets */
+    CHECK_STATUS(ingot_context_set_output_buffers(c, 0), INGOT_ERR_INVALID_ARG, "allowed 1 or 2");
+    CHECK_STATUS(ingot_context_set_output_buffers(c, 2), INGOT_OK, NULL);
+    const void *prev = NULL;
+    for (int run = 0; run < 5; run++) {
+        fill(x, 40 + (unsigned)run);
+        CHECK_STATUS(ingot_context_run(c, NULL), INGOT_OK, NULL);
+        const void *y = NULL;
+        ingot_context_get_output(c, "y", NULL, &y, NULL);
+        CHECK(y && wrong(x, y) == 0, "two sets: run %d correct", run);
+        if (prev) {
+            CHECK(prev != y, "two sets: run %d did not reuse run %d's buffer", run, run - 1);
+            CHECK(wrong(keep, prev) == 0, "two sets: run %d's data intact after run %d", run - 1, run);
+        }
+        ingot_run_counters last;
+        ingot_context_get_counters(c, &last, NULL);
+        if (run >= 2) CHECK(last.host_allocs == 0, "two sets: run %d allocated %llu", run, (unsigned long long)last.host_allocs);
+        memcpy(keep, x, sizeof x);
+        prev = y;
+    }
+    ingot_context_set_output_buffers(c, 1);
+
+    /* an output allocator: called once, told the shape every run, written correctly */
+    io_alloc_state as = {0};
+    ingot_output_allocator a = {realloc_cb, io_notify, INGOT_MEMORY_HOST, &as};
+    CHECK_STATUS(ingot_context_set_output_allocator(c, "y", &a), INGOT_OK, NULL);
+    for (int run = 0; run < 3; run++) {
+        fill(x, 70 + (unsigned)run);
+        if (as.mem) memset(as.mem, 0xFF, sizeof x);
+        CHECK_STATUS(ingot_context_run(c, NULL), INGOT_OK, NULL);
+        const void *y = NULL;
+        ingot_context_get_output(c, "y", NULL, &y, NULL);
+        CHECK(y == as.mem && y && wrong(x, y) == 0, "allocator run %d: output in the allocator's memory, correct", run);
+    }
+    CHECK(as.calls == 1 && as.notified == 3, "allocator: %d reallocate calls (want 1), %d notifications (want 3)", as.calls,
+          as.notified);
+    CHECK(as.rank == 2 && as.dims[0] == 4 && as.dims[1] == N / 4, "allocator: shape told %d-D %lld x %lld", as.rank,
+          (long long)as.dims[0], (long long)as.dims[1]);
+    free(as.mem);
+    io_alloc_state failing = {.fail = 1};
+    ingot_output_allocator f = {realloc_cb, NULL, INGOT_MEMORY_HOST, &failing};
+    ingot_context_set_output_allocator(c, "y", &f);
+    CHECK_STATUS(ingot_context_run(c, NULL), INGOT_ERR_NOMEM, "allocator returned NULL");
+    ingot_context_set_output_allocator(c, "y", NULL);
+    CHECK_STATUS(ingot_context_run(c, NULL), INGOT_OK, NULL);
+
+    ingot_context_destroy(c);
+    ingot_engine_destroy(e);
+    DONE();
+}
