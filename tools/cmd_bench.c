@@ -17,8 +17,13 @@
 #include "core/dtype.h"
 #include "ir/ir.h"
 
+#ifdef INGOT_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
 #define MAX_IO 64
 #define MAX_PCT 16
+#define MAX_STREAMS 16
 
 static int usage(FILE *f, int rc)
 {
@@ -26,7 +31,8 @@ static int usage(FILE *f, int rc)
             "usage: ingot bench ENGINE [--warmup MS] [--iterations N | --duration S] [--shapes NAME:DxD...]\n"
             "                  [--cuda-graph | --no-cuda-graph] [--percentile P[,P...]] [--load]\n"
             "                  [--load-mode auto|read|mmap|stream] [--json FILE] [--profile]\n"
-            "                  [--io-memory pageable] [--seed S]\n"
+            "                  [--io-memory pageable|pinned|mapped|device] [--no-data-transfers] [--streams N]\n"
+            "                  [--output-buffers 1|2] [--seed S]\n"
             "Measures an engine on random inputs, as trtexec does.\n"
             "  --warmup MS        run untimed for MS milliseconds first (default 200)\n"
             "  --iterations N     timed runs (default: as many as fit in --duration, at least 10)\n"
@@ -38,9 +44,12 @@ static int usage(FILE *f, int rc)
             "  --load             report the engine's load time, bytes read and peak RSS increase\n"
             "  --json FILE        write every figure to FILE\n"
             "  --profile          time each step in a separate run after the timed runs\n"
-            "  --io-memory        pageable (host memory, the default); pinned, mapped and device,\n"
-            "                     --no-data-transfers and --streams N > 1 need device-memory\n"
-            "                     bindings the runtime does not have yet\n");
+            "  --io-memory KIND   where inputs and outputs live: pageable (default), pinned, mapped\n"
+            "                     (zero-copy) or device (CUDA engines; CPU engines: pageable only)\n"
+            "  --no-data-transfers  inputs and outputs in device memory: no H2D or D2H (= --io-memory device)\n"
+            "  --streams N        N contexts on N streams, runs enqueued round-robin so the copies of\n"
+            "                     one overlap the compute of another (CUDA engines); reports throughput\n"
+            "  --output-buffers 2 double-buffered context-owned outputs (ingot_context_set_output_buffers)\n");
     return rc;
 }
 
@@ -180,7 +189,7 @@ static int samples_push(samples *s, double lat, const ingot_run_timing *rt)
         s->cap = cap;
     }
     s->lat[s->n] = lat;
-    s->enq[s->n] = rt->host_ms;
+    s->enq[s->n] = rt->enqueue_ms;
     s->h2d[s->n] = rt->h2d_ms;
     s->comp[s->n] = rt->compute_ms;
     s->d2h[s->n] = rt->d2h_ms;
@@ -217,12 +226,87 @@ typedef struct step_row {
     double ms;
 } step_row;
 
+/* One context of the run and the memory it is bound to. */
+typedef struct bench_ctx {
+    ingot_context *c;
+    void *in[MAX_IO], *out[MAX_IO];
+    size_t in_bytes[MAX_IO], out_bytes[MAX_IO];
+    int pending;
+    double t_enqueue; /* ms */
+} bench_ctx;
+
+/* Copy host bytes into memory of kind `kind` (device memory through the CUDA runtime). */
+static ingot_status put_bytes(void *dst, ingot_memory kind, const void *src, size_t n)
+{
+    if (kind != INGOT_MEMORY_DEVICE) {
+        memcpy(dst, src, n);
+        return INGOT_OK;
+    }
+#ifdef INGOT_WITH_CUDA
+    cudaError_t err = cudaMemcpy(dst, src, n, cudaMemcpyHostToDevice);
+    if (err != cudaSuccess) return ingot_fail(INGOT_ERR_CUDA, "cudaMemcpy (bench inputs): %s", cudaGetErrorString(err));
+    return INGOT_OK;
+#else
+    return ingot_fail(INGOT_ERR_BACKEND, "device memory needs the CUDA backend");
+#endif
+}
+
+/* A context with its inputs in memory of `kind`, holding the bytes of ins[]. */
+static ingot_status bench_ctx_open(ingot_engine *e, bench_ctx *b, const ing_tensor *ins, size_t n_in, ingot_memory kind,
+                                   int graph, int out_sets)
+{
+    ING_TRY(ingot_context_create(e, &b->c));
+    for (size_t i = 0; i < n_in; i++) {
+        ingot_tensor_info info;
+        ingot_engine_get_input(e, i, &info);
+        size_t nb = ing_nbytes(&ins[i]);
+        ING_TRY(ingot_memory_alloc(kind, nb ? nb : 1, &b->in[i]));
+        b->in_bytes[i] = nb;
+        ING_TRY(put_bytes(b->in[i], kind, ins[i].data, nb));
+        ING_TRY(ingot_context_set_input_shape(b->c, info.name, ins[i].rank, ins[i].dims));
+        ING_TRY(ingot_context_bind_input_memory(b->c, info.name, b->in[i], nb, kind));
+    }
+    ingot_context_set_cuda_graph(b->c, graph);
+    ingot_context_set_timing(b->c, 1);
+    return ingot_context_set_output_buffers(b->c, out_sets);
+}
+
+/* After a first run has sized them: outputs in memory of `kind` (pinned/mapped/device and
+ * pageable; the context's own buffers are used only with --output-buffers). */
+static ingot_status bench_ctx_bind_outputs(ingot_engine *e, bench_ctx *b, ingot_memory kind)
+{
+    size_t n_out = ingot_engine_num_outputs(e);
+    for (size_t j = 0; j < n_out && j < MAX_IO; j++) {
+        ingot_tensor_info info;
+        const void *data;
+        size_t nb = 0;
+        ingot_engine_get_output(e, j, &info);
+        ING_TRY(ingot_context_get_output(b->c, info.name, NULL, &data, &nb));
+        ING_TRY(ingot_memory_alloc(kind, nb ? nb : 1, &b->out[j]));
+        b->out_bytes[j] = nb;
+        ING_TRY(ingot_context_bind_output_memory(b->c, info.name, b->out[j], nb ? nb : 1, kind));
+    }
+    return INGOT_OK;
+}
+
+static void bench_ctx_close(bench_ctx *b, ingot_memory kind)
+{
+    if (b->c) ingot_context_synchronize(b->c);
+    ingot_context_destroy(b->c);
+    for (size_t i = 0; i < MAX_IO; i++) {
+        ingot_memory_free(kind, b->in[i]);
+        ingot_memory_free(kind, b->out[i]);
+    }
+    memset(b, 0, sizeof *b);
+}
+
 int cmd_bench(int argc, char **argv)
 {
     const char *path = NULL, *json_path = NULL;
     double warmup_ms = 200, duration_s = 3, pcts[MAX_PCT] = {90, 95, 99};
     long iterations = 0;
-    int n_pct = 3, n_shapes = 0, want_load = 0, profile = 0, graph = 1;
+    int n_pct = 3, n_shapes = 0, want_load = 0, profile = 0, graph = 1, io_kind = INGOT_MEMORY_HOST, out_sets = 1;
+    long n_streams = 1;
     ingot_input_shape shapes[MAX_IO];
     ingot_load_opts lo;
     ingot_load_opts_init(&lo);
@@ -263,20 +347,21 @@ int cmd_bench(int argc, char **argv)
         } else if (!strcmp(a, "--seed") && has) {
             cli_seed(strtoull(argv[++i], NULL, 10));
         } else if (!strcmp(a, "--no-data-transfers")) {
-            return cli_fail("bench: --no-data-transfers needs device-memory input/output bindings, which the runtime "
-                            "does not have yet");
+            io_kind = INGOT_MEMORY_DEVICE;
         } else if (!strcmp(a, "--streams") && has) {
-            long ns = strtol(argv[++i], &end, 10);
-            if (end == argv[i] || *end || ns < 1) return cli_fail("bench: --streams '%s' is not a count >= 1", argv[i]);
-            if (ns > 1)
-                return cli_fail("bench: --streams %ld needs concurrent contexts on device-memory bindings, which the "
-                                "runtime does not have yet", ns);
+            n_streams = strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end || n_streams < 1 || n_streams > MAX_STREAMS)
+                return cli_fail("bench: --streams '%s' is not a count in 1..%d", argv[i], MAX_STREAMS);
+        } else if (!strcmp(a, "--output-buffers") && has) {
+            out_sets = (int)strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end || (out_sets != 1 && out_sets != 2))
+                return cli_fail("bench: --output-buffers '%s' is not 1 or 2", argv[i]);
         } else if (!strcmp(a, "--io-memory") && has) {
             const char *m = argv[++i];
-            if (!strcmp(m, "pinned") || !strcmp(m, "mapped") || !strcmp(m, "device"))
-                return cli_fail("bench: --io-memory %s needs %s input/output bindings, which the runtime does not "
-                                "have yet; pageable works", m, !strcmp(m, "device") ? "device-memory" : "pinned host");
-            if (strcmp(m, "pageable") != 0)
+            io_kind = INGOT_MEMORY_COUNT;
+            for (int k = 0; k < INGOT_MEMORY_COUNT; k++)
+                if (!strcmp(m, k == INGOT_MEMORY_HOST ? "pageable" : ingot_memory_name((ingot_memory)k))) io_kind = k;
+            if (io_kind == INGOT_MEMORY_COUNT)
                 return cli_fail("bench: --io-memory '%s' is not pageable, pinned, mapped or device", m);
         } else if (a[0] == '-') {
             return cli_fail("bench: unknown option '%s' or missing value (see ingot bench --help)", a);
@@ -290,6 +375,8 @@ int cmd_bench(int argc, char **argv)
 
     ingot_engine *e = NULL;
     ingot_context *c = NULL;
+    static bench_ctx bc[MAX_STREAMS];
+    memset(bc, 0, sizeof bc);
     ing_tensor ins[MAX_IO];
     memset(ins, 0, sizeof ins);
     samples sm;
@@ -306,6 +393,12 @@ int cmd_bench(int argc, char **argv)
     ingot_engine_get_load_stats(e, &ls);
     static const char *modes[] = {"auto", "read", "mmap", "stream"};
     const char *mode_name = (unsigned)ls.mode < 4 ? modes[ls.mode] : "?";
+    const char *io_name = io_kind == INGOT_MEMORY_HOST ? "pageable" : ingot_memory_name((ingot_memory)io_kind);
+    if (!cuda && (io_kind != INGOT_MEMORY_HOST || n_streams > 1)) {
+        cli_fail("bench: %s applies to CUDA engines; this engine is for the cpu backend (use --io-memory pageable, "
+                 "--streams 1)", n_streams > 1 ? "--streams N > 1" : "--io-memory other than pageable");
+        goto done;
+    }
 
     size_t n_in = ingot_engine_num_inputs(e);
     if (n_in > MAX_IO) {
@@ -323,10 +416,6 @@ int cmd_bench(int argc, char **argv)
             cli_fail("bench: --shapes names '%s', which is not an input of the engine", shapes[s].name);
             goto done;
         }
-    }
-    if ((st = ingot_context_create(e, &c)) != INGOT_OK) {
-        cli_fail_status(st, "bench");
-        goto done;
     }
     int64_t batch = -1; /* the first input's leading dim, when it looks like a batch */
     for (size_t i = 0; i < n_in; i++) {
@@ -360,52 +449,86 @@ int cmd_bench(int argc, char **argv)
         }
         cli_fill_random(t);
         if (i == 0 && t->rank >= 2 && t->dims[0] >= 1) batch = t->dims[0];
-        if ((st = ingot_context_set_input_shape(c, info.name, t->rank, t->dims)) != INGOT_OK ||
-            (st = ingot_context_bind_input(c, info.name, t->data, nb)) != INGOT_OK) {
-            cli_fail_status(st, "bench");
+    }
+    for (long k = 0; k < n_streams; k++) {
+        if ((st = bench_ctx_open(e, &bc[k], ins, n_in, (ingot_memory)io_kind, graph, out_sets)) != INGOT_OK ||
+            (st = ingot_context_run(bc[k].c, NULL)) != INGOT_OK ||
+            (out_sets == 1 && (st = bench_ctx_bind_outputs(e, &bc[k], (ingot_memory)io_kind)) != INGOT_OK)) {
+            char what[64];
+            snprintf(what, sizeof what, "bench: setting up context %ld", k);
+            cli_fail_status(st, what);
             goto done;
         }
     }
-    ingot_context_set_cuda_graph(c, graph);
-    ingot_context_set_timing(c, 1);
+    c = bc[0].c;
 
-    /* warm-up: at least one run (first-run allocations, graph capture) */
+    /* warm-up: at least one run per context (first-run allocations, graph capture) */
     double w0 = (cli_now_s() * 1e3);
     long warm_runs = 0;
     do {
-        if ((st = ingot_context_run(c, NULL)) != INGOT_OK) {
-            cli_fail_status(st, "bench: warm-up run");
-            goto done;
-        }
-        warm_runs++;
+        for (long k = 0; k < n_streams; k++)
+            if ((st = ingot_context_run(bc[k].c, NULL)) != INGOT_OK) {
+                cli_fail_status(st, "bench: warm-up run");
+                goto done;
+            }
+        warm_runs += n_streams;
     } while ((cli_now_s() * 1e3) - w0 < warmup_ms);
     double warm_total = (cli_now_s() * 1e3) - w0;
 
-    uint64_t alloc0 = 0, alloc1 = 0;
-    int allocs_known = ingot_context_get_alloc_count(c, &alloc0) == INGOT_OK;
+    ingot_run_counters cnt0[MAX_STREAMS], cnt1;
+    for (long k = 0; k < n_streams; k++) ingot_context_get_counters(bc[k].c, NULL, &cnt0[k]);
+    uint64_t d_allocs = 0, h_allocs = 0, h2d_bytes = 0, d2h_bytes = 0;
     long graph_runs = 0;
     double t_begin = (cli_now_s() * 1e3), t_end = t_begin;
-    for (;;) {
-        if (iterations ? (long)sm.n >= iterations : (sm.n >= 10 && t_end - t_begin >= duration_s * 1e3)) break;
-        double t0 = (cli_now_s() * 1e3);
-        st = ingot_context_run(c, NULL);
-        t_end = (cli_now_s() * 1e3);
-        if (st != INGOT_OK) {
+    /* Runs are enqueued round-robin over the contexts; a context's run is waited for just
+     * before that context is enqueued again (with one stream: at once), and the ones still in
+     * flight at the end are drained. Latency is from the enqueue to the end of the
+     * synchronize. */
+    long n_enq = 0;
+    for (long left = -1; left != 0;) {
+        bench_ctx *b = &bc[n_enq % n_streams];
+        int enough = iterations ? n_enq >= iterations : (sm.n >= 10 && t_end - t_begin >= duration_s * 1e3);
+        if (enough) { /* drain: the next context still in flight, if any */
+            left = 0;
+            for (long k = 0; k < n_streams && !left; k++)
+                if (bc[k].pending) b = &bc[k], left = 1;
+            if (!left) break;
+        }
+        if (b->pending) {
+            st = ingot_context_synchronize(b->c);
+            t_end = (cli_now_s() * 1e3);
+            b->pending = 0;
+            if (st != INGOT_OK) {
+                cli_fail_status(st, "bench: timed run");
+                goto done;
+            }
+            ingot_run_timing rt;
+            memset(&rt, 0, sizeof rt);
+            ingot_context_get_timing(b->c, &rt);
+            graph_runs += rt.cuda_graph != 0;
+            if (samples_push(&sm, t_end - b->t_enqueue, &rt) != 0) {
+                cli_fail("bench: out of memory for %zu samples", sm.n);
+                goto done;
+            }
+        }
+        if (enough) continue;
+        b->t_enqueue = (cli_now_s() * 1e3);
+        if ((st = ingot_context_enqueue(b->c, NULL)) != INGOT_OK) {
             cli_fail_status(st, "bench: timed run");
             goto done;
         }
-        ingot_run_timing rt;
-        memset(&rt, 0, sizeof rt);
-        ingot_context_get_timing(c, &rt);
-        graph_runs += rt.cuda_graph != 0;
-        if (samples_push(&sm, t_end - t0, &rt) != 0) {
-            cli_fail("bench: out of memory for %zu samples", sm.n);
-            goto done;
-        }
+        b->pending = 1;
+        n_enq++;
+    }
+    for (long k = 0; k < n_streams; k++) {
+        ingot_context_get_counters(bc[k].c, NULL, &cnt1);
+        d_allocs += cnt1.device_allocs - cnt0[k].device_allocs;
+        h_allocs += cnt1.host_allocs - cnt0[k].host_allocs;
+        h2d_bytes += cnt1.h2d_bytes - cnt0[k].h2d_bytes;
+        d2h_bytes += cnt1.d2h_bytes - cnt0[k].d2h_bytes;
     }
     double wall_ms = t_end - t_begin;
-    if (allocs_known) allocs_known = ingot_context_get_alloc_count(c, &alloc1) == INGOT_OK;
-    double allocs_per_run = allocs_known ? (double)(alloc1 - alloc0) / (double)sm.n : -1;
+    double allocs_per_run = sm.n ? (double)(d_allocs + h_allocs) / (double)sm.n : 0;
     /* GPU-side sums per run, before the arrays are sorted */
     double xfer_sum = 0, comp_sum = 0;
     for (size_t i = 0; i < sm.n; i++) {
@@ -439,7 +562,7 @@ int cmd_bench(int argc, char **argv)
         if (xfer_sum > comp_sum)
             snprintf(warn[n_warn++], sizeof warn[0],
                      "transfer-bound: H2D+D2H %.4f ms per run exceed GPU compute %.4f ms; keep inputs and outputs in "
-                     "device memory (--io-memory device, once the runtime has device bindings)",
+                     "device memory (--io-memory device), or use pinned memory and reduced-precision I/O formats",
                      xfer_sum / (double)sm.n, comp_sum / (double)sm.n);
     }
     if (!cuda && cpu_blas_warning(warn[n_warn], sizeof warn[0])) n_warn++;
@@ -499,22 +622,22 @@ int cmd_bench(int argc, char **argv)
                ls.rss_hwm_after / 1048576.0);
     printf("warm-up: %ld runs in %.1f ms; timed: %zu runs in %.1f ms (total host walltime %.3f s)\n", warm_runs,
            warm_total, sm.n, wall_ms, wall_ms * 1e-3);
-    if (cuda) printf("cuda graph: %s, %ld of %zu timed runs replayed a graph\n", graph ? "on" : "off", graph_runs, sm.n);
+    if (cuda) printf("cuda graph: %s, %ld of %zu timed runs replayed a graph; io memory %s; %ld stream%s; %d output "
+                     "buffer set%s\n", graph ? "on" : "off", graph_runs, sm.n, io_name, n_streams, n_streams > 1 ? "s" : "",
+                     out_sets, out_sets > 1 ? "s" : "");
     printf("throughput: %.2f inferences/s", ips);
     if (batch > 0) printf(", %.2f items/s (batch %lld)", ips * (double)batch, (long long)batch);
     printf("\n");
     print_stats("latency:", &lat, pcts, n_pct);
     print_stats("enqueue:", &enq, pcts, n_pct);
     if (cuda) {
-        printf("               (CUDA: the host time of ingot_context_run, which includes the final synchronize; "
-               "the enqueue part is not separable yet)\n");
         print_stats("h2d:", &h2d, pcts, n_pct);
         print_stats("gpu compute:", &comp, pcts, n_pct);
         print_stats("d2h:", &d2h, pcts, n_pct);
     }
-    if (allocs_known) printf("allocations per run: %.2f (%llu in %zu timed runs)\n", allocs_per_run,
-                             (unsigned long long)(alloc1 - alloc0), sm.n);
-    else printf("allocations per run: not counted by the %s backend\n", cuda ? "cuda" : "cpu");
+    printf("per run: %.2f allocations (%llu device, %llu host in %zu timed runs), %.0f bytes H2D, %.0f bytes D2H\n",
+           allocs_per_run, (unsigned long long)d_allocs, (unsigned long long)h_allocs, sm.n,
+           sm.n ? (double)h2d_bytes / (double)sm.n : 0.0, sm.n ? (double)d2h_bytes / (double)sm.n : 0.0);
     for (int k = 0; k < n_warn; k++) printf("warning: %s\n", warn[k]);
     if (profile) {
         printf("profile (%s, mean of %ld runs, %.4f ms in steps):\n",
@@ -550,8 +673,9 @@ int cmd_bench(int argc, char **argv)
         if (iterations) fputs("null", jf);
         else json_num(jf, duration_s);
         /* cuda_graph: null on CPU engines, where it does not apply */
-        fprintf(jf, ", \"cuda_graph\": %s, \"io_memory\": \"pageable\", \"streams\": 1, \"load_mode\": \"%s\", "
-                    "\"percentiles\": [", !cuda ? "null" : graph ? "true" : "false", mode_name);
+        fprintf(jf, ", \"cuda_graph\": %s, \"io_memory\": \"%s\", \"streams\": %ld, \"output_buffers\": %d, "
+                    "\"load_mode\": \"%s\", \"percentiles\": [", !cuda ? "null" : graph ? "true" : "false", io_name,
+                n_streams, out_sets, mode_name);
         for (int k = 0; k < n_pct; k++) fprintf(jf, "%s%g", k ? ", " : "", pcts[k]);
         fputs("]},\n  \"inputs\": [", jf);
         for (size_t i = 0; i < n_in; i++) {
@@ -590,9 +714,8 @@ int cmd_bench(int argc, char **argv)
         json_stats(jf, "latency_ms", &lat, pcts, n_pct);
         json_stats(jf, "enqueue_ms", &enq, pcts, n_pct);
         fprintf(jf, ",\n  \"enqueue_note\": \"%s\"",
-                cuda ? "host wall time of ingot_context_run including its final synchronize; the enqueue part is not "
-                       "separable yet"
-                     : "host time of ingot_context_run");
+                cuda ? "host time of ingot_context_enqueue (returns before the device finishes)"
+                     : "host time of the run (CPU engines finish inside enqueue)");
         json_stats(jf, "h2d_ms", &h2d, pcts, n_pct);
         json_stats(jf, "gpu_compute_ms", &comp, pcts, n_pct);
         json_stats(jf, "d2h_ms", &d2h, pcts, n_pct);
@@ -600,11 +723,13 @@ int cmd_bench(int argc, char **argv)
         if (cuda) fprintf(jf, "%ld", graph_runs);
         else fputs("null", jf);
         fputs(",\n  \"allocations_per_run\": ", jf);
-        if (allocs_known) json_num(jf, allocs_per_run);
-        else fputs("null", jf);
-        fputs(",\n  \"allocations_total\": ", jf);
-        if (allocs_known) fprintf(jf, "%llu", (unsigned long long)(alloc1 - alloc0));
-        else fputs("null", jf);
+        json_num(jf, allocs_per_run);
+        fprintf(jf, ",\n  \"allocations_total\": %llu,\n  \"device_allocations_total\": %llu,\n  "
+                    "\"host_allocations_total\": %llu,\n  \"h2d_bytes_per_run\": ",
+                (unsigned long long)(d_allocs + h_allocs), (unsigned long long)d_allocs, (unsigned long long)h_allocs);
+        json_num(jf, sm.n ? (double)h2d_bytes / (double)sm.n : 0.0);
+        fputs(",\n  \"d2h_bytes_per_run\": ", jf);
+        json_num(jf, sm.n ? (double)d2h_bytes / (double)sm.n : 0.0);
         fputs(",\n  \"warnings\": [", jf);
         for (int k = 0; k < n_warn; k++) {
             fputs(k ? ", " : "", jf);
@@ -657,7 +782,7 @@ done:
     free(step_ms);
     samples_free(&sm);
     for (size_t i = 0; i < MAX_IO; i++) ing_free(ins[i].data);
-    ingot_context_destroy(c);
+    for (long k = 0; k < MAX_STREAMS; k++) bench_ctx_close(&bc[k], (ingot_memory)io_kind);
     ingot_engine_destroy(e);
     return rc;
 }

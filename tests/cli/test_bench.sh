@@ -1,7 +1,8 @@
 #!/bin/sh
 # `ingot bench` on a CPU engine: the JSON report has every field with sane values, the profile
-# lists the steps, a steady state allocates nothing, and the flags that need device-memory
-# bindings fail with one line starting "ingot:".
+# lists the steps, a steady state allocates nothing (host allocations and copies counted), two
+# output buffer sets work, and the flags that apply to CUDA engines only fail with one line
+# starting "ingot:".
 ingot="$1"; src="$2"; tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 is absent"; exit 77; }
 pass=0; fail=0
@@ -20,7 +21,7 @@ fi
 if "$ingot" bench "$tmp/d.engine" --warmup 20 --iterations 50 --json "$tmp/b.json" --profile --percentile 50,99 --load \
      > "$tmp/out.txt" 2>&1; then ok; else bad "bench: $(cat "$tmp/out.txt")"; fi
 grep -q '^throughput: .* inferences/s, .* items/s (batch 2)' "$tmp/out.txt" && ok || bad "text report: throughput line"
-grep -q '^allocations per run: 0.00' "$tmp/out.txt" && ok || bad "text report: allocations per run"
+grep -q '^per run: 0.00 allocations (0 device, 0 host' "$tmp/out.txt" && ok || bad "text report: allocations per run"
 grep -q 'FusedConv' "$tmp/out.txt" && ok || bad "text report: profile steps"
 if python3 - "$tmp/b.json" <<'PY'
 import json, sys
@@ -42,6 +43,9 @@ for key in ("latency_ms", "enqueue_ms"):
 for key in ("h2d_ms", "gpu_compute_ms", "d2h_ms", "cuda_graph_runs"):
     check(j[key] is None, key + " is null on CPU")
 check(j["allocations_per_run"] == 0, "allocations_per_run %r" % j["allocations_per_run"])
+check(j["host_allocations_total"] == 0 and j["device_allocations_total"] == 0, "allocation totals")
+check(j["h2d_bytes_per_run"] == 0 and j["d2h_bytes_per_run"] == 0, "no copies on CPU")
+check(j["config"]["io_memory"] == "pageable" and j["config"]["streams"] == 1, "config io_memory/streams")
 check(isinstance(j["warnings"], list), "warnings")
 check(j["load"]["ms"] >= 0 and "rss_hwm_delta" in j["load"], "load")
 p = j["profile"]
@@ -72,5 +76,9 @@ expect_error "no engine" bench
 expect_error "unknown shape input" bench "$tmp/d.engine" --shapes nope:1x1x8x8
 "$ingot" bench "$tmp/d.engine" --iterations 3 --warmup 0 --io-memory pageable --streams 1 --no-cuda-graph >/dev/null 2>&1 &&
   ok || bad "bench with pageable / streams 1"
+"$ingot" bench "$tmp/d.engine" --iterations 7 --warmup 0 --output-buffers 2 --json "$tmp/o.json" >/dev/null 2>&1 &&
+  python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["iterations"] == 7 and j["config"]["output_buffers"] == 2 and j["allocations_per_run"] == 0 else 1)' "$tmp/o.json" &&
+  ok || bad "bench --output-buffers 2"
+expect_error "output-buffers 3" bench "$tmp/d.engine" --output-buffers 3
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
