@@ -136,7 +136,24 @@ typedef struct ingot_build_opts {
     int verbose;                 /* non-zero: print what each pass did to stderr */
     const char *const *disabled_passes; /* names of optimization passes to skip; borrowed */
     size_t n_disabled_passes;
+    /* Dynamic shapes: the range each listed input may take at run time (an optimization
+     * profile). Dimensions where min == max are fixed; the others stay symbolic in the engine.
+     * The activation arena is planned for the max shapes, so any shape in range runs without
+     * allocating; opt is the shape tactics are chosen for. Borrowed for the call; may be NULL.
+     * An input may not appear in both shapes and profiles. */
+    const struct ingot_input_profile *profiles;
+    size_t n_profiles;
 } ingot_build_opts;
+
+/* One input's range of shapes ("--min-shapes/--opt-shapes/--max-shapes"):
+ * 0 <= min[d] <= opt[d] <= max[d] for every d < rank. */
+typedef struct ingot_input_profile {
+    const char *name;
+    int32_t rank;
+    int64_t min[INGOT_MAX_RANK];
+    int64_t opt[INGOT_MAX_RANK];
+    int64_t max[INGOT_MAX_RANK];
+} ingot_input_profile;
 
 /* Fill opts with defaults (version set). */
 void ingot_build_opts_init(ingot_build_opts *opts);
@@ -270,6 +287,12 @@ size_t ingot_engine_num_outputs(const ingot_engine *e);
 ingot_status ingot_engine_get_input(const ingot_engine *e, size_t index, ingot_tensor_info *info);
 ingot_status ingot_engine_get_output(const ingot_engine *e, size_t index, ingot_tensor_info *info);
 
+/* The range an input's shape may take (its optimization profile). For an input without a
+ * profile, min = opt = max = its shape as the engine fixes it (-1 where symbolic and
+ * unbounded). Returns INGOT_OK, INGOT_ERR_INVALID_ARG (NULL argument), INGOT_ERR_NOT_FOUND.
+ * profile->name is borrowed from the engine. Thread safety: safe. */
+ingot_status ingot_engine_get_input_profile(const ingot_engine *e, const char *name, ingot_input_profile *profile);
+
 ingot_backend ingot_engine_get_backend(const ingot_engine *e);
 /* Bytes of weights held by the engine. */
 size_t ingot_engine_weight_bytes(const ingot_engine *e);
@@ -287,7 +310,10 @@ ingot_status ingot_context_create(const ingot_engine *e, ingot_context **out);
 void ingot_context_destroy(ingot_context *c); /* NULL is a no-op */
 
 /* Set the shape of an input whose dimensions are not all fixed by the engine. The shape must
- * agree with every fixed dimension. Returns INGOT_ERR_NOT_FOUND, INGOT_ERR_SHAPE. */
+ * agree with every fixed dimension and lie inside the input's profile, if it has one (the
+ * message names the dimension, the value and the range). A CUDA context keeps the graph it
+ * captured for the last shape set and captures another when shapes change.
+ * Returns INGOT_ERR_NOT_FOUND, INGOT_ERR_SHAPE. */
 ingot_status ingot_context_set_input_shape(ingot_context *c, const char *name, int32_t rank,
                                            const int64_t *dims);
 

@@ -32,7 +32,7 @@ static int usage(FILE *f, int rc)
             "                  [--cuda-graph | --no-cuda-graph] [--percentile P[,P...]] [--load]\n"
             "                  [--load-mode auto|read|mmap|stream] [--json FILE] [--profile]\n"
             "                  [--io-memory pageable|pinned|mapped|device] [--no-data-transfers] [--streams N]\n"
-            "                  [--output-buffers 1|2] [--seed S]\n"
+            "                  [--output-buffers 1|2] [--output-alloc-per-run] [--seed S]\n"
             "Measures an engine on random inputs, as trtexec does.\n"
             "  --warmup MS        run untimed for MS milliseconds first (default 200)\n"
             "  --iterations N     timed runs (default: as many as fit in --duration, at least 10)\n"
@@ -49,7 +49,9 @@ static int usage(FILE *f, int rc)
             "  --no-data-transfers  inputs and outputs in device memory: no H2D or D2H (= --io-memory device)\n"
             "  --streams N        N contexts on N streams, runs enqueued round-robin so the copies of\n"
             "                     one overlap the compute of another (CUDA engines); reports throughput\n"
-            "  --output-buffers 2 double-buffered context-owned outputs (ingot_context_set_output_buffers)\n");
+            "  --output-buffers 2 double-buffered context-owned outputs (ingot_context_set_output_buffers)\n"
+            "  --output-alloc-per-run  allocate (and free) the bound output buffers around every run, as a\n"
+            "                     caller without persistent outputs does; for comparison\n");
     return rc;
 }
 
@@ -289,6 +291,21 @@ static ingot_status bench_ctx_bind_outputs(ingot_engine *e, bench_ctx *b, ingot_
     return INGOT_OK;
 }
 
+/* --output-alloc-per-run: new output buffers for the next run, the old ones freed. */
+static ingot_status bench_ctx_realloc_outputs(ingot_engine *e, bench_ctx *b, ingot_memory kind)
+{
+    size_t n_out = ingot_engine_num_outputs(e);
+    for (size_t j = 0; j < n_out && j < MAX_IO; j++) {
+        ingot_tensor_info info;
+        ingot_engine_get_output(e, j, &info);
+        ingot_memory_free(kind, b->out[j]);
+        b->out[j] = NULL;
+        ING_TRY(ingot_memory_alloc(kind, b->out_bytes[j] ? b->out_bytes[j] : 1, &b->out[j]));
+        ING_TRY(ingot_context_bind_output_memory(b->c, info.name, b->out[j], b->out_bytes[j] ? b->out_bytes[j] : 1, kind));
+    }
+    return INGOT_OK;
+}
+
 static void bench_ctx_close(bench_ctx *b, ingot_memory kind)
 {
     if (b->c) ingot_context_synchronize(b->c);
@@ -306,6 +323,7 @@ int cmd_bench(int argc, char **argv)
     double warmup_ms = 200, duration_s = 3, pcts[MAX_PCT] = {90, 95, 99};
     long iterations = 0;
     int n_pct = 3, n_shapes = 0, want_load = 0, profile = 0, graph = 1, io_kind = INGOT_MEMORY_HOST, out_sets = 1;
+    int alloc_per_run = 0;
     long n_streams = 1;
     ingot_input_shape shapes[MAX_IO];
     ingot_load_opts lo;
@@ -352,6 +370,8 @@ int cmd_bench(int argc, char **argv)
             n_streams = strtol(argv[++i], &end, 10);
             if (end == argv[i] || *end || n_streams < 1 || n_streams > MAX_STREAMS)
                 return cli_fail("bench: --streams '%s' is not a count in 1..%d", argv[i], MAX_STREAMS);
+        } else if (!strcmp(a, "--output-alloc-per-run")) {
+            alloc_per_run = 1;
         } else if (!strcmp(a, "--output-buffers") && has) {
             out_sets = (int)strtol(argv[++i], &end, 10);
             if (end == argv[i] || *end || (out_sets != 1 && out_sets != 2))
@@ -394,6 +414,10 @@ int cmd_bench(int argc, char **argv)
     static const char *modes[] = {"auto", "read", "mmap", "stream"};
     const char *mode_name = (unsigned)ls.mode < 4 ? modes[ls.mode] : "?";
     const char *io_name = io_kind == INGOT_MEMORY_HOST ? "pageable" : ingot_memory_name((ingot_memory)io_kind);
+    if (alloc_per_run && out_sets != 1) {
+        cli_fail("bench: --output-alloc-per-run binds the outputs itself; it does not combine with --output-buffers 2");
+        goto done;
+    }
     if (!cuda && (io_kind != INGOT_MEMORY_HOST || n_streams > 1)) {
         cli_fail("bench: %s applies to CUDA engines; this engine is for the cpu backend (use --io-memory pageable, "
                  "--streams 1)", n_streams > 1 ? "--streams N > 1" : "--io-memory other than pageable");
@@ -513,6 +537,10 @@ int cmd_bench(int argc, char **argv)
         }
         if (enough) continue;
         b->t_enqueue = (cli_now_s() * 1e3);
+        if (alloc_per_run && (st = bench_ctx_realloc_outputs(e, b, (ingot_memory)io_kind)) != INGOT_OK) {
+            cli_fail_status(st, "bench: --output-alloc-per-run");
+            goto done;
+        }
         if ((st = ingot_context_enqueue(b->c, NULL)) != INGOT_OK) {
             cli_fail_status(st, "bench: timed run");
             goto done;
@@ -674,8 +702,9 @@ int cmd_bench(int argc, char **argv)
         else json_num(jf, duration_s);
         /* cuda_graph: null on CPU engines, where it does not apply */
         fprintf(jf, ", \"cuda_graph\": %s, \"io_memory\": \"%s\", \"streams\": %ld, \"output_buffers\": %d, "
-                    "\"load_mode\": \"%s\", \"percentiles\": [", !cuda ? "null" : graph ? "true" : "false", io_name,
-                n_streams, out_sets, mode_name);
+                    "\"output_alloc_per_run\": %s, \"load_mode\": \"%s\", \"percentiles\": [",
+                !cuda ? "null" : graph ? "true" : "false", io_name, n_streams, out_sets,
+                alloc_per_run ? "true" : "false", mode_name);
         for (int k = 0; k < n_pct; k++) fprintf(jf, "%s%g", k ? ", " : "", pcts[k]);
         fputs("]},\n  \"inputs\": [", jf);
         for (size_t i = 0; i < n_in; i++) {

@@ -72,6 +72,9 @@ _Static_assert(offsetof(engine_header_v1, header_hash) == 248, "header layout");
  *   body    bodies[n_bodies]
  *   step    steps[n_nodes]          only if flags & ENGINE_META_HAS_STEPS
  *   i64     arena_offset[n_values]  only if flags & ENGINE_META_HAS_ARENA
+ *   profiles                        only if flags & ENGINE_META_HAS_PROFILES: u32 n, then per
+ *           profiled input i32 value, i32 rank, i64 min[rank], i64 opt[rank], i64 max[rank];
+ *           then i64 planned_bytes[n_values] (bytes of each arena slot, -1 if not planned)
  * and nothing after: the records must end exactly at metadata_size. */
 typedef struct engine_meta_prefix {
     uint32_t n_values;    /*  0: <= INT32_MAX */
@@ -87,7 +90,9 @@ _Static_assert(sizeof(engine_meta_prefix) == 32, "metadata prefix is 32 bytes");
 
 #define ENGINE_META_HAS_STEPS 1u
 #define ENGINE_META_HAS_ARENA 2u
-#define ENGINE_META_KNOWN_FLAGS (ENGINE_META_HAS_STEPS | ENGINE_META_HAS_ARENA)
+#define ENGINE_META_HAS_PROFILES 4u /* needs ENGINE_META_HAS_ARENA */
+#define ENGINE_META_KNOWN_FLAGS (ENGINE_META_HAS_STEPS | ENGINE_META_HAS_ARENA | ENGINE_META_HAS_PROFILES)
+#define ENGINE_MIN_PROFILE_BYTES 8 /* value + rank, rank 0 */
 
 /* Record encodings (types: u8/u16/u32/u64/i32/i64 little-endian, f32 IEEE bits):
  *   str    u32 len, len bytes (no NUL). A name holds no NUL byte; a STRING attribute may.

@@ -190,12 +190,26 @@ static void print_text(FILE *o, const engine_header_v1 *h, const engine_plan *p,
             if (p->arena_offset[i] < 0) continue;
             fputs("  ", o);
             put_s(o, m->values[i].name, 0);
-            fprintf(o, ": offset %" PRId64 ", %s %s\n", p->arena_offset[i],
+            fprintf(o, ": offset %" PRId64 ", %s %s", p->arena_offset[i],
                     ingot_dtype_name((ingot_dtype)m->values[i].t.dtype),
                     ing_shape_str(&m->values[i].t, sh, sizeof sh));
+            if (p->planned_bytes) fprintf(o, ", slot %" PRId64 " bytes", p->planned_bytes[i]);
+            fputc('\n', o);
         }
     } else {
         fprintf(o, "memory plan: none\n");
+    }
+    for (int32_t k = 0; k < p->n_profiles; k++) {
+        const engine_profile *pr = &p->profiles[k];
+        fputs(k ? "  " : "profile (the arena holds the max shapes):\n  ", o);
+        put_s(o, m->values[pr->value].name, 0);
+        const int64_t *l[3] = {pr->min, pr->opt, pr->max};
+        for (int q = 0; q < 3; q++) {
+            fprintf(o, "%s[", q == 0 ? ": min " : q == 1 ? ", opt " : ", max ");
+            for (int32_t d = 0; d < pr->rank; d++) fprintf(o, "%s%" PRId64, d ? "," : "", l[q][d]);
+            fputc(']', o);
+        }
+        fputc('\n', o);
     }
     uint64_t total = 0;
     for (int32_t k = 0; k < n_blobs; k++) total += blobs[k].bytes;
@@ -253,8 +267,23 @@ static void print_json(FILE *o, const engine_header_v1 *h, const engine_plan *p,
             if (p->arena_offset[i] < 0) continue;
             fprintf(o, "%s{\"value\":%d,\"name\":", first ? "" : ",", i);
             put_s(o, m->values[i].name, 1);
-            fprintf(o, ",\"offset\":%" PRId64 "}", p->arena_offset[i]);
+            fprintf(o, ",\"offset\":%" PRId64, p->arena_offset[i]);
+            if (p->planned_bytes) fprintf(o, ",\"slot_bytes\":%" PRId64, p->planned_bytes[i]);
+            fputc('}', o);
             first = 0;
+        }
+        fputs("],\"profiles\":[", o);
+        for (int32_t k = 0; k < p->n_profiles; k++) {
+            const engine_profile *pr = &p->profiles[k];
+            fprintf(o, "%s{\"input\":", k ? "," : "");
+            put_s(o, m->values[pr->value].name, 1);
+            const int64_t *l[3] = {pr->min, pr->opt, pr->max};
+            for (int q = 0; q < 3; q++) {
+                fprintf(o, ",\"%s\":[", q == 0 ? "min" : q == 1 ? "opt" : "max");
+                for (int32_t d = 0; d < pr->rank; d++) fprintf(o, "%s%" PRId64, d ? "," : "", l[q][d]);
+                fputc(']', o);
+            }
+            fputc('}', o);
         }
         fputs("]}", o);
     } else {

@@ -26,6 +26,15 @@ void engine_plan_destroy(engine_plan *p)
         }
     ing_free(p->steps);
     ing_free(p->arena_offset);
+    ing_free(p->profiles);
+    ing_free(p->planned_bytes);
     ir_model_destroy(p->model);
     ing_free(p);
+}
+
+size_t engine_plan_slot_bytes(const engine_plan *p, int32_t v)
+{
+    if (!p->arena_offset || p->arena_offset[v] < 0) return 0;
+    if (p->planned_bytes) return p->planned_bytes[v] > 0 ? (size_t)p->planned_bytes[v] : 0;
+    return ing_nbytes(&p->model->values[v].t);
 }

@@ -24,6 +24,13 @@ typedef struct engine_step_info {
     size_t params_len; /* bytes */
 } engine_step_info;
 
+/* An input's optimization profile: the range its shape may take at run time. */
+typedef struct engine_profile {
+    int32_t value; /* a graph input of body 0 */
+    int32_t rank;
+    int64_t min[IR_MAX_RANK], opt[IR_MAX_RANK], max[IR_MAX_RANK];
+} engine_profile;
+
 typedef struct engine_plan {
     ir_model *model;          /* owned */
     engine_target target;
@@ -31,10 +38,18 @@ typedef struct engine_plan {
     int64_t *arena_offset;    /* per value: byte offset in the activation arena, -1 if not
                                * planned (constants, inputs, dynamic shapes); owned; may be NULL */
     uint64_t arena_bytes;     /* size of the activation arena */
+    engine_profile *profiles; /* per profiled input; owned; NULL when none */
+    int32_t n_profiles;
+    int64_t *planned_bytes;   /* with profiles: per value, the bytes its arena slot holds (its
+                               * size at the max shapes), -1 where not planned; owned; NULL
+                               * without profiles (then a slot holds the value's static size) */
     char builder_version[32]; /* ingot_version() of the builder */
 } engine_plan;
 
 ingot_status engine_plan_create(ir_model *model, engine_plan **out); /* takes model on success */
 void engine_plan_destroy(engine_plan *p); /* destroys the model too; NULL is a no-op */
+
+/* Bytes the arena slot of value v holds (0 when v is not planned in the arena). */
+size_t engine_plan_slot_bytes(const engine_plan *p, int32_t v);
 
 #endif

@@ -223,6 +223,36 @@ done:
 }
 
 /* need_data = 0: constants may have no bytes yet (metadata decoded without the weights). */
+/* Each profile names a distinct graph input of its rank, 0 <= min <= opt <= max, and agrees
+ * with the dims the input fixes. */
+static ingot_status validate_profiles(const engine_plan *p, ingot_status st)
+{
+    const ir_model *m = p->model;
+    if (p->n_profiles && !p->profiles) return ingot_fail(st, "%d input profiles without an array", p->n_profiles);
+    if (p->n_profiles && !p->planned_bytes) return ingot_fail(st, "input profiles without planned slot sizes");
+    const ir_body *b = m->n_bodies ? &m->bodies[0] : NULL;
+    for (int32_t k = 0; k < p->n_profiles; k++) {
+        const engine_profile *pr = &p->profiles[k];
+        int is_input = 0;
+        for (int32_t i = 0; b && i < b->n_in; i++) is_input |= b->in[i] == pr->value;
+        if (!is_input) return ingot_fail(st, "input profile %d names value %d, which is not a graph input", k, pr->value);
+        for (int32_t q = 0; q < k; q++)
+            if (p->profiles[q].value == pr->value) return ingot_fail(st, "input profiles %d and %d name the same input", q, k);
+        const ir_value *v = &m->values[pr->value];
+        if (v->t.rank != pr->rank)
+            return ingot_fail(st, "input profile of '%s' has rank %d, the input has rank %d", v->name, pr->rank, v->t.rank);
+        for (int32_t d = 0; d < pr->rank; d++) {
+            if (!(0 <= pr->min[d] && pr->min[d] <= pr->opt[d] && pr->opt[d] <= pr->max[d]))
+                return ingot_fail(st, "input profile of '%s': dim %d has min %" PRId64 ", opt %" PRId64 ", max %" PRId64
+                                  "; need 0 <= min <= opt <= max", v->name, d, pr->min[d], pr->opt[d], pr->max[d]);
+            if (v->t.dims[d] >= 0 && (pr->min[d] != v->t.dims[d] || pr->max[d] != v->t.dims[d]))
+                return ingot_fail(st, "input profile of '%s': dim %d ranges over [%" PRId64 ", %" PRId64 "], the input "
+                                  "fixes it to %" PRId64, v->name, d, pr->min[d], pr->max[d], v->t.dims[d]);
+        }
+    }
+    return INGOT_OK;
+}
+
 static ingot_status validate_plan(const engine_plan *p, ingot_status st, int need_data)
 {
     if (!p || !p->model) return ingot_fail(st, "the plan has no model");
@@ -252,11 +282,20 @@ static ingot_status validate_plan(const engine_plan *p, ingot_status st, int nee
             if (p->steps[i].params_len && !p->steps[i].params)
                 return ingot_fail(st, "step %d (node '%s'): %zu parameter bytes but no data", i,
                                   m->nodes[i].name, p->steps[i].params_len);
+    ING_TRY(validate_profiles(p, st));
     if (p->arena_offset)
         for (int32_t i = 0; i < m->n_values; i++) {
             const ir_value *v = &m->values[i];
             int64_t off = p->arena_offset[i];
             size_t bytes = 0;
+            if (p->planned_bytes) {
+                int64_t pb = p->planned_bytes[i];
+                if (pb < -1 || (off == -1) != (pb == -1) ||
+                    (off >= 0 && pb >= 0 && ((uint64_t)off > p->arena_bytes || (uint64_t)pb > p->arena_bytes - (uint64_t)off)))
+                    return ingot_fail(st, "memory plan: value %d '%s' has a %" PRId64 "-byte slot at arena offset %"
+                                      PRId64 "; slots are -1 exactly where offsets are -1 and lie inside the arena's %"
+                                      PRIu64 " bytes", i, v->name, pb, off, p->arena_bytes);
+            }
             if (off == -1) continue;
             if (off < 0 || (uint64_t)off > p->arena_bytes)
                 return ingot_fail(st, "memory plan: value %d '%s' at arena offset %" PRId64
@@ -892,6 +931,43 @@ static ingot_status decode(const engine_header_v1 *h, const uint8_t *meta, const
             goto fail;
         }
         if ((st = rd_bytes(&r, p->arena_offset, bytes, "arena offsets")) != INGOT_OK) goto fail;
+    }
+    if (pre.flags & ENGINE_META_HAS_PROFILES) {
+        uint32_t np = 0;
+        snprintf(r.ctx, sizeof r.ctx, "input profiles");
+        if (!(pre.flags & ENGINE_META_HAS_ARENA)) {
+            st = ingot_fail(INGOT_ERR_CORRUPT, "engine metadata: input profiles without a memory plan (flags "
+                            "0x%x); the metadata is corrupt", pre.flags);
+            goto fail;
+        }
+        if ((st = rd_count(&r, &np, ENGINE_MIN_PROFILE_BYTES, "profile count")) != INGOT_OK) goto fail;
+        if (!(p->profiles = ing_calloc(np ? np : 1, sizeof *p->profiles))) {
+            st = ingot_fail(INGOT_ERR_NOMEM, "out of memory for %u input profiles", np);
+            goto fail;
+        }
+        p->n_profiles = (int32_t)np;
+        for (uint32_t k = 0; k < np; k++) {
+            engine_profile *pr = &p->profiles[k];
+            if ((st = rd_bytes(&r, &pr->value, sizeof pr->value, "profile input")) != INGOT_OK ||
+                (st = rd_bytes(&r, &pr->rank, sizeof pr->rank, "profile rank")) != INGOT_OK)
+                goto fail;
+            if (pr->rank < 0 || pr->rank > IR_MAX_RANK) {
+                st = ingot_fail(INGOT_ERR_CORRUPT, "engine metadata: input profile %u has rank %d, allowed "
+                                "0..%d; the metadata is corrupt", k, pr->rank, IR_MAX_RANK);
+                goto fail;
+            }
+            size_t nb = (size_t)pr->rank * sizeof(int64_t);
+            if ((st = rd_bytes(&r, pr->min, nb, "profile min")) != INGOT_OK ||
+                (st = rd_bytes(&r, pr->opt, nb, "profile opt")) != INGOT_OK ||
+                (st = rd_bytes(&r, pr->max, nb, "profile max")) != INGOT_OK)
+                goto fail;
+        }
+        size_t bytes = (size_t)pre.n_values * sizeof(int64_t);
+        if (!(p->planned_bytes = ing_malloc(bytes ? bytes : 1))) {
+            st = ingot_fail(INGOT_ERR_NOMEM, "out of memory for %u planned sizes", pre.n_values);
+            goto fail;
+        }
+        if ((st = rd_bytes(&r, p->planned_bytes, bytes, "planned slot sizes")) != INGOT_OK) goto fail;
     }
     if (rd_left(&r) != 0) {
         st = ingot_fail(INGOT_ERR_CORRUPT, "engine metadata: %zu bytes left over after the last "

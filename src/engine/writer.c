@@ -169,7 +169,8 @@ static ingot_status make_layout(const engine_plan *p, layout *L, const uint64_t 
         .n_nodes = (uint32_t)m->n_nodes,
         .n_bodies = (uint32_t)m->n_bodies,
         .flags = (p->steps ? ENGINE_META_HAS_STEPS : 0u) |
-                 (p->arena_offset ? ENGINE_META_HAS_ARENA : 0u),
+                 (p->arena_offset ? ENGINE_META_HAS_ARENA : 0u) |
+                 (p->arena_offset && p->planned_bytes ? ENGINE_META_HAS_PROFILES : 0u),
         .opset = m->opset,
         .arena_bytes = p->arena_bytes,
     };
@@ -206,6 +207,18 @@ static ingot_status make_layout(const engine_plan *p, layout *L, const uint64_t 
             put(b, s->params, s->params_len);
         }
     if (p->arena_offset) put(b, p->arena_offset, (size_t)m->n_values * sizeof(int64_t));
+    if (p->arena_offset && p->planned_bytes) {
+        PUT(b, uint32_t, (uint32_t)p->n_profiles);
+        for (int32_t k = 0; k < p->n_profiles; k++) {
+            const engine_profile *pr = &p->profiles[k];
+            PUT(b, int32_t, pr->value);
+            PUT(b, int32_t, pr->rank);
+            put(b, pr->min, (size_t)pr->rank * sizeof(int64_t));
+            put(b, pr->opt, (size_t)pr->rank * sizeof(int64_t));
+            put(b, pr->max, (size_t)pr->rank * sizeof(int64_t));
+        }
+        put(b, p->planned_bytes, (size_t)m->n_values * sizeof(int64_t));
+    }
     if (b->oom)
         return ingot_fail(INGOT_ERR_NOMEM, "out of memory encoding the engine metadata (%zu bytes "
                           "so far)", b->n);

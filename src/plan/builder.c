@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "core/alloc.h"
 #include "core/status.h"
 #include "ir/infer.h"
 #include "onnx/importer.h"
@@ -42,6 +43,97 @@ static ingot_status apply_shapes(ir_model *m, const ingot_build_opts *o)
     return INGOT_OK;
 }
 
+/* Optimization profiles: check each against the model, leave symbolic the dims that vary
+ * (fixed where min == max) and return the entries for the plan (*out, *n; caller frees). */
+static ingot_status apply_profiles(ir_model *m, const ingot_build_opts *o, engine_profile **out, int32_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!o->n_profiles) return INGOT_OK;
+    if (!o->profiles) return ingot_fail(INGOT_ERR_INVALID_ARG, "%zu profiles given without an array", o->n_profiles);
+    const ir_body *b = &m->bodies[0];
+    if (o->n_profiles > (size_t)b->n_in)
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "%zu input profiles given, the model has %d inputs", o->n_profiles, b->n_in);
+    engine_profile *pr = ing_calloc(o->n_profiles, sizeof *pr);
+    if (!pr) return ingot_fail(INGOT_ERR_NOMEM, "out of memory for %zu input profiles", o->n_profiles);
+    ingot_status st = INGOT_OK;
+    for (size_t k = 0; k < o->n_profiles && st == INGOT_OK; k++) {
+        const ingot_input_profile *ip = &o->profiles[k];
+        int32_t v = -1;
+        for (int32_t i = 0; ip->name && i < b->n_in; i++)
+            if (!strcmp(m->values[b->in[i]].name, ip->name)) v = b->in[i];
+        if (v < 0) {
+            st = ingot_fail(INGOT_ERR_NOT_FOUND, "profile %zu names '%s', which is not an input of the model", k,
+                            ip->name ? ip->name : "(null)");
+            break;
+        }
+        for (size_t q = 0; q < k; q++)
+            if (pr[q].value == v) st = ingot_fail(INGOT_ERR_INVALID_ARG, "input '%s' has two profiles", ip->name);
+        for (size_t s = 0; s < o->n_shapes && st == INGOT_OK; s++)
+            if (o->shapes[s].name && !strcmp(o->shapes[s].name, ip->name))
+                st = ingot_fail(INGOT_ERR_INVALID_ARG, "input '%s' is given both a fixed shape and a profile", ip->name);
+        ir_value *iv = &m->values[v];
+        if (st == INGOT_OK && (ip->rank < 0 || ip->rank > IR_MAX_RANK || (iv->t.rank >= 0 && iv->t.rank != ip->rank)))
+            st = ingot_fail(INGOT_ERR_SHAPE, "profile of input '%s': rank %d, the model has rank %d (allowed 0..%d)",
+                            ip->name, ip->rank, iv->t.rank, IR_MAX_RANK);
+        for (int32_t d = 0; d < ip->rank && st == INGOT_OK; d++) {
+            int64_t lo = ip->min[d], mid = ip->opt[d], hi = ip->max[d], fixed = iv->t.rank >= 0 ? iv->t.dims[d] : -1;
+            if (!(0 <= lo && lo <= mid && mid <= hi))
+                st = ingot_fail(INGOT_ERR_SHAPE, "profile of input '%s': dim %d has min %lld, opt %lld, max %lld; "
+                                "need 0 <= min <= opt <= max", ip->name, d, (long long)lo, (long long)mid, (long long)hi);
+            else if (fixed >= 0 && (lo != fixed || hi != fixed))
+                st = ingot_fail(INGOT_ERR_SHAPE, "profile of input '%s': dim %d ranges over [%lld, %lld], the model "
+                                "fixes it to %lld", ip->name, d, (long long)lo, (long long)hi, (long long)fixed);
+        }
+        if (st != INGOT_OK) break;
+        pr[k].value = v;
+        pr[k].rank = ip->rank;
+        memcpy(pr[k].min, ip->min, sizeof pr[k].min);
+        memcpy(pr[k].opt, ip->opt, sizeof pr[k].opt);
+        memcpy(pr[k].max, ip->max, sizeof pr[k].max);
+        iv->t.rank = ip->rank;
+        for (int32_t d = 0; d < ip->rank; d++) iv->t.dims[d] = ip->min[d] == ip->max[d] ? ip->min[d] : -1;
+    }
+    if (st != INGOT_OK) {
+        ing_free(pr);
+        return st;
+    }
+    *out = pr;
+    *n = (int32_t)o->n_profiles;
+    return INGOT_OK;
+}
+
+/* Plan the arena for the profiles' max shapes: infer with the inputs at max, plan, record
+ * every planned slot's size, then give every value back its symbolic shape. */
+static ingot_status plan_for_max(engine_plan *plan)
+{
+    ir_model *m = plan->model;
+    size_t nv = (size_t)(m->n_values ? m->n_values : 1);
+    ing_tensor *saved = ing_malloc(nv * sizeof *saved);
+    plan->planned_bytes = ing_malloc(nv * sizeof(int64_t));
+    if (!saved || !plan->planned_bytes) {
+        ing_free(saved);
+        return ingot_fail(INGOT_ERR_NOMEM, "out of memory planning for %d values", m->n_values);
+    }
+    for (int32_t i = 0; i < m->n_values; i++) saved[i] = m->values[i].t;
+    for (int32_t k = 0; k < plan->n_profiles; k++) {
+        ir_value *iv = &m->values[plan->profiles[k].value];
+        for (int32_t d = 0; d < plan->profiles[k].rank; d++) iv->t.dims[d] = plan->profiles[k].max[d];
+    }
+    ingot_status st = ir_infer_model(m);
+    if (st == INGOT_OK) st = plan_memory(plan);
+    for (int32_t i = 0; i < m->n_values; i++) {
+        int planned = st == INGOT_OK && plan->arena_offset && plan->arena_offset[i] >= 0;
+        plan->planned_bytes[i] = planned ? (int64_t)ing_nbytes(&m->values[i].t) : -1;
+        void *data = m->values[i].t.data; /* constants keep their bytes */
+        m->values[i].t = saved[i];
+        m->values[i].t.data = data;
+    }
+    ing_free(saved);
+    if (st != INGOT_OK) return ingot_fail_prefix(st, "planning memory for the profiles' max shapes");
+    return INGOT_OK;
+}
+
 static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot_engine **out)
 {
     ingot_build_opts defaults;
@@ -56,6 +148,8 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
     const ing_backend *b = ing_backend_get(opts->backend);
     ingot_status st;
     engine_plan *plan = NULL;
+    engine_profile *profiles = NULL;
+    int32_t n_profiles = 0;
     if (!b) {
         ir_model_destroy(m);
         return ingot_fail(INGOT_ERR_BACKEND, "backend %d is not in this build of ingot (built: cpu%s)", opts->backend,
@@ -75,6 +169,7 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
         return ingot_fail(INGOT_ERR_INVALID_ARG, "precision %d, allowed 0..%d", opts->precision, INGOT_PRECISION_COUNT - 1);
     }
     if ((st = apply_shapes(m, opts)) != INGOT_OK) goto fail;
+    if ((st = apply_profiles(m, opts, &profiles, &n_profiles)) != INGOT_OK) goto fail;
     for (int32_t i = 0; i < m->n_nodes; i++)
         if ((st = b->supports(m, &m->nodes[i])) != INGOT_OK) goto fail;
     if ((st = ir_infer_model(m)) != INGOT_OK) goto fail;
@@ -84,11 +179,27 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
     m = NULL; /* owned by the plan now */
     plan->target.backend = opts->backend;
     plan->target.precision = opts->precision;
-    if ((st = plan_memory(plan)) != INGOT_OK) goto fail;
+    /* the passes renumber values: find each profiled input again by name */
+    for (int32_t k = 0; k < n_profiles; k++) {
+        const ir_body *b0 = &plan->model->bodies[0];
+        profiles[k].value = -1;
+        for (int32_t i = 0; i < b0->n_in; i++)
+            if (!strcmp(plan->model->values[b0->in[i]].name, opts->profiles[k].name)) profiles[k].value = b0->in[i];
+        if (profiles[k].value < 0) {
+            st = ingot_fail(INGOT_ERR_MODEL, "input '%s' of the profile is no longer an input after optimization",
+                            opts->profiles[k].name);
+            goto fail;
+        }
+    }
+    plan->profiles = profiles;
+    plan->n_profiles = n_profiles;
+    profiles = NULL;
+    if ((st = plan->n_profiles ? plan_for_max(plan) : plan_memory(plan)) != INGOT_OK) goto fail;
     if ((st = b->prepare(plan)) != INGOT_OK) goto fail;
     if ((st = runtime_engine_from_plan(plan, out)) != INGOT_OK) goto fail;
     return INGOT_OK;
 fail:
+    ing_free(profiles);
     ir_model_destroy(m);
     engine_plan_destroy(plan);
     return st;

@@ -120,6 +120,16 @@ ingot_status ingot_context_set_input_shape(ingot_context *c, const char *name, i
             return ingot_fail(INGOT_ERR_SHAPE, "input '%s': dim %d is %lld, the engine fixes it to %lld", name, d,
                               (long long)dims[d], (long long)decl->dims[d]);
     }
+    const engine_plan *pl = c->e->plan;
+    for (int32_t k = 0; k < pl->n_profiles; k++) {
+        const engine_profile *pr = &pl->profiles[k];
+        if (pr->value != c->in[i].value) continue;
+        for (int32_t d = 0; d < rank && d < pr->rank; d++)
+            if (dims[d] < pr->min[d] || dims[d] > pr->max[d])
+                return ingot_fail(INGOT_ERR_SHAPE, "input '%s': dim %d is %lld, outside the engine's profile range "
+                                  "[%lld, %lld] (rebuild with a wider --min-shapes/--max-shapes)", name, d,
+                                  (long long)dims[d], (long long)pr->min[d], (long long)pr->max[d]);
+    }
     c->in[i].t.rank = rank;
     for (int32_t d = 0; d < rank; d++) c->in[i].t.dims[d] = dims[d];
     return INGOT_OK;
@@ -368,6 +378,34 @@ ingot_status ingot_context_set_cuda_graph(ingot_context *c, int on)
     if (!c) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_set_cuda_graph: context must not be NULL");
     if (c->e->backend->set_cuda_graph) c->e->backend->set_cuda_graph(c->state, on != 0);
     return INGOT_OK;
+}
+
+ingot_status ingot_engine_get_input_profile(const ingot_engine *e, const char *name, ingot_input_profile *profile)
+{
+    if (!e || !name || !profile)
+        return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_engine_get_input_profile: engine, name and profile must not be NULL");
+    const ir_model *m = e->plan->model;
+    const ir_body *b = &m->bodies[0];
+    for (int32_t i = 0; i < b->n_in; i++) {
+        const ir_value *v = &m->values[b->in[i]];
+        if (strcmp(v->name, name) != 0) continue;
+        ingot_input_profile r;
+        memset(&r, 0, sizeof r);
+        r.name = v->name;
+        r.rank = v->t.rank;
+        for (int32_t d = 0; d < v->t.rank; d++) r.min[d] = r.opt[d] = r.max[d] = v->t.dims[d];
+        for (int32_t k = 0; k < e->plan->n_profiles; k++) {
+            const engine_profile *pr = &e->plan->profiles[k];
+            if (pr->value != b->in[i]) continue;
+            r.rank = pr->rank;
+            memcpy(r.min, pr->min, sizeof r.min);
+            memcpy(r.opt, pr->opt, sizeof r.opt);
+            memcpy(r.max, pr->max, sizeof r.max);
+        }
+        *profile = r;
+        return INGOT_OK;
+    }
+    return ingot_fail(INGOT_ERR_NOT_FOUND, "no input named '%s'", name);
 }
 
 size_t ingot_engine_num_steps(const ingot_engine *e)

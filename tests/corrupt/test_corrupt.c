@@ -691,6 +691,84 @@ CORRUPT_CASE(metadata_trailing,
              set_u32(img + ENGINE_HEADER_SIZE + 12, ENGINE_META_HAS_STEPS), 1, 0,
              INGOT_ERR_CORRUPT, "engine metadata", "left over")
 
+/* Input profiles: the base plan with x ([N, 4]) profiled over N in [1, 8] and the arena's slots
+ * sized for N = 8. Its cases edit that image; the profile record sits just before the 13
+ * planned slot sizes at the end of the metadata: i32 value, i32 rank, i64 min[2], opt[2],
+ * max[2]. */
+static uint8_t *g_pimg;
+static size_t g_psize;
+
+static engine_plan *make_profiled_plan(void)
+{
+    engine_plan *p = make_plan(INGOT_BACKEND_CPU);
+    if (!p) return NULL;
+    p->profiles = ing_calloc(1, sizeof *p->profiles);
+    p->planned_bytes = ing_malloc((size_t)p->model->n_values * sizeof(int64_t));
+    if (!p->profiles || !p->planned_bytes) {
+        engine_plan_destroy(p);
+        return NULL;
+    }
+    p->n_profiles = 1;
+    *p->profiles = (engine_profile){.value = 0, .rank = 2, .min = {1, 4}, .opt = {2, 4}, .max = {8, 4}};
+    for (int32_t i = 0; i < p->model->n_values; i++) p->planned_bytes[i] = p->arena_offset[i] < 0 ? -1 : 64;
+    p->planned_bytes[10] = p->planned_bytes[11] = 128; /* then_out and else_out share [128, 256) */
+    return p;
+}
+
+static size_t profile_at(const uint8_t *img)
+{
+    engine_header_v1 h = hdr_of(img);
+    return (size_t)(h.metadata_offset + h.metadata_size) - 8 * 13 - 56;
+}
+
+static int with_profiles(int (*fn)(void))
+{
+    uint8_t *img = g_img;
+    size_t size = g_size;
+    g_img = g_pimg;
+    g_size = g_psize;
+    int r = fn();
+    g_img = img;
+    g_size = size;
+    return r;
+}
+
+static int profile_roundtrip(void)
+{
+    engine_plan *q = NULL;
+    ingot_status st = engine_read_image(g_pimg, g_psize, 1, &q);
+    CHECK(st == INGOT_OK, "%s", ingot_last_error());
+    if (st != INGOT_OK) return 1;
+    CHECK(q->n_profiles == 1 && q->profiles[0].value == 0 && q->profiles[0].rank == 2 && q->profiles[0].min[0] == 1 &&
+              q->profiles[0].opt[0] == 2 && q->profiles[0].max[0] == 8 && q->profiles[0].max[1] == 4,
+          "profile not kept");
+    CHECK(q->planned_bytes && q->planned_bytes[8] == 64 && q->planned_bytes[10] == 128 && q->planned_bytes[0] == -1,
+          "planned slot sizes not kept");
+    CHECK(engine_plan_slot_bytes(q, 10) == 128 && engine_plan_slot_bytes(q, 0) == 0, "slot bytes");
+    engine_plan_destroy(q);
+    return 1;
+}
+
+CORRUPT_CASE(profile_not_input_base, set_u32(img + profile_at(img), 8), 1, 0, INGOT_ERR_CORRUPT, "profile",
+             "not a graph input")
+CORRUPT_CASE(profile_min_above_max_base, set_u64(img + profile_at(img) + 8, 9), 1, 0, INGOT_ERR_CORRUPT, "'x'",
+             "0 <= min <= opt <= max")
+CORRUPT_CASE(profile_fixed_dim_base, set_u64(img + profile_at(img) + 48, 5), 1, 0, INGOT_ERR_CORRUPT, "'x'",
+             "fixes it to 4")
+CORRUPT_CASE(profile_bad_rank_base, set_u32(img + profile_at(img) + 4, 9), 1, 0, INGOT_ERR_CORRUPT, "profile",
+             "rank 9")
+CORRUPT_CASE(profile_slot_outside_arena_base, set_u64(img + profile_at(img) + 56 + 8 * 9, 1000), 1, 0,
+             INGOT_ERR_CORRUPT, "memory plan", "'y'")
+CORRUPT_CASE(profile_without_arena_base,
+             set_u32(img + ENGINE_HEADER_SIZE + 12, ENGINE_META_HAS_STEPS | ENGINE_META_HAS_PROFILES), 1, 0,
+             INGOT_ERR_CORRUPT, "profiles", "without a memory plan")
+static int profile_not_input(void) { return with_profiles(profile_not_input_base); }
+static int profile_min_above_max(void) { return with_profiles(profile_min_above_max_base); }
+static int profile_fixed_dim(void) { return with_profiles(profile_fixed_dim_base); }
+static int profile_bad_rank(void) { return with_profiles(profile_bad_rank_base); }
+static int profile_slot_outside_arena(void) { return with_profiles(profile_slot_outside_arena_base); }
+static int profile_without_arena(void) { return with_profiles(profile_without_arena_base); }
+
 static int wrong_backend(void)
 {
     engine_plan *p = make_plan(INGOT_BACKEND_CUDA), *q = NULL;
@@ -928,6 +1006,20 @@ int main(void)
     run("BODY_CYCLE", body_cycle);
     run("BAD_ARENA_OFFSET", bad_arena_offset);
     run("METADATA_TRAILING", metadata_trailing);
+    engine_plan *pp = make_profiled_plan();
+    if (!pp || engine_write_buffer(pp, (void **)&g_pimg, &g_psize) != INGOT_OK) {
+        CHECK(0, "cannot write the profiled test engine: %s", ingot_last_error());
+    } else {
+        run("PROFILE_ROUNDTRIP", profile_roundtrip);
+        run("PROFILE_NOT_INPUT", profile_not_input);
+        run("PROFILE_MIN_ABOVE_MAX", profile_min_above_max);
+        run("PROFILE_FIXED_DIM_MISMATCH", profile_fixed_dim);
+        run("PROFILE_BAD_RANK", profile_bad_rank);
+        run("PROFILE_SLOT_OUTSIDE_ARENA", profile_slot_outside_arena);
+        run("PROFILE_WITHOUT_ARENA", profile_without_arena);
+    }
+    engine_plan_destroy(pp);
+    ing_free(g_pimg);
     run("ALLOC_FAIL_READ", alloc_fail_read);
     run("ALLOC_FAIL_WRITE", alloc_fail_write);
     run("ALLOC_FAIL_INSPECT", alloc_fail_inspect);

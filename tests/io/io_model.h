@@ -8,7 +8,8 @@
 
 #include "graph_util.h"
 
-static inline ingot_engine *io_build(ingot_backend b, int64_t rows, int64_t cols)
+/* rows -1: a symbolic first dim (give o->profiles or shapes). */
+static inline ingot_engine *io_build_opts(const ingot_build_opts *o, int64_t rows, int64_t cols)
 {
     gu_graph *g = gu_new(17);
     gu_input(g, "x", INGOT_DTYPE_F32, 2, (int64_t[]){rows, cols});
@@ -21,14 +22,19 @@ static inline ingot_engine *io_build(ingot_backend b, int64_t rows, int64_t cols
     size_t len;
     uint8_t *bytes = gu_pack(g, &len);
     gu_free(g);
-    ingot_build_opts o;
-    ingot_build_opts_init(&o);
-    o.backend = b;
     ingot_engine *e = NULL;
-    ingot_status st = ingot_builder_build_buffer(bytes, len, &o, &e);
+    ingot_status st = ingot_builder_build_buffer(bytes, len, o, &e);
     free(bytes);
     if (st != INGOT_OK && st != INGOT_ERR_BACKEND) printf("build: %s\n", ingot_last_error());
     return st == INGOT_OK ? e : NULL;
+}
+
+static inline ingot_engine *io_build(ingot_backend b, int64_t rows, int64_t cols)
+{
+    ingot_build_opts o;
+    ingot_build_opts_init(&o);
+    o.backend = b;
+    return io_build_opts(&o, rows, cols);
 }
 
 static inline float *io_fill(float *x, size_t n, unsigned seed)

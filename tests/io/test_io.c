@@ -25,6 +25,77 @@ static void *realloc_cb(void *user, const char *name, void *current, size_t size
 static void fill(float *x, unsigned seed) { io_fill(x, N, seed); }
 static int wrong(const float *x, const float *y) { return (int)io_wrong(x, y, N); }
 
+static ingot_status build_profiled(int64_t lo, int64_t hi, const char *name, int with_shape, ingot_engine **e)
+{
+    ingot_build_opts o;
+    ingot_build_opts_init(&o);
+    ingot_input_profile p = {name, 2, {lo, N / 4}, {hi, N / 4}, {hi, N / 4}};
+    ingot_input_shape sh = {"x", 2, {4, N / 4}};
+    o.profiles = &p;
+    o.n_profiles = 1;
+    if (with_shape) {
+        o.shapes = &sh;
+        o.n_shapes = 1;
+    }
+    *e = io_build_opts(&o, -1, N / 4);
+    return *e ? INGOT_OK : ingot_last_error()[0] ? INGOT_ERR_SHAPE : INGOT_ERR_RUNTIME;
+}
+
+/* Optimization profiles: x is [rows, 250] with rows in [1, 4]; any rows in range runs in the
+ * arena planned for 4 without allocating, and out of range is refused. */
+static void profiles(void)
+{
+    ingot_engine *e = NULL, *bad = NULL;
+    build_profiled(1, 4, "x", 0, &e);
+    CHECK(e != NULL, "profiled build: %s", ingot_last_error());
+    if (!e) return;
+    ingot_input_profile p;
+    CHECK_STATUS(ingot_engine_get_input_profile(e, "x", &p), INGOT_OK, NULL);
+    CHECK(p.rank == 2 && p.min[0] == 1 && p.opt[0] == 4 && p.max[0] == 4 && p.min[1] == N / 4, "profile read back");
+    CHECK_STATUS(ingot_engine_get_input_profile(e, "nope", &p), INGOT_ERR_NOT_FOUND, "nope");
+    void *img = NULL;
+    size_t size = 0;
+    ingot_engine *e2 = NULL;
+    CHECK_STATUS(ingot_engine_save_buffer(e, &img, &size), INGOT_OK, NULL);
+    CHECK_STATUS(ingot_engine_load_buffer(img, size, NULL, &e2), INGOT_OK, NULL);
+    ingot_free(img);
+    ingot_engine *engines[2] = {e, e2};
+    for (int k = 0; k < 2 && e2; k++) {
+        ingot_context *c = NULL;
+        ingot_context_create(engines[k], &c);
+        float x[N];
+        int64_t rows_seq[] = {4, 1, 3, 4, 2};
+        for (size_t r = 0; r < sizeof rows_seq / sizeof rows_seq[0]; r++) {
+            int64_t rows = rows_seq[r];
+            fill(x, 90 + (unsigned)r);
+            CHECK_STATUS(ingot_context_set_input_shape(c, "x", 2, (int64_t[]){rows, N / 4}), INGOT_OK, NULL);
+            ingot_context_bind_input(c, "x", x, sizeof x);
+            CHECK_STATUS(ingot_context_run(c, NULL), INGOT_OK, NULL);
+            const void *y = NULL;
+            ingot_tensor_info info;
+            ingot_context_get_output(c, "y", &info, &y, NULL);
+            CHECK(info.dims[0] == rows && y && io_wrong(x, y, (size_t)(rows * (N / 4))) == 0,
+                  "engine %d, %lld rows: shape and values", k, (long long)rows);
+            ingot_run_counters last;
+            ingot_context_get_counters(c, &last, NULL);
+            if (r > 0) CHECK(last.host_allocs == 0, "engine %d, %lld rows after the max: %llu allocations", k,
+                             (long long)rows, (unsigned long long)last.host_allocs);
+        }
+        CHECK_STATUS(ingot_context_set_input_shape(c, "x", 2, (int64_t[]){5, N / 4}), INGOT_ERR_SHAPE, "profile range [1, 4]");
+        CHECK_STATUS(ingot_context_set_input_shape(c, "x", 2, (int64_t[]){0, N / 4}), INGOT_ERR_SHAPE, "profile range");
+        ingot_context_destroy(c);
+    }
+    ingot_engine_destroy(e2);
+    ingot_engine_destroy(e);
+    CHECK(build_profiled(5, 2, "x", 0, &bad) != INGOT_OK && strstr(ingot_last_error(), "min <= opt <= max"),
+          "min above max refused: %s", ingot_last_error());
+    CHECK(build_profiled(1, 4, "nope", 0, &bad) != INGOT_OK && strstr(ingot_last_error(), "'nope'"),
+          "unknown input refused: %s", ingot_last_error());
+    CHECK(build_profiled(1, 4, "x", 1, &bad) != INGOT_OK && strstr(ingot_last_error(), "both a fixed shape and a profile"),
+          "shape and profile together refused: %s", ingot_last_error());
+    ingot_engine_destroy(bad);
+}
+
 int main(void)
 {
     ingot_engine *e = io_build(INGOT_BACKEND_CPU, 4, N / 4);
@@ -117,5 +188,6 @@ int main(void)
 
     ingot_context_destroy(c);
     ingot_engine_destroy(e);
+    profiles();
     DONE();
 }

@@ -76,8 +76,8 @@ static ingot_status place(cpu_exec *x, int32_t v, ing_tensor *t)
         if (bytes > s->user_size)
             return ingot_fail(INGOT_ERR_SHAPE, "output '%s' needs %zu bytes, the bound buffer holds %zu", iv->name, bytes, s->user_size);
         t->data = s->user;
-    } else if (x->plan->arena_offset && x->plan->arena_offset[v] >= 0 && x->arena &&
-               bytes <= ing_nbytes(&iv->t)) {
+    } else if (x->arena && x->plan->arena_offset && x->plan->arena_offset[v] >= 0 &&
+               bytes <= engine_plan_slot_bytes(x->plan, v)) {
         t->data = x->arena + x->plan->arena_offset[v];
     } else {
         if (s->cap < bytes) {

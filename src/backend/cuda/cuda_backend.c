@@ -237,7 +237,8 @@ static ingot_status dev_place(cuda_exec *x, int32_t v, const ing_tensor *t)
     s->t = *t;
     if (x->ext && x->ext[v] && bytes <= x->ext_cap[v]) {
         s->dev = x->ext[v]; /* a graph output written straight into the caller's memory */
-    } else if (x->plan->arena_offset && x->plan->arena_offset[v] >= 0 && x->arena && bytes <= ing_nbytes(&iv->t)) {
+    } else if (x->arena && x->plan->arena_offset && x->plan->arena_offset[v] >= 0 &&
+               bytes <= engine_plan_slot_bytes(x->plan, v)) {
         s->dev = (char *)x->arena + x->plan->arena_offset[v];
     } else {
         if (s->dev_cap < bytes) {
