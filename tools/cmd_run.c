@@ -110,11 +110,11 @@ int cmd_run(int argc, char **argv)
         ingot_load_stats ls;
         ingot_engine_get_load_stats(e, &ls);
         printf("loaded %s (%s): %.3f s, %llu bytes read (%.2f GB/s), staging %llu bytes, "
-               "peak RSS +%.1f MiB (VmHWM %.1f -> %.1f MiB, process-wide)\n",
+               "peak RSS +%.1f MiB (VmHWM %.1f -> %.1f MiB, process-wide), device weights %.1f MiB\n",
                path, (unsigned)ls.mode < 4 ? modes[ls.mode] : "?", ls.seconds,
                (unsigned long long)ls.bytes_read, ls.throughput / 1e9,
                (unsigned long long)ls.peak_staging_bytes, ls.rss_hwm_delta / 1048576.0,
-               ls.rss_hwm_before / 1048576.0, ls.rss_hwm_after / 1048576.0);
+               ls.rss_hwm_before / 1048576.0, ls.rss_hwm_after / 1048576.0, ls.device_bytes / 1048576.0);
     }
     if (load_only) {
         ingot_engine_destroy(e);
