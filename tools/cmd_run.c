@@ -15,13 +15,14 @@ static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage: ingot run ENGINE [--input NAME=FILE.pb|FILE.npy]... [--shapes NAME:DxD...]\n"
                "                [--output DIR] [--iterations N] [--load-mode auto|read|mmap|stream]\n"
-               "                [--seed S] [--load-stats]\n"
+               "                [--seed S] [--load-stats] [--verify]\n"
                "Runs the engine once (or N times) and prints each output's shape and first values.\n"
                "Inputs not given are filled with random values (floats in [-1, 1), integers in [0, 10)).\n"
                "  --output DIR   write each output as DIR/NAME.npy\n"
                "  --load-mode    stream: read the file through a FILE* reader in bounded memory\n"
                "  --load-stats   print the load's time, bytes, throughput and peak RSS increase\n"
-               "  --load-only    load the engine (and print --load-stats), do not run it\n");
+               "  --load-only    load the engine (and print --load-stats), do not run it\n"
+               "  --verify       check every weight's checksum while loading\n");
     return rc;
 }
 
@@ -92,6 +93,8 @@ int cmd_run(int argc, char **argv)
             lo.mode = (ingot_load_mode)m;
         } else if (!strcmp(a, "--load-stats")) {
             load_stats = 1;
+        } else if (!strcmp(a, "--verify")) {
+            lo.verify_checksums = 1;
         } else if (!strcmp(a, "--load-only")) {
             load_only = load_stats = 1;
         } else if (a[0] == '-') return cli_fail("run: unknown option '%s' (see ingot run --help)", a);
