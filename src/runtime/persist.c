@@ -1,5 +1,6 @@
 /* Saving and loading engines: the public face of src/engine/. Loading comes in four modes
- * (READ, MMAP, STREAM, AUTO = MMAP) and records what it cost (ingot_engine_get_load_stats). */
+ * (READ, MMAP, STREAM, AUTO = MMAP; a backend that keeps weights on the device streams for MMAP
+ * and AUTO) and records what it cost (ingot_engine_get_load_stats). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
