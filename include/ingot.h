@@ -185,9 +185,11 @@ ingot_status ingot_builder_build_buffer(const void *data, size_t size, const ing
 /* Engine                                                                                    */
 
 typedef enum ingot_load_mode {
-    INGOT_LOAD_AUTO = 0, /* MMAP for local files */
+    INGOT_LOAD_AUTO = 0, /* MMAP for local files (CUDA engines: STREAM) */
     INGOT_LOAD_READ,     /* read the whole file */
-    INGOT_LOAD_MMAP,     /* map the file; CPU engines use weights in place */
+    INGOT_LOAD_MMAP,     /* map the file; CPU engines use weights in place. CUDA engines are
+                          * streamed instead (a mapping would make every page resident and
+                          * the bytes go to the device anyway); their stats say STREAM */
     INGOT_LOAD_STREAM,   /* through a reader callback, bounded host memory */
     INGOT_LOAD_MODE_COUNT
 } ingot_load_mode;
@@ -206,7 +208,8 @@ typedef struct ingot_load_opts {
 void ingot_load_opts_init(ingot_load_opts *opts);
 
 /* Serialize an engine to a file (written to PATH.tmp, then renamed).
- * Returns INGOT_OK, INGOT_ERR_IO, INGOT_ERR_NOMEM. Thread safety: the engine is only read. */
+ * Returns INGOT_OK, INGOT_ERR_IO, INGOT_ERR_NOMEM, INGOT_ERR_UNSUPPORTED (a CUDA engine loaded
+ * by STREAM: its large weights are on the device only). Thread safety: the engine is only read. */
 ingot_status ingot_engine_save(const ingot_engine *e, const char *path);
 
 /* Serialize an engine to memory. *data: caller frees with ingot_free(). */
@@ -245,10 +248,15 @@ typedef struct ingot_reader {
 
 /* Load an engine from a reader, in bounded host memory: the header and metadata, then the
  * weight section read in pieces of at most staging_bytes, straight into the engine's own
- * memory (CPU: one host allocation for all constants) and checksummed as it streams when
- * opts->verify_checksums is set. The reader starts at the engine's first byte; the loader
+ * memory and checksummed as it streams when opts->verify_checksums is set. CPU: one host
+ * allocation for all constants. CUDA: one device allocation; the pieces pass through
+ * staging_count pinned buffers (async copies overlap the reads), or, when the reader has
+ * read_device and verify is off, go straight to the device with no host staging (verify
+ * needs the bytes on the host, so it reads through the pinned ring with read()). A CUDA
+ * engine keeps host copies only of constants <= 64 KiB, of non-float dtypes, or read by CPU
+ * steps; it cannot be saved again (ingot_engine_save: INGOT_ERR_UNSUPPORTED). The reader starts at the engine's first byte; the loader
  * reads up to the engine's last byte and no further. opts->mode is ignored (this is STREAM).
- * Peak host memory: metadata + weights (CPU) + staging.
+ * Peak host memory: metadata + weights (CPU) or small constants (CUDA) + staging.
  * r: borrowed for the call. out: a new engine, untouched on failure (nothing leaks, no partial
  * engine). Returns INGOT_OK, INGOT_ERR_INVALID_ARG (NULL r, r->read or out; staging 0 after
  * defaults), INGOT_ERR_IO (the reader failed or ended early: the message says at which byte
@@ -271,6 +279,7 @@ typedef struct ingot_load_stats {
     uint64_t rss_hwm_after;      /* bytes; VmHWM when it ended */
     uint64_t rss_hwm_delta;      /* rss_hwm_after - rss_hwm_before: how far the load raised the
                                   * process's peak */
+    uint64_t device_bytes;       /* bytes of device memory holding the weights (0: CPU) */
 } ingot_load_stats;
 
 /* The stats of the load that made e (engines built in memory: all zero but mode AUTO).

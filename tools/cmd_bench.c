@@ -644,10 +644,10 @@ int cmd_bench(int argc, char **argv)
     }
     if (want_load)
         printf("load (%s): %.3f ms, %llu bytes read (%.2f GB/s), staging %llu bytes, peak RSS +%.1f MiB "
-               "(VmHWM %.1f -> %.1f MiB, process-wide)\n",
+               "(VmHWM %.1f -> %.1f MiB, process-wide), device weights %.1f MiB\n",
                mode_name, ls.seconds * 1e3, (unsigned long long)ls.bytes_read, ls.throughput / 1e9,
                (unsigned long long)ls.peak_staging_bytes, ls.rss_hwm_delta / 1048576.0, ls.rss_hwm_before / 1048576.0,
-               ls.rss_hwm_after / 1048576.0);
+               ls.rss_hwm_after / 1048576.0, ls.device_bytes / 1048576.0);
     printf("warm-up: %ld runs in %.1f ms; timed: %zu runs in %.1f ms (total host walltime %.3f s)\n", warm_runs,
            warm_total, sm.n, wall_ms, wall_ms * 1e-3);
     if (cuda) printf("cuda graph: %s, %ld of %zu timed runs replayed a graph; io memory %s; %ld stream%s; %d output "
@@ -723,9 +723,10 @@ int cmd_bench(int argc, char **argv)
             fprintf(jf, ", \"bytes_read\": %llu, \"throughput_bytes_per_s\": ", (unsigned long long)ls.bytes_read);
             json_num(jf, ls.throughput);
             fprintf(jf, ", \"peak_staging_bytes\": %llu, \"rss_hwm_before\": %llu, \"rss_hwm_after\": %llu, "
-                        "\"rss_hwm_delta\": %llu}",
+                        "\"rss_hwm_delta\": %llu, \"device_bytes\": %llu}",
                     (unsigned long long)ls.peak_staging_bytes, (unsigned long long)ls.rss_hwm_before,
-                    (unsigned long long)ls.rss_hwm_after, (unsigned long long)ls.rss_hwm_delta);
+                    (unsigned long long)ls.rss_hwm_after, (unsigned long long)ls.rss_hwm_delta,
+                    (unsigned long long)ls.device_bytes);
         }
         fprintf(jf, ",\n  \"warmup_runs\": %ld,\n  \"warmup_ms\": ", warm_runs);
         json_num(jf, warm_total);

@@ -15,13 +15,14 @@ static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage: ingot run ENGINE [--input NAME=FILE.pb|FILE.npy]... [--shapes NAME:DxD...]\n"
                "                [--output DIR] [--iterations N] [--load-mode auto|read|mmap|stream]\n"
-               "                [--seed S] [--load-stats]\n"
+               "                [--seed S] [--load-stats] [--verify]\n"
                "Runs the engine once (or N times) and prints each output's shape and first values.\n"
                "Inputs not given are filled with random values (floats in [-1, 1), integers in [0, 10)).\n"
                "  --output DIR   write each output as DIR/NAME.npy\n"
                "  --load-mode    stream: read the file through a FILE* reader in bounded memory\n"
                "  --load-stats   print the load's time, bytes, throughput and peak RSS increase\n"
-               "  --load-only    load the engine (and print --load-stats), do not run it\n");
+               "  --load-only    load the engine (and print --load-stats), do not run it\n"
+               "  --verify       check every weight's checksum while loading\n");
     return rc;
 }
 
@@ -92,6 +93,8 @@ int cmd_run(int argc, char **argv)
             lo.mode = (ingot_load_mode)m;
         } else if (!strcmp(a, "--load-stats")) {
             load_stats = 1;
+        } else if (!strcmp(a, "--verify")) {
+            lo.verify_checksums = 1;
         } else if (!strcmp(a, "--load-only")) {
             load_only = load_stats = 1;
         } else if (a[0] == '-') return cli_fail("run: unknown option '%s' (see ingot run --help)", a);
@@ -110,11 +113,11 @@ int cmd_run(int argc, char **argv)
         ingot_load_stats ls;
         ingot_engine_get_load_stats(e, &ls);
         printf("loaded %s (%s): %.3f s, %llu bytes read (%.2f GB/s), staging %llu bytes, "
-               "peak RSS +%.1f MiB (VmHWM %.1f -> %.1f MiB, process-wide)\n",
+               "peak RSS +%.1f MiB (VmHWM %.1f -> %.1f MiB, process-wide), device weights %.1f MiB\n",
                path, (unsigned)ls.mode < 4 ? modes[ls.mode] : "?", ls.seconds,
                (unsigned long long)ls.bytes_read, ls.throughput / 1e9,
                (unsigned long long)ls.peak_staging_bytes, ls.rss_hwm_delta / 1048576.0,
-               ls.rss_hwm_before / 1048576.0, ls.rss_hwm_after / 1048576.0);
+               ls.rss_hwm_before / 1048576.0, ls.rss_hwm_after / 1048576.0, ls.device_bytes / 1048576.0);
     }
     if (load_only) {
         ingot_engine_destroy(e);

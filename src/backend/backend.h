@@ -5,6 +5,7 @@
 #define INGOT_BACKEND_BACKEND_H
 
 #include "engine/plan.h"
+#include "engine/stream.h"
 
 /* One graph input or output as the runtime hands it to a backend. */
 typedef struct ing_binding {
@@ -49,6 +50,15 @@ typedef struct ing_backend {
     /* Optional: measure the phases of each run (CUDA events); NULL when the backend cannot. */
     void (*set_timing)(void *state, int on);
     ingot_status (*get_timing)(void *state, ingot_run_timing *t);
+    /* Optional: load time, from a stream opened up to its weight section (s->plan decoded,
+     * constants without bytes): build the per-engine state while the section streams, never
+     * holding it whole in host memory (the CUDA backend: pinned ring, device upload). The
+     * backend may set constants' t.data (host copies it keeps; NULL for device-only ones).
+     * On failure nothing is left allocated. NULL: the runtime streams into host memory and
+     * calls engine_create. */
+    ingot_status (*engine_create_stream)(engine_stream *s, int verify, void **engine_state);
+    /* Optional: bytes of device memory the engine's weights occupy (0 for host backends). */
+    uint64_t (*engine_device_bytes)(const void *engine_state);
     /* Optional: allow (default) or forbid CUDA graph capture and replay; NULL: no graphs. */
     void (*set_cuda_graph)(void *state, int on);
     /* Optional: time each node of the following runs (host clock or CUDA events, graphs off

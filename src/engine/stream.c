@@ -50,14 +50,15 @@ static void where(const engine_stream *s, uint64_t pos, char *buf, size_t cap)
 
 /* Exactly n bytes (n <= staging_bytes) from the reader into dst, however the reader splits
  * them. The end of the data or an error here is an engine cut short: say where. */
-static ingot_status read_full(engine_stream *s, void *dst, size_t n)
+static ingot_status read_into(engine_stream *s, void *dst, size_t n, int device, void *stream)
 {
     uint8_t *d = dst;
     size_t done = 0;
     char at[256];
     while (done < n) {
         errno = 0; /* a reader over a file leaves the cause here; others leave it 0 */
-        int64_t got = s->r->read(s->r->user, d + done, n - done);
+        int64_t got = device ? s->r->read_device(s->r->user, d + done, n - done, stream)
+                             : s->r->read(s->r->user, d + done, n - done);
         if (got < 0 || (uint64_t)got > n - done) {
             int err = errno;
             where(s, s->pos, at, sizeof at);
@@ -80,6 +81,11 @@ static ingot_status read_full(engine_stream *s, void *dst, size_t n)
         s->pos += (uint64_t)got;
     }
     return INGOT_OK;
+}
+
+static ingot_status read_full(engine_stream *s, void *dst, size_t n)
+{
+    return read_into(s, dst, n, 0, NULL);
 }
 
 /* Read and drop n bytes through buf (cap bytes), checking they are zero when check is set. */
@@ -270,6 +276,17 @@ ingot_status engine_stream_weights(engine_stream *s, const engine_stream_sink *s
         ING_TRY(skip(s, pad_bytes, pad, sizeof pad < s->staging_bytes ? sizeof pad : s->staging_bytes, 1));
     }
 
+    if (sink->device && s->r->read_device && !verify) {
+        /* Straight to the device: the reader orders its writes on the sink's stream, one
+         * staging_bytes piece per call at most, and no host buffer is involved. */
+        for (uint64_t p = 0; p < h->weights_size;) {
+            uint64_t left = h->weights_size - p;
+            size_t n = left < s->staging_bytes ? (size_t)left : s->staging_bytes;
+            ING_TRY(read_into(s, (uint8_t *)sink->device + p, n, 1, sink->stream));
+            p += n;
+        }
+        return sink->finish ? sink->finish(sink->user) : INGOT_OK;
+    }
     if (!sink->host) {
         busy = ing_calloc(s->staging_count, sizeof *busy);
         if (!sink->staging) own = ing_calloc(s->staging_count, sizeof *own);

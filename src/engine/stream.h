@@ -29,6 +29,13 @@ typedef struct engine_stream_sink {
     ingot_status (*finish)(void *user);
     void *const *staging;
     void *user;
+    /* device != NULL and the reader has read_device: the section is read straight to
+     * device + (offset in the section), in pieces of at most staging_bytes ordered on `stream`
+     * (a cudaStream_t), with no host staging; upload and wait are not called, finish() is.
+     * Verification needs the bytes on the host, so with verify the loader ignores device and
+     * reads through the staging ring as above. */
+    void *device;
+    void *stream;
 } engine_stream_sink;
 
 /* A stream being read: the header, the decoded metadata and the blob table, then the weights.

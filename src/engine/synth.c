@@ -155,6 +155,15 @@ static void llama7b(gb *g)
 
 ingot_status engine_synth_plan(const char *name, engine_plan **out)
 {
+    return engine_synth_plan_for(name, INGOT_BACKEND_CPU, out);
+}
+
+ingot_status engine_synth_plan_for(const char *name, int32_t backend, engine_plan **out)
+{
+    const ing_backend *be = ing_backend_get(backend);
+    if (!be)
+        return ingot_fail(INGOT_ERR_BACKEND, "synthetic engine '%s' for backend %d: this build of ingot does not "
+                          "have that backend", name ? name : "(null)", backend);
     ir_model *m = NULL;
     engine_plan *p = NULL;
     int32_t body;
@@ -176,9 +185,9 @@ ingot_status engine_synth_plan(const char *name, engine_plan **out)
     ingot_status st = g.st;
     if (st == INGOT_OK && (st = engine_plan_create(m, &p)) == INGOT_OK) {
         m = NULL;
-        p->target.backend = INGOT_BACKEND_CPU;
+        p->target.backend = backend;
         p->target.precision = INGOT_PRECISION_FP32;
-        if ((st = plan_memory(p)) == INGOT_OK) st = ing_backend_cpu.prepare(p);
+        if ((st = plan_memory(p)) == INGOT_OK) st = be->prepare(p);
     }
     if (st != INGOT_OK) {
         ir_model_destroy(m);
@@ -248,8 +257,13 @@ ingot_status engine_synth_fill(void *user, int32_t value, uint64_t offset, void 
 
 ingot_status engine_synth_write(const char *name, const char *path, int sparse)
 {
+    return engine_synth_write_for(name, path, sparse, INGOT_BACKEND_CPU);
+}
+
+ingot_status engine_synth_write_for(const char *name, const char *path, int sparse, int32_t backend)
+{
     engine_plan *p;
-    ING_TRY(engine_synth_plan(name, &p));
+    ING_TRY(engine_synth_plan_for(name, backend, &p));
     engine_synth_fill_ctx c = {p, sparse};
     ingot_status st = engine_write_file_gen(p, path, engine_synth_fill, &c);
     engine_plan_destroy(p);

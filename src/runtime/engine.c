@@ -46,6 +46,17 @@ ingot_status runtime_engine_from_plan(engine_plan *plan, ingot_engine **out)
     return INGOT_OK;
 }
 
+ingot_status runtime_engine_adopt(engine_plan *plan, void *state, ingot_engine **out)
+{
+    ingot_engine *e = ing_calloc(1, sizeof *e);
+    if (!e) return ingot_fail(INGOT_ERR_NOMEM, "out of memory creating an engine");
+    e->plan = plan;
+    e->backend = ing_backend_get(plan->target.backend);
+    e->backend_state = state;
+    *out = e;
+    return INGOT_OK;
+}
+
 void ingot_engine_destroy(ingot_engine *e)
 {
     if (!e) return;

@@ -1,5 +1,6 @@
 /* Saving and loading engines: the public face of src/engine/. Loading comes in four modes
- * (READ, MMAP, STREAM, AUTO = MMAP) and records what it cost (ingot_engine_get_load_stats). */
+ * (READ, MMAP, STREAM, AUTO = MMAP; a backend that keeps weights on the device streams for MMAP
+ * and AUTO) and records what it cost (ingot_engine_get_load_stats). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,9 +17,22 @@
 #include "engine/stream.h"
 #include "runtime/runtime.h"
 
+/* A streamed CUDA engine keeps large weights on the device only: nothing to write from. */
+static ingot_status check_savable(const ingot_engine *e)
+{
+    const ir_model *m = e->plan->model;
+    for (int32_t i = 0; i < m->n_values; i++)
+        if (m->values[i].kind == IR_VALUE_CONST && m->values[i].const_bytes && !m->values[i].t.data)
+            return ingot_fail(INGOT_ERR_UNSUPPORTED, "saving an engine: weight '%s' (%zu bytes) is on the device "
+                              "only (the engine was streamed to the GPU); save the file it was loaded from, or "
+                              "load it with INGOT_LOAD_READ to save it", m->values[i].name, m->values[i].const_bytes);
+    return INGOT_OK;
+}
+
 ingot_status ingot_engine_save(const ingot_engine *e, const char *path)
 {
     if (!e || !path) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_engine_save: engine and path must not be NULL");
+    ING_TRY(check_savable(e));
     return engine_write_file(e->plan, path);
 }
 
@@ -26,6 +40,7 @@ ingot_status ingot_engine_save_buffer(const ingot_engine *e, void **data, size_t
 {
     if (!e || !data || !size)
         return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_engine_save_buffer: engine, data and size must not be NULL");
+    ING_TRY(check_savable(e));
     return engine_write_buffer(e->plan, data, size);
 }
 
@@ -86,6 +101,11 @@ static void clock_stop(const load_clock *c, ingot_load_stats *s, ingot_load_mode
     s->rss_hwm_before = c->hwm0;
     s->rss_hwm_after = rss_hwm();
     s->rss_hwm_delta = s->rss_hwm_after > c->hwm0 ? s->rss_hwm_after - c->hwm0 : 0;
+}
+
+static void stats_device(ingot_engine *e)
+{
+    if (e->backend->engine_device_bytes) e->load_stats.device_bytes = e->backend->engine_device_bytes(e->backend_state);
 }
 
 /* A 4096-aligned block of `extra` bytes (the engine's own copy of weights or image). */
@@ -176,48 +196,69 @@ static ingot_status from_image(const void *image, size_t size, const ingot_load_
     return st;
 }
 
-/* STREAM: header and metadata, then the weight section into one host block that becomes the
- * engine's (constants point into it). file_size: known for files, else ENGINE_SIZE_UNKNOWN. */
+/* STREAM into host memory: the weight section into one host block that becomes the engine's
+ * (constants point into it). On success the plan is the engine's. */
+static ingot_status stream_to_host(engine_stream *s, const ingot_load_opts *o, ingot_engine **out)
+{
+    ingot_engine *e;
+    uint8_t *block = block_new(s->h.weights_size, "the engine's weights");
+    if (!block) return INGOT_ERR_NOMEM;
+    ir_model *m = s->plan->model;
+    /* The metadata decoder checked every blob lies inside the section. */
+    for (int32_t k = 0; k < s->n_blobs; k++) m->values[s->blobs[k].value].t.data = block + s->blobs[k].offset;
+    /* Empty constants are not in s->blobs: give them a valid address, as the image reader does. */
+    for (int32_t i = 0; i < m->n_values; i++)
+        if (m->values[i].kind == IR_VALUE_CONST && !m->values[i].t.data) m->values[i].t.data = block;
+    engine_stream_sink sink = {.host = block};
+    prefault pf;
+    prefault_start(&pf, block, s->h.weights_size);
+    ingot_status st = engine_stream_weights(s, &sink, o->verify_checksums);
+    prefault_stop(&pf);
+    if (st == INGOT_OK) st = runtime_engine_from_plan(s->plan, &e);
+    if (st != INGOT_OK) {
+        ing_free_aligned(block);
+        return st;
+    }
+    e->image = block;
+    *out = e;
+    return INGOT_OK;
+}
+
+/* STREAM to a backend that keeps weights on the device: it reads the section itself. */
+static ingot_status stream_to_device(engine_stream *s, const ing_backend *b, const ingot_load_opts *o,
+                                     ingot_engine **out)
+{
+    void *state = NULL;
+    ING_TRY(b->engine_create_stream(s, o->verify_checksums, &state));
+    ingot_status st = runtime_engine_adopt(s->plan, state, out);
+    if (st != INGOT_OK) b->engine_destroy(state);
+    return st;
+}
+
+/* STREAM: header and metadata, then the weight section, in bounded host memory.
+ * file_size: known for files, else ENGINE_SIZE_UNKNOWN. */
 static ingot_status load_stream(const ingot_reader *r, const ingot_load_opts *o, uint64_t file_size,
                                 ingot_engine **out)
 {
     load_clock c = clock_start();
     engine_stream s;
-    uint8_t *block = NULL;
     ingot_engine *e = NULL;
     ingot_status st = engine_stream_open(&s, r, file_size, o->staging_count, o->staging_bytes);
     if (st != INGOT_OK) return st;
-    if ((st = engine_check_target(&s.plan->target)) != INGOT_OK) goto fail;
-    /* A CUDA engine would take a device sink here (the CUDA backend's pinned staging ring,
-     * engine_stream_sink.upload/wait/finish) instead of a host block. */
-    if (!(block = block_new(s.h.weights_size, "the engine's weights"))) {
-        st = INGOT_ERR_NOMEM;
-        goto fail;
+    if ((st = engine_check_target(&s.plan->target)) == INGOT_OK) {
+        const ing_backend *b = ing_backend_get(s.plan->target.backend);
+        st = b && b->engine_create_stream ? stream_to_device(&s, b, o, &e) : stream_to_host(&s, o, &e);
     }
-    uint8_t *weights = block;
-    ir_model *m = s.plan->model;
-    /* The metadata decoder checked every blob lies inside the section. */
-    for (int32_t k = 0; k < s.n_blobs; k++) m->values[s.blobs[k].value].t.data = weights + s.blobs[k].offset;
-    /* Empty constants are not in s.blobs: give them a valid address, as the image reader does. */
-    for (int32_t i = 0; i < m->n_values; i++)
-        if (m->values[i].kind == IR_VALUE_CONST && !m->values[i].t.data) m->values[i].t.data = weights;
-    engine_stream_sink sink = {.host = weights};
-    prefault pf;
-    prefault_start(&pf, weights, s.h.weights_size);
-    st = engine_stream_weights(&s, &sink, o->verify_checksums);
-    prefault_stop(&pf);
-    if (st != INGOT_OK) goto fail;
-    if ((st = runtime_engine_from_plan(s.plan, &e)) != INGOT_OK) goto fail;
+    if (st != INGOT_OK) {
+        engine_stream_close(&s);
+        return st;
+    }
     s.plan = NULL; /* the engine's now */
-    e->image = block;
     clock_stop(&c, &e->load_stats, INGOT_LOAD_STREAM, s.pos - s.skipped, s.peak_staging);
+    stats_device(e);
     engine_stream_close(&s);
     *out = e;
     return INGOT_OK;
-fail:
-    ing_free_aligned(block);
-    engine_stream_close(&s);
-    return st;
 }
 
 ingot_status ingot_engine_load_stream(const ingot_reader *r, const ingot_load_opts *opts, ingot_engine **out)
@@ -249,12 +290,32 @@ static ingot_status load_stream_path(const char *path, const ingot_load_opts *o,
     return st;
 }
 
+/* Does the file hold an engine for a backend that streams its weights to the device? Mapping
+ * such a file buys nothing (the bytes are copied to the device anyway) and would make every
+ * page of it resident, so MMAP and AUTO stream it instead. Unreadable or foreign files answer
+ * no and fail later with the mapping's own message. */
+static int streams_to_device(const char *path)
+{
+    uint8_t h[ENGINE_HEADER_SIZE];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t got = pread(fd, h, sizeof h, 0);
+    close(fd);
+    int32_t backend;
+    if (got < (ssize_t)offsetof(engine_header_v1, backend) + 4 || memcmp(h, ENGINE_MAGIC, ENGINE_MAGIC_LEN) != 0)
+        return 0;
+    memcpy(&backend, h + offsetof(engine_header_v1, backend), sizeof backend); /* little-endian file, host */
+    const ing_backend *b = ing_backend_get(backend);
+    return b && b->engine_create_stream;
+}
+
 ingot_status ingot_engine_load(const char *path, const ingot_load_opts *opts, ingot_engine **out)
 {
     if (!path || !out) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_engine_load: path and out must not be NULL");
     ingot_load_opts o;
     ING_TRY(check_opts(opts, &o));
-    if (o.mode == INGOT_LOAD_STREAM) {
+    if (o.mode == INGOT_LOAD_STREAM ||
+        ((o.mode == INGOT_LOAD_MMAP || o.mode == INGOT_LOAD_AUTO) && streams_to_device(path))) {
         ingot_status st = load_stream_path(path, &o, out);
         return st == INGOT_OK ? st : ingot_fail_prefix(st, "loading '%s'", path);
     }
@@ -271,6 +332,7 @@ ingot_status ingot_engine_load(const char *path, const ingot_load_opts *opts, in
     }
     e->file = f;
     clock_stop(&c, &e->load_stats, mode, f.mapped ? 0 : (uint64_t)f.size, 0);
+    stats_device(e);
     *out = e;
     return INGOT_OK;
 }
@@ -292,6 +354,7 @@ ingot_status ingot_engine_load_buffer(const void *data, size_t size, const ingot
     }
     e->image = block;
     clock_stop(&c, &e->load_stats, INGOT_LOAD_READ, size, 0);
+    stats_device(e);
     *out = e;
     return INGOT_OK;
 }

@@ -17,5 +17,8 @@ struct ingot_engine {
 
 /* Wrap a plan (taken on success) into an engine after checking the backend can run it. */
 ingot_status runtime_engine_from_plan(engine_plan *plan, ingot_engine **out);
+/* Wrap a plan and the backend state made for it (engine_create_stream); both taken on
+ * success; on failure (INGOT_ERR_NOMEM) the caller still owns them. */
+ingot_status runtime_engine_adopt(engine_plan *plan, void *state, ingot_engine **out);
 
 #endif

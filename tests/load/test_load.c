@@ -1,8 +1,8 @@
 /* Engine loading: every mode gives the same engine; STREAM through readers that return 1..7
  * bytes at a time, fail at every call, end early inside each section and weight, fail to
  * seek; corrupt weights; allocation failure at every allocation (no leak, no partial engine);
- * the device-upload hook's ring discipline; and, with --large DIR, a sparse engine over 4 GiB
- * (one 5 GiB weight) read by MMAP and STREAM.
+ * the device-upload hook's ring discipline and the read_device path; and, with --large DIR,
+ * a sparse engine over 4 GiB (one 5 GiB weight) read by MMAP and STREAM.
  *   test_load                 the small cases (seconds; also under ASan)
  *   test_load --large DIR     the > 4 GiB case, its engine written in DIR */
 #include <inttypes.h>
@@ -398,6 +398,64 @@ static void test_device_hook(void)
     free(d.mem);
 }
 
+/* The read_device path of the weight loop: a fake device (host memory) written by the
+ * reader's read_device, no staging, upload never called; with verify the loop uses read()
+ * through the ring instead; a read_device error or an early end names the weight. */
+static long dev_reads;
+
+static int64_t mem_read_device(void *user, void *dev, size_t n, void *stream)
+{
+    dev_reads++;
+    return stream == (void *)&dev_reads ? mem_read(user, dev, n) : -1; /* the sink's stream is passed on */
+}
+
+static void test_read_device(void)
+{
+    for (int verify = 0; verify < 2; verify++) {
+        mem_src s = src_over(img, img_size);
+        s.short_reads = 1;
+        ingot_reader r = {.read = mem_read, .read_device = mem_read_device, .user = &s};
+        engine_stream es;
+        CHECK_STATUS(engine_stream_open(&es, &r, ENGINE_SIZE_UNKNOWN, 2, 1000), INGOT_OK, NULL);
+        fake_dev d = {.mem = calloc(1, hdr.weights_size)};
+        uint8_t *dev = calloc(1, hdr.weights_size);
+        engine_stream_sink sink = {.upload = fd_upload, .wait = fd_wait, .finish = fd_finish, .user = &d,
+                                   .device = dev, .stream = &dev_reads};
+        dev_reads = 0;
+        CHECK_STATUS(engine_stream_weights(&es, &sink, verify), INGOT_OK, NULL);
+        const uint8_t *got = verify ? d.mem : dev;
+        CHECK(!memcmp(got, img + hdr.weights_offset, hdr.weights_size), "verify %d: the section arrived", verify);
+        CHECK(d.finished == 1, "verify %d: finish called once (%d)", verify, d.finished);
+        if (!verify)
+            CHECK(dev_reads > 0 && d.uploads == 0 && es.peak_staging == 0,
+                  "read_device: %ld device reads, %d uploads, staging %" PRIu64, dev_reads, d.uploads,
+                  es.peak_staging);
+        else
+            CHECK(dev_reads == 0 && d.uploads > 0, "verify: %ld device reads (want 0), %d uploads", dev_reads,
+                  d.uploads);
+        CHECK(s.max_asked <= 1000, "asked %zu", s.max_asked);
+        engine_stream_close(&es);
+        free(d.mem);
+        free(dev);
+    }
+    /* failures: the device reader fails, the data ends inside a weight */
+    for (int k = 0; k < 2; k++) {
+        mem_src s = src_over(img, img_size);
+        ingot_reader r = {.read = mem_read, .read_device = mem_read_device, .user = &s};
+        engine_stream es;
+        CHECK_STATUS(engine_stream_open(&es, &r, ENGINE_SIZE_UNKNOWN, 2, 1000), INGOT_OK, NULL);
+        if (k == 0) s.fail_at = s.calls + 3;
+        else s.limit = hdr.weights_offset + es.blobs[0].offset + es.blobs[0].bytes / 2;
+        uint8_t *dev = calloc(1, hdr.weights_size);
+        fake_dev d = {0};
+        engine_stream_sink sink = {.finish = fd_finish, .user = &d, .device = dev, .stream = &dev_reads};
+        CHECK_STATUS(engine_stream_weights(&es, &sink, 0), INGOT_ERR_IO, k == 0 ? "the reader failed" : "inside weight");
+        CHECK(d.finished == 0, "finish is not called after a failure");
+        engine_stream_close(&es);
+        free(dev);
+    }
+}
+
 /* ---- > 4 GiB --------------------------------------------------------------------------- */
 
 static uint64_t mem_available(void)
@@ -517,6 +575,7 @@ int main(int argc, char **argv)
         test_corrupt();
         test_alloc_failures();
         test_device_hook();
+        test_read_device();
     }
     free(img);
     unlink(tiny_path);

@@ -17,6 +17,7 @@
 #include "backend/backend.h"
 #include "backend/cpu/cpu.h"
 #include "backend/cuda/cuda.h"
+#include "backend/cuda/upload.h"
 #include "core/alloc.h"
 
 #define ALIGN 256
@@ -37,14 +38,7 @@ ingot_status cuda_check_launch(const ir_node *node, const char *kernel)
 
 #define CU(call) ING_TRY(cuda_check((int)(call), #call))
 
-/* ---- the engine: weights on the device ---- */
-
-typedef struct cuda_engine {
-    void *weights;     /* one device allocation */
-    size_t bytes;
-    void **dev;        /* per value: device pointer of a constant, else NULL */
-    int32_t n_values;
-} cuda_engine;
+/* ---- the engine: weights on the device (struct cuda_engine in upload.h) ---- */
 
 static ingot_status device_sm(int *sm)
 {
@@ -92,19 +86,27 @@ static ingot_status check_target(const engine_target *built)
     return INGOT_OK;
 }
 
-static void engine_destroy(void *state)
+void cuda_engine_destroy(void *state)
 {
     cuda_engine *ce = state;
     if (!ce) return;
     cudaFree(ce->weights);
     ing_free(ce->dev);
+    ing_free_aligned(ce->host);
     ing_free(ce);
 }
 
-static ingot_status engine_create(const engine_plan *plan, void **state)
+ingot_status cuda_engine_check(const engine_target *t)
 {
     ING_TRY(cuda_available());
-    ING_TRY(check_target(&plan->target));
+    return check_target(t);
+}
+
+static uint64_t engine_device_bytes(const void *state) { return state ? ((const cuda_engine *)state)->bytes : 0; }
+
+static ingot_status engine_create(const engine_plan *plan, void **state)
+{
+    ING_TRY(cuda_engine_check(&plan->target));
     const ir_model *m = plan->model;
     cuda_engine *ce = ing_calloc(1, sizeof *ce);
     if (!ce) return ingot_fail(INGOT_ERR_NOMEM, "out of memory creating a CUDA engine");
@@ -127,7 +129,7 @@ static ingot_status engine_create(const engine_plan *plan, void **state)
         off += (v->const_bytes + ALIGN - 1) / ALIGN * ALIGN;
     }
     if (st != INGOT_OK) {
-        engine_destroy(ce);
+        cuda_engine_destroy(ce);
         return ingot_fail_prefix(st, "uploading %zu bytes of weights", total);
     }
     *state = ce;
@@ -553,7 +555,10 @@ static ingot_status ctx_create(const engine_plan *plan, void *engine_state, void
         s->t = v->t;
         s->host = v->t.data;
         s->dev = x->ce->dev[i];
-        s->host_valid = s->dev_valid = 1;
+        s->dev_valid = 1;
+        /* A streamed engine keeps large float constants on the device only (upload.c);
+         * to_host copies one into this context's mirror if a CPU step needs it. */
+        s->host_valid = v->t.data != NULL;
     }
     *state = x;
     return INGOT_OK;
@@ -1061,7 +1066,9 @@ const ing_backend ing_backend_cuda = {
     .has_kernel = cuda_has_kernel,
     .prepare = cuda_prepare,
     .engine_create = engine_create,
-    .engine_destroy = engine_destroy,
+    .engine_destroy = cuda_engine_destroy,
+    .engine_create_stream = cuda_engine_create_stream,
+    .engine_device_bytes = engine_device_bytes,
     .ctx_create = ctx_create,
     .ctx_destroy = ctx_destroy,
     .run = ctx_run,
