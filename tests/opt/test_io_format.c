@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/alloc.h"
 #include "core/dtype.h"
 #include "graph_util.h"
 #include "runtime/runtime.h"
@@ -221,6 +222,28 @@ int main(void)
               at, got[at], ref_h[at]);
         ingot_engine_destroy(e);
         e = NULL;
+    }
+
+    /* every allocation of a build with formats failed in turn: a clean NOMEM each time (the
+     * ASan build checks that nothing leaks), then success; both rewrites (fp32: new value and
+     * output Cast; fp16: the boundary Casts folded) */
+    for (int p = 0; p < 2; p++) {
+        int failures = 0, succeeded = 0;
+        for (long n = 1; n < 20000 && !succeeded; n++) {
+            ing_alloc_fail_at(n);
+            ingot_status st = build(model, len, p ? INGOT_PRECISION_FP16 : INGOT_PRECISION_FP32, &u8, 1, &o16, 1, &e);
+            ing_alloc_fail_at(0);
+            if (st == INGOT_OK) succeeded = 1;
+            else if (st == INGOT_ERR_NOMEM) failures++;
+            else {
+                CHECK(0, "allocation %ld failed with %s instead of NOMEM: %s", n, ingot_status_name(st), ingot_last_error());
+                break;
+            }
+            ingot_engine_destroy(e);
+            e = NULL;
+        }
+        CHECK(succeeded && failures > 20, "precision %d: %d injected failures, then %s", p, failures,
+              succeeded ? "success" : "no success");
     }
 
     /* errors */
