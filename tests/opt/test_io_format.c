@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/alloc.h"
 #include "core/dtype.h"
 #include "graph_util.h"
 #include "runtime/runtime.h"
@@ -120,6 +119,23 @@ static void check_info(const ingot_engine *e, ingot_dtype in_dt, const int64_t *
           (long long)ii.dims[2], (long long)ii.dims[3]);
     CHECK(ingot_engine_get_output(e, 0, &oi) == INGOT_OK && oi.dtype == out_dt, "output dtype %s, want %s",
           ingot_dtype_name(oi.dtype), ingot_dtype_name(out_dt));
+}
+
+typedef struct alloc_arg {
+    const uint8_t *bytes;
+    size_t len;
+    ingot_precision prec;
+    const ingot_input_format *in;
+    const ingot_output_format *out;
+} alloc_arg;
+
+static ingot_status alloc_build(void *arg)
+{
+    const alloc_arg *a = arg;
+    ingot_engine *e = NULL;
+    ingot_status st = build(a->bytes, a->len, a->prec, a->in, 1, a->out, 1, &e);
+    ingot_engine_destroy(e);
+    return st;
 }
 
 int main(void)
@@ -228,22 +244,9 @@ int main(void)
      * ASan build checks that nothing leaks), then success; both rewrites (fp32: new value and
      * output Cast; fp16: the boundary Casts folded) */
     for (int p = 0; p < 2; p++) {
-        int failures = 0, succeeded = 0;
-        for (long n = 1; n < 20000 && !succeeded; n++) {
-            ing_alloc_fail_at(n);
-            ingot_status st = build(model, len, p ? INGOT_PRECISION_FP16 : INGOT_PRECISION_FP32, &u8, 1, &o16, 1, &e);
-            ing_alloc_fail_at(0);
-            if (st == INGOT_OK) succeeded = 1;
-            else if (st == INGOT_ERR_NOMEM) failures++;
-            else {
-                CHECK(0, "allocation %ld failed with %s instead of NOMEM: %s", n, ingot_status_name(st), ingot_last_error());
-                break;
-            }
-            ingot_engine_destroy(e);
-            e = NULL;
-        }
-        CHECK(succeeded && failures > 20, "precision %d: %d injected failures, then %s", p, failures,
-              succeeded ? "success" : "no success");
+        alloc_arg aa = {model, len, p ? INGOT_PRECISION_FP16 : INGOT_PRECISION_FP32, &u8, &o16};
+        long failures = check_alloc_failures(alloc_build, &aa);
+        CHECK(failures > 20, "precision %d: %ld injected failures", p, failures);
     }
 
     /* errors */
