@@ -20,7 +20,8 @@ static int usage(FILE *f, int rc)
                "  --input-format  the engine takes input NAME in this dtype (nhwc: [N,H,W,C] for a\n"
                "                  [N,C,H,W] model input) and converts it on the backend\n"
                "  --input-norm    fold (x*S - mean[c]) / std[c] into that conversion (S default 1;\n"
-               "                  1/255 is written scale=0.00392156862745098)\n"
+               "                  1/255 is written scale=0.00392156862745098); without --input-format\n"
+               "                  the input stays float32 and only the normalization is folded in\n"
                "  --output-format the engine writes output NAME in this dtype\n");
     return rc;
 }
