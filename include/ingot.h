@@ -125,6 +125,39 @@ typedef struct ingot_input_shape {
     int64_t dims[INGOT_MAX_RANK];
 } ingot_input_shape;
 
+/* I/O formats chosen at build time ("--input-format image:uint8:nhwc"): the engine takes an
+ * input in another dtype (and layout) than the model declares, or gives an output in a reduced
+ * float type, and converts on the backend, so fewer bytes cross the bus. */
+typedef enum ingot_layout {
+    INGOT_LAYOUT_AS_MODEL = 0, /* the model's layout (NCHW for images) */
+    INGOT_LAYOUT_NHWC = 1,     /* channels last; the model's input must be 4-D NCHW */
+    INGOT_LAYOUT_COUNT
+} ingot_layout;
+
+/* One input's format. The engine's input named `name` (a float32 input of the model) gets
+ * dtype F16, BF16 or U8 (or F32: normalization only) and, for NHWC, dims [N,H,W,C]. Each
+ * element becomes (x * scale - mean[c]) / std[c] in the model's (or the compute) type, c the
+ * channel (dim 1 of the model's input). mean and std: n_channels entries each or NULL
+ * (0 and 1); n_channels must equal the model's channel count. scale 0 means 1 (so a zeroed
+ * struct converts without scaling; use 1.0f/255 for 8-bit images). Pointers borrowed for the
+ * build call. */
+typedef struct ingot_input_format {
+    const char *name;
+    ingot_dtype dtype;
+    ingot_layout layout;
+    const float *mean;
+    const float *std;
+    size_t n_channels;
+    float scale;
+} ingot_input_format;
+
+/* One output's format: the engine's output `name` (float32 in the model) is written as dtype
+ * F16 or BF16. */
+typedef struct ingot_output_format {
+    const char *name;
+    ingot_dtype dtype;
+} ingot_output_format;
+
 typedef struct ingot_build_opts {
     uint32_t version;            /* INGOT_OPTS_VERSION */
     ingot_backend backend;       /* default CPU */
@@ -136,6 +169,10 @@ typedef struct ingot_build_opts {
     int verbose;                 /* non-zero: print what each pass did to stderr */
     const char *const *disabled_passes; /* names of optimization passes to skip; borrowed */
     size_t n_disabled_passes;
+    const ingot_input_format *input_formats; /* borrowed for the call; may be NULL */
+    size_t n_input_formats;
+    const ingot_output_format *output_formats; /* borrowed for the call; may be NULL */
+    size_t n_output_formats;
     /* Dynamic shapes: the range each listed input may take at run time (an optimization
      * profile). Dimensions where min == max are fixed; the others stay symbolic in the engine.
      * The activation arena is planned for the max shapes, so any shape in range runs without

@@ -1,5 +1,6 @@
 /* `ingot build MODEL.onnx -o ENGINE`. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -9,6 +10,9 @@ static int usage(FILE *f, int rc)
     fprintf(f, "usage: ingot build MODEL.onnx -o ENGINE [--backend cpu|cuda] [--fp16|--bf16|--tf32]\n"
                "                  [--shapes NAME:DxDx...[,NAME:...]] [--disable-pass NAME]... [--verbose]\n"
                "                  [--min-shapes NAME:DxD... --opt-shapes NAME:DxD... --max-shapes NAME:DxD...]\n"
+               "                  [--input-format NAME:fp16|bf16|uint8[:nhwc]]...\n"
+               "                  [--input-norm NAME:mean=A,B,C:std=X,Y,Z[:scale=S]]...\n"
+               "                  [--output-format NAME:fp16|bf16]...\n"
                "       ingot build --list-passes\n"
                "Optimizes an ONNX model for one backend and writes the engine file.\n"
                "  --shapes        fix the shape of inputs with symbolic dimensions\n"
@@ -17,7 +21,13 @@ static int usage(FILE *f, int rc)
                "                  profile; --opt-shapes defaults to the max); the activation memory is\n"
                "                  planned for the max shapes\n"
                "  --disable-pass  skip an optimization pass (see --list-passes)\n"
-               "  --verbose       print what each pass did\n");
+               "  --verbose       print what each pass did\n"
+               "  --input-format  the engine takes input NAME in this dtype (nhwc: [N,H,W,C] for a\n"
+               "                  [N,C,H,W] model input) and converts it on the backend\n"
+               "  --input-norm    fold (x*S - mean[c]) / std[c] into that conversion (S default 1;\n"
+               "                  1/255 is written scale=0.00392156862745098); without --input-format\n"
+               "                  the input stays float32 and only the normalization is folded in\n"
+               "  --output-format the engine writes output NAME in this dtype\n");
     return rc;
 }
 
@@ -57,8 +67,157 @@ static int make_profiles(const ingot_input_shape *mn, int n_min, const ingot_inp
     return n_min;
 }
 
+#define MAX_FORMATS 16
+#define NAME_CAP 256
+
+typedef struct in_fmt {
+    ingot_input_format f;
+    char name[NAME_CAP];
+    float mean[64], std[64];
+    size_t n_mean, n_std;
+} in_fmt;
+
+typedef struct fmt_args {
+    in_fmt in[MAX_FORMATS];
+    size_t n_in;
+    ingot_input_format in_list[MAX_FORMATS];
+    ingot_output_format out[MAX_FORMATS];
+    char out_names[MAX_FORMATS][NAME_CAP];
+    size_t n_out;
+} fmt_args;
+
+static int parse_dtype(const char *opt, const char *s, size_t len, int allow_u8, ingot_dtype *dt)
+{
+    if (len == 4 && !strncmp(s, "fp16", 4)) *dt = INGOT_DTYPE_F16;
+    else if (len == 4 && !strncmp(s, "bf16", 4)) *dt = INGOT_DTYPE_BF16;
+    else if (allow_u8 && len == 5 && !strncmp(s, "uint8", 5)) *dt = INGOT_DTYPE_U8;
+    else return cli_fail("build: %s: format '%.*s', allowed %s", opt, (int)len, s, allow_u8 ? "fp16, bf16, uint8" : "fp16, bf16");
+    return 0;
+}
+
+/* The entry for input name (created as plain f32, as-model), or NULL when full or too long. */
+static in_fmt *input_entry(fmt_args *fa, const char *name, size_t len)
+{
+    for (size_t i = 0; i < fa->n_in; i++)
+        if (strlen(fa->in[i].name) == len && !strncmp(fa->in[i].name, name, len)) return &fa->in[i];
+    if (fa->n_in == MAX_FORMATS || len == 0 || len >= NAME_CAP) {
+        cli_fail("build: input format '%.*s': %s", (int)len, name,
+                 len == 0 ? "no input name" : len >= NAME_CAP ? "name too long" : "more than 16 inputs given formats");
+        return NULL;
+    }
+    in_fmt *e = &fa->in[fa->n_in++];
+    memset(e, 0, sizeof *e);
+    memcpy(e->name, name, len);
+    e->f.dtype = INGOT_DTYPE_F32;
+    return e;
+}
+
+/* NAME:fp16|bf16|uint8[:nhwc] */
+static int parse_input_format(fmt_args *fa, const char *arg)
+{
+    size_t len = strlen(arg);
+    int nhwc = len > 5 && !strcmp(arg + len - 5, ":nhwc");
+    if (nhwc) len -= 5;
+    const char *colon = NULL;
+    for (size_t k = len; k-- > 0;)
+        if (arg[k] == ':') {
+            colon = arg + k;
+            break;
+        }
+    if (!colon) return cli_fail("build: --input-format '%s': want NAME:fp16|bf16|uint8[:nhwc]", arg);
+    in_fmt *e = input_entry(fa, arg, (size_t)(colon - arg));
+    if (!e) return 1;
+    if (parse_dtype("--input-format", colon + 1, len - (size_t)(colon + 1 - arg), 1, &e->f.dtype)) return 1;
+    e->f.layout = nhwc ? INGOT_LAYOUT_NHWC : INGOT_LAYOUT_AS_MODEL;
+    return 0;
+}
+
+static int parse_floats(const char *arg, const char *s, float *v, size_t cap, size_t *n)
+{
+    *n = 0;
+    while (*s && *s != ':') {
+        char *end;
+        float f = strtof(s, &end);
+        if (end == s || *n == cap || (*end && *end != ',' && *end != ':'))
+            return cli_fail("build: --input-norm '%s': bad number list at '%s' (at most %zu numbers, comma-separated)",
+                            arg, s, cap);
+        v[(*n)++] = f;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* NAME:mean=a,b,c:std=x,y,z[:scale=s] (any of the three, in any order) */
+static int parse_input_norm(fmt_args *fa, const char *arg)
+{
+    const char *keys[] = {":mean=", ":std=", ":scale="}, *first = NULL;
+    for (int k = 0; k < 3; k++) {
+        const char *p = strstr(arg, keys[k]);
+        if (p && (!first || p < first)) first = p;
+    }
+    if (!first) return cli_fail("build: --input-norm '%s': want NAME:mean=A,B,C:std=X,Y,Z[:scale=S]", arg);
+    in_fmt *e = input_entry(fa, arg, (size_t)(first - arg));
+    if (!e) return 1;
+    for (const char *s = first; *s == ':';) {
+        s++;
+        if (!strncmp(s, "mean=", 5)) {
+            if (parse_floats(arg, s + 5, e->mean, 64, &e->n_mean)) return 1;
+        } else if (!strncmp(s, "std=", 4)) {
+            if (parse_floats(arg, s + 4, e->std, 64, &e->n_std)) return 1;
+        } else if (!strncmp(s, "scale=", 6)) {
+            char *end;
+            e->f.scale = strtof(s + 6, &end);
+            if (end == s + 6 || (*end && *end != ':'))
+                return cli_fail("build: --input-norm '%s': scale '%s' is not a number", arg, s + 6);
+        } else {
+            return cli_fail("build: --input-norm '%s': unknown key at '%s' (mean=, std=, scale=)", arg, s);
+        }
+        s = strchr(s, ':');
+        if (!s) break;
+    }
+    if (e->n_mean && e->n_std && e->n_mean != e->n_std)
+        return cli_fail("build: --input-norm '%s': mean has %zu values, std %zu; want one per channel in both", arg,
+                        e->n_mean, e->n_std);
+    return 0;
+}
+
+/* NAME:fp16|bf16 */
+static int parse_output_format(fmt_args *fa, const char *arg)
+{
+    const char *colon = strrchr(arg, ':');
+    if (!colon) return cli_fail("build: --output-format '%s': want NAME:fp16|bf16", arg);
+    size_t len = (size_t)(colon - arg);
+    if (fa->n_out == MAX_FORMATS || len == 0 || len >= NAME_CAP)
+        return cli_fail("build: --output-format '%s': %s", arg,
+                        len == 0 ? "no output name" : len >= NAME_CAP ? "name too long" : "more than 16 given");
+    ingot_output_format *f = &fa->out[fa->n_out];
+    if (parse_dtype("--output-format", colon + 1, strlen(colon + 1), 0, &f->dtype)) return 1;
+    memcpy(fa->out_names[fa->n_out], arg, len);
+    fa->out_names[fa->n_out][len] = 0;
+    f->name = fa->out_names[fa->n_out];
+    fa->n_out++;
+    return 0;
+}
+
+static void finish_formats(fmt_args *fa, ingot_build_opts *o)
+{
+    for (size_t i = 0; i < fa->n_in; i++) {
+        in_fmt *e = &fa->in[i];
+        e->f.name = e->name;
+        e->f.n_channels = e->n_mean ? e->n_mean : e->n_std;
+        e->f.mean = e->n_mean ? e->mean : NULL;
+        e->f.std = e->n_std ? e->std : NULL;
+        fa->in_list[i] = e->f;
+    }
+    o->input_formats = fa->n_in ? fa->in_list : NULL;
+    o->n_input_formats = fa->n_in;
+    o->output_formats = fa->n_out ? fa->out : NULL;
+    o->n_output_formats = fa->n_out;
+}
+
 int cmd_build(int argc, char **argv)
 {
+    static fmt_args fa; /* large; one build per process */
     const char *model = NULL, *out = NULL;
     ingot_build_opts o;
     ingot_build_opts_init(&o);
@@ -94,6 +253,12 @@ int cmd_build(int argc, char **argv)
             disabled[n_disabled++] = argv[++i];
             o.disabled_passes = disabled;
             o.n_disabled_passes = n_disabled;
+        } else if (!strcmp(a, "--input-format") && i + 1 < argc) {
+            if (parse_input_format(&fa, argv[++i])) return 1;
+        } else if (!strcmp(a, "--input-norm") && i + 1 < argc) {
+            if (parse_input_norm(&fa, argv[++i])) return 1;
+        } else if (!strcmp(a, "--output-format") && i + 1 < argc) {
+            if (parse_output_format(&fa, argv[++i])) return 1;
         } else if (!strcmp(a, "--list-passes")) {
             for (size_t k = 0; k < ingot_pass_count(); k++) {
                 const char *what;
@@ -115,6 +280,7 @@ int cmd_build(int argc, char **argv)
         o.profiles = profiles;
         o.n_profiles = (size_t)n;
     }
+    finish_formats(&fa, &o);
     ingot_engine *e;
     ingot_status st = ingot_builder_build_file(model, &o, &e);
     if (st != INGOT_OK) return cli_fail_status(st, "build");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/dtype.h"
 #include "core/status.h"
 #include "onnx.pb-c.h"
 #include "onnx/onnx_tensor.h"
@@ -113,6 +114,8 @@ ingot_status tensor_file_write(const char *path, const ing_tensor *t, const char
         const char *descr = NULL;
         for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; i++)
             if (npy_types[i].dt == t->dtype) descr = npy_types[i].descr;
+        int widen = t->dtype == INGOT_DTYPE_BF16; /* numpy has no bfloat16: written as f32, exactly */
+        if (widen) descr = "<f4";
         if (!descr) {
             fclose(f);
             return ingot_fail(INGOT_ERR_UNSUPPORTED, "'%s': %s cannot be written as .npy", path, ingot_dtype_name((ingot_dtype)t->dtype));
@@ -129,7 +132,15 @@ ingot_status tensor_file_write(const char *path, const ing_tensor *t, const char
         ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)hl, f) == (size_t)hl;
         for (int i = 0; ok && i < pad; i++) ok = fputc(' ', f) != EOF;
         ok = ok && fputc('\n', f) != EOF;
-        ok = ok && (nb == 0 || fwrite(t->data, 1, nb, f) == nb);
+        if (widen) {
+            int64_t n = ing_numel(t);
+            for (int64_t i = 0; ok && i < n; i++) {
+                float v = ing_bf16_to_f32(((const uint16_t *)t->data)[i]);
+                ok = fwrite(&v, sizeof v, 1, f) == 1;
+            }
+        } else {
+            ok = ok && (nb == 0 || fwrite(t->data, 1, nb, f) == nb);
+        }
     } else {
         Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
         int64_t dims[IR_MAX_RANK];

@@ -26,6 +26,7 @@ void cli_fill_random(ing_tensor *t)
         double u = (double)(rng_next() >> 11) / 9007199254740992.0;
         if (ing_dtype_is_float(t->dtype)) ing_store_f64(t->dtype, t->data, (size_t)i, 2.0 * u - 1.0);
         else if (t->dtype == INGOT_DTYPE_BOOL) ing_store_i64(t->dtype, t->data, (size_t)i, u < 0.5);
+        else if (t->dtype == INGOT_DTYPE_U8) ing_store_i64(t->dtype, t->data, (size_t)i, (int64_t)(u * 256)); /* pixels */
         else ing_store_i64(t->dtype, t->data, (size_t)i, (int64_t)(u * 10));
     }
 }

@@ -52,4 +52,12 @@ void ir_copy_desc(ing_tensor *dst, const ing_tensor *src);
 /* Read element i of a tensor of any integer dtype as int64 (for shape-like inputs). */
 int64_t ir_get_i64(const ing_tensor *t, int64_t i);
 
+/* InputConvert (domain "ingot", infer_convert.c): the most channels a per-channel
+ * normalization may have; the CUDA kernel takes its coefficients as launch arguments. */
+#define IR_CONVERT_MAX_CHANNELS 64
+/* Its per-channel coefficients, so that every backend computes y = fmaf(x, a[c], b[c]) with
+ * the same a and b: a[c] = scale / std[c], b[c] = -mean[c] / std[c]; *channels receives the
+ * count (1 without mean/std). a, b: IR_CONVERT_MAX_CHANNELS entries. */
+void ir_convert_coeffs(const ir_node *node, float *a, float *b, int64_t *channels);
+
 #endif

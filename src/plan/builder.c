@@ -5,9 +5,11 @@
 #include "backend/backend.h"
 #include "core/alloc.h"
 #include "core/status.h"
+#include "ir/edit.h"
 #include "ir/infer.h"
 #include "onnx/importer.h"
 #include "opt/passes.h"
+#include "plan/io_format.h"
 #include "plan/memplan.h"
 #include "runtime/runtime.h"
 
@@ -175,6 +177,10 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
     if ((st = ir_infer_model(m)) != INGOT_OK) goto fail;
     opt_options oo = {opts->backend, opts->precision, b->has_kernel};
     if ((st = opt_run(m, &oo, opts->disabled_passes, opts->n_disabled_passes, opts->verbose)) != INGOT_OK) goto fail;
+    if (opts->n_input_formats || opts->n_output_formats) { /* after assign_precision: its Casts fold in */
+        if ((st = io_format_apply(m, opts)) != INGOT_OK) goto fail;
+        if ((st = ir_compact(m)) != INGOT_OK || (st = ir_infer_model(m)) != INGOT_OK) goto fail;
+    }
     if ((st = engine_plan_create(m, &plan)) != INGOT_OK) goto fail;
     m = NULL; /* owned by the plan now */
     plan->target.backend = opts->backend;

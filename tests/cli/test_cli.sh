@@ -31,5 +31,16 @@ if "$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/d.engine" --shape
 "$ingot" inspect --json "$tmp/d.engine" > "$tmp/inspect.json" 2>&1 && grep -q '"op":"FusedConv"' "$tmp/inspect.json" && ok || bad "inspect --json"
 "$ingot" run "$tmp/d.engine" --output "$tmp/out" > "$tmp/run.txt" 2>&1 && grep -q "output 'logits': f32 \[1,10\]" "$tmp/run.txt" && [ -f "$tmp/out/logits.npy" ] && ok || bad "run random: $(cat "$tmp/run.txt")"
 expect_error "run wrong input name" run "$tmp/d.engine" --input nope="$src/models/digits_cnn/test_data_set_0/input_0.pb"
+# build-time I/O formats: a uint8 NHWC input with normalization and an fp16 output
+d="$src/models/digits_cnn/model.onnx"
+if "$ingot" build "$d" -o "$tmp/u8.engine" --shapes image:2x1x8x8 --input-format image:uint8:nhwc \
+     --input-norm image:mean=0.5:std=0.25:scale=0.00392156862745098 --output-format logits:fp16 >/dev/null 2>"$tmp/err"; then ok; else bad "build uint8: $(cat "$tmp/err")"; fi
+"$ingot" inspect "$tmp/u8.engine" > "$tmp/u8.txt" 2>&1 && grep -q 'image: u8 \[2,8,8,1\]' "$tmp/u8.txt" && grep -q 'logits: f16 \[2,10\]' "$tmp/u8.txt" && grep -q 'InputConvert' "$tmp/u8.txt" && ok || bad "inspect uint8 engine: $(cat "$tmp/u8.txt")"
+"$ingot" run "$tmp/u8.engine" --output "$tmp/u8out" > "$tmp/run.txt" 2>&1 && grep -q "output 'logits': f16 \[2,10\]" "$tmp/run.txt" && [ -f "$tmp/u8out/logits.npy" ] && ok || bad "run uint8 engine: $(cat "$tmp/run.txt")"
+expect_error "input format unknown name" build "$d" -o "$tmp/x.engine" --input-format nope:fp16
+expect_error "input format bad dtype" build "$d" -o "$tmp/x.engine" --input-format image:int8
+expect_error "input norm channel count" build "$d" -o "$tmp/x.engine" --input-format image:uint8 --input-norm image:mean=1,2,3
+expect_error "input norm bad number" build "$d" -o "$tmp/x.engine" --input-norm image:std=0.5,x
+expect_error "output format uint8" build "$d" -o "$tmp/x.engine" --output-format logits:uint8
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -5,6 +5,9 @@
 
 #include <stdio.h>
 
+#include "core/alloc.h"
+#include "ingot.h"
+
 static int check_passed, check_failed;
 
 #define CHECK(cond, ...)                                                                           \
@@ -40,5 +43,27 @@ static inline int check_mentions(const char *msg, const char *what) { return !wh
         printf("%d passed, %d failed\n", check_passed, check_failed);                              \
         return check_failed ? 1 : 0;                                                               \
     } while (0)
+
+/* Run step(arg) with the Nth allocation failing, for N = 1, 2, … until it succeeds; step
+ * returns a status and frees whatever it made. Every failure must be a clean NOMEM (the ASan
+ * build checks that nothing leaks). Returns the number of injected failures, or -1 (recorded
+ * as a failed check) when a failure gave another status or the step never succeeded. */
+static inline long check_alloc_failures(ingot_status (*step)(void *), void *arg)
+{
+    long failures = 0;
+    for (long n = 1; n < 20000; n++) {
+        ing_alloc_fail_at(n);
+        ingot_status st = step(arg);
+        ing_alloc_fail_at(0);
+        if (st == INGOT_OK) return failures;
+        if (st != INGOT_ERR_NOMEM) {
+            CHECK(0, "allocation %ld failed with %s instead of NOMEM: %s", n, ingot_status_name(st), ingot_last_error());
+            return -1;
+        }
+        failures++;
+    }
+    CHECK(0, "the path never succeeded (%ld injected failures)", failures);
+    return -1;
+}
 
 #endif
