@@ -163,18 +163,20 @@ def wrap(name, model):
     return (BertWrap(model) if name == "bert" else GPT2Wrap(model) if name == "gpt2" else model).eval()
 
 
-def export(name, model, in_names, out_names, path, log):
-    """ONNX opset 17 with a dynamic batch (ingot fixes it per engine with --shapes)."""
+def export(name, model, in_names, out_names, path, log, exporter_folding=False):
+    """ONNX opset 17 with a dynamic batch (ingot fixes it per engine with --shapes). Without
+    exporter_folding the exporter neither folds constants nor fuses Conv+BatchNorm (its eval
+    peephole runs only with do_constant_folding), so those optimizations are ingot's own and
+    disabling one of ingot's passes shows what it is worth."""
     wrapped = wrap(name, model)
     args = make_inputs(name, 2, "cpu")
-    dyn = {n: {0: "batch"} for n in in_names + out_names}
+    kw = dict(input_names=in_names, output_names=out_names, dynamic_axes={n: {0: "batch"} for n in in_names + out_names},
+              opset_version=17, do_constant_folding=exporter_folding)
     t0 = time.time()
     try:
-        torch.onnx.export(wrapped, args, path, input_names=in_names, output_names=out_names,
-                          dynamic_axes=dyn, opset_version=17, dynamo=False)
+        torch.onnx.export(wrapped, args, path, dynamo=False, **kw)
     except TypeError:  # an exporter without the dynamo switch
-        torch.onnx.export(wrapped, args, path, input_names=in_names, output_names=out_names,
-                          dynamic_axes=dyn, opset_version=17)
+        torch.onnx.export(wrapped, args, path, **kw)
     wrapped.eval()  # whatever mode the exporter left behind
     log(f"exported {name} in {time.time() - t0:.1f} s")
     return wrapped
@@ -523,7 +525,7 @@ def suite(a, log):
         onnx_path = os.path.join(work, f"{name}.onnx")
         try:
             model, in_names, out_names = make_model(name)
-            wrapped = export(name, model, in_names, out_names, onnx_path, log)
+            wrapped = export(name, model, in_names, out_names, onnx_path, log, a.exporter_folding)
         except Exception as e:  # record the failure and go on with the next model
             msg = f"export: {type(e).__name__}: {str(e).strip()[:300]}"
             for row in base_rows:
@@ -597,7 +599,7 @@ def check_import(a, log):
         eng = os.path.join(work, f"{name}.engine")
         try:
             model, in_names, out_names = make_model(name)
-            wrapped = export(name, model, in_names, out_names, onnx_path, log)
+            wrapped = export(name, model, in_names, out_names, onnx_path, log, a.exporter_folding)
         except Exception as e:
             log(f"FAIL {name}: export: {type(e).__name__}: {str(e).strip()[:300]}")
             bad += 1
@@ -654,6 +656,8 @@ def main():
     ap.add_argument("--budget", type=float, help="seconds: past it no new model starts (rows recorded as not "
                                                  "measured); torch.compile stops at --compile-frac of it")
     ap.add_argument("--compile-frac", type=float, default=0.6, help=argparse.SUPPRESS)
+    ap.add_argument("--exporter-folding", action="store_true",
+                    help="let torch.onnx.export fold constants and Conv+BatchNorm itself (default: ingot does)")
     ap.add_argument("--gate", metavar="BASELINE.json", help="also run bench/gate on the results against it")
     a = ap.parse_args()
     unknown = [m for m in a.models.split(",") if m not in VISION + TEXT]
