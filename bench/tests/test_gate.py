@@ -174,13 +174,19 @@ class GateTest(unittest.TestCase):
         self.assertRegex(out, r"REGRESS +bert fp16 b32: ratio to PyTorch eager")
 
     def test_checked_in_results_pass_against_themselves(self):
-        path = os.path.join(os.path.dirname(GATE), "results", "2026-11-22-H100.json")
-        if not os.path.exists(path):
-            self.skipTest("no checked-in GPU results")
-        with open(path) as f:
-            doc = json.load(f)
-        rc, out = self.gate(doc, copy.deepcopy(doc))
-        self.assertEqual(rc, 0, out)
+        root = os.path.dirname(GATE)
+        paths = [os.path.join(root, d, f) for d in ("results", "baselines")
+                 for f in sorted(os.listdir(os.path.join(root, d))) if f.endswith(".json")]
+        if not paths:
+            self.skipTest("no checked-in results or baselines")
+        for path in paths:
+            with open(path) as f:
+                doc = json.load(f)
+            rc, out = self.gate(doc, copy.deepcopy(doc))
+            self.assertEqual(rc, 0, f"{path}: {out}")
+            for v in sorted({r["variant"] for r in doc.get("rows", []) if r.get("variant")}):
+                rc, out = self.gate(doc, doc, "--variant", v)  # readable; pass or fail is the run's finding
+                self.assertIn(rc, (0, 1), f"{path} --variant {v}: {out}")
 
     def test_jsonl_rows_accepted(self):
         lines = "\n".join(json.dumps(r) for r in gpu_doc()["rows"]) + "\n"
