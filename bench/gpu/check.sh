@@ -4,15 +4,7 @@
 set -u
 what="${1:-all}"
 OUT="${OUT:-/tmp/out}"; mkdir -p "$OUT"
-mkdir -p devkit/lib devkit/shared && tar xJf devkit/libs.tar.xz -C devkit/lib
-[ -d devkit/bin ] || tar xJf devkit/bin.tar.xz -C devkit
-for t in onnx-node models; do [ -f devkit/$t.tar.xz ] && [ ! -d devkit/shared/$t ] && tar xJf devkit/$t.tar.xz -C devkit/shared; done
-export INGOT_SHARED_DIR="$PWD/devkit/shared"
-SITE=$(python3 -c "import site; print(site.getsitepackages()[0])" 2>/dev/null)
-extra=""
-for d in $(find "$SITE/nvidia" -maxdepth 3 -type d -name lib 2>/dev/null); do extra="$extra:$d"; done
-export LD_LIBRARY_PATH="$PWD/devkit/lib$extra:${LD_LIBRARY_PATH:-}"
-export OMP_NUM_THREADS=8
+. bench/gpu/env.sh
 if [ "$what" = probe ] || [ "$what" = all ]; then
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
   python3 -c "import torch, onnx; print('torch', torch.__version__, 'onnx', onnx.__version__)"

@@ -3,8 +3,9 @@
 
 Covers both result formats (GPU rows with ingot/torch, CPU rows with ingot/ort), an unchanged
 run, a regressed one (+20%), noise within the spread, missing models and failed rows, the CUDA-graph
-to eager fallback, and unreadable input; and bench/gpu/bench_models.py --table on the checked-in
-H100 results. Prints `N passed, N failed` last (ctest reads the exit status).
+to eager fallback, unreadable input and variant rows (--variant); and bench/gpu/bench_models.py
+--table / --write-perf on the checked-in H100 results and on rows shaped as the suite writes them.
+Prints `N passed, N failed` last (ctest reads the exit status).
 """
 import copy
 import json
@@ -33,6 +34,19 @@ def gpu_doc(scale=None, graph=True, spread=None):
             r["ingot"]["compute_p10_ms"], r["ingot"]["compute_p90_ms"] = med * (1 - spread / 2), med * (1 + spread / 2)
         rows.append(r)
     return {"meta": {"gpu": "test"}, "rows": rows}
+
+
+def with_variant(doc, variant, factor):
+    """doc plus a resnet50 row built with `variant`, its ingot time `factor` times the all-passes
+    row's, with the same PyTorch figures (as bench_models.py writes variant rows)."""
+    base = next(r for r in doc["rows"] if r["model"] == "resnet50")
+    v = copy.deepcopy(base)
+    v["variant"] = variant
+    for k in ("compute_ms", "compute_p10_ms", "compute_p90_ms"):
+        if k in v["ingot"]:
+            v["ingot"][k] *= factor
+    doc["rows"].append(v)
+    return doc
 
 
 def cpu_doc(ratios, spread=0.02):
@@ -160,18 +174,71 @@ class GateTest(unittest.TestCase):
         self.assertRegex(out, r"REGRESS +bert fp16 b32: ratio to PyTorch eager")
 
     def test_checked_in_results_pass_against_themselves(self):
-        path = os.path.join(os.path.dirname(GATE), "results", "2026-11-22-H100.json")
-        if not os.path.exists(path):
-            self.skipTest("no checked-in GPU results")
-        with open(path) as f:
-            doc = json.load(f)
-        rc, out = self.gate(doc, copy.deepcopy(doc))
-        self.assertEqual(rc, 0, out)
+        root = os.path.dirname(GATE)
+        paths = [os.path.join(root, d, f) for d in ("results", "baselines")
+                 for f in sorted(os.listdir(os.path.join(root, d))) if f.endswith(".json")]
+        if not paths:
+            self.skipTest("no checked-in results or baselines")
+        for path in paths:
+            with open(path) as f:
+                doc = json.load(f)
+            rc, out = self.gate(doc, copy.deepcopy(doc))
+            self.assertEqual(rc, 0, f"{path}: {out}")
+            for v in sorted({r["variant"] for r in doc.get("rows", []) if r.get("variant")}):
+                rc, out = self.gate(doc, doc, "--variant", v)  # readable; pass or fail is the run's finding
+                self.assertIn(rc, (0, 1), f"{path} --variant {v}: {out}")
 
     def test_jsonl_rows_accepted(self):
         lines = "\n".join(json.dumps(r) for r in gpu_doc()["rows"]) + "\n"
         rc, out = self.gate(lines, gpu_doc())
         self.assertEqual(rc, 0, out)
+
+    def variant_gate(self, doc, variant, factor, judged=None):
+        """The gate on one file holding all-passes rows and `variant` rows `factor` times slower."""
+        doc = with_variant(doc, variant, factor)
+        return self.gate(doc, doc, "--variant", judged or variant)
+
+    def test_variant_judged_against_all_passes_of_the_same_run(self):
+        rc, out = self.variant_gate(gpu_doc(), "no-fold_batchnorm", 1.30)
+        self.assertEqual(rc, 1, out)
+        line = next(l for l in out.splitlines() if l.startswith("REGRESS"))
+        self.assertIn("resnet50 fp16 b1 [no-fold_batchnorm]", line)
+        self.assertIn("0.780", line)  # 0.60 * 1.3 / 1.00
+        self.assertIn("0.600", line)
+        self.assertIn("+30.0%", line)
+        self.assertNotIn("MISSING", out)  # bert has no variant rows: not part of this comparison
+        self.assertIn("1 compared, 1 regressed", out)
+
+    def test_variant_within_tolerance_passes(self):
+        rc, out = self.variant_gate(gpu_doc(), "no-fold_constants", 1.02)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("+2.0%", out)
+
+    def test_variant_spread_widens_allowance(self):
+        rc, out = self.variant_gate(gpu_doc(spread=0.10), "no-fuse_epilogue", 1.12)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("allowed +15.0%", out)
+
+    def test_variant_rows_left_out_by_default(self):
+        doc = with_variant(gpu_doc(), "no-fold_batchnorm", 3.0)
+        rc, out = self.gate(doc, gpu_doc())
+        self.assertEqual(rc, 0, out)
+        self.assertIn("2 compared, 0 regressed", out)
+        self.assertNotIn("no-fold_batchnorm", out)
+        rc, out = self.gate(gpu_doc(), doc)  # nor counted as missing when only the baseline has them
+        self.assertEqual(rc, 0, out)
+
+    def test_unknown_variant_exits_2(self):
+        rc, out = self.variant_gate(gpu_doc(), "no-fold_batchnorm", 1.0, "no-cse")
+        self.assertEqual(rc, 2, out)
+        self.assertIn("no rows of variant 'no-cse'", out)
+
+    def test_failed_variant_build_fails(self):
+        doc = with_variant(gpu_doc(), "no-fold_batchnorm", 1.0)
+        doc["rows"][-1]["ingot"] = {"error": "build: out of device memory"}
+        rc, out = self.gate(doc, doc, "--variant", "no-fold_batchnorm")
+        self.assertEqual(rc, 1, out)
+        self.assertRegex(out, r"ERROR +resnet50 fp16 b1 \[no-fold_batchnorm\]: ingot error: build: out of device")
 
     def test_bad_input_exits_2(self):
         rc, out = self.gate("{not json", gpu_doc())
@@ -184,11 +251,17 @@ class GateTest(unittest.TestCase):
 
 
 class TableTest(unittest.TestCase):
-    """bench/gpu/bench_models.py --table on the checked-in H100 results (no torch or GPU needed)."""
+    """bench/gpu/bench_models.py --table [--write-perf] (no torch or GPU needed)."""
+
+    root = os.path.dirname(GATE)
+    script = os.path.join(root, "gpu", "bench_models.py")
+
+    def table(self, results, out, *args):
+        return subprocess.run([sys.executable, self.script, "--table", results, "--out", out, *args],
+                              capture_output=True, text=True)
 
     def test_table_and_chart(self):
-        root = os.path.join(os.path.dirname(GATE))
-        results = os.path.join(root, "results", "2026-11-22-H100.json")
+        results = os.path.join(self.root, "results", "2026-11-22-H100.json")
         if not os.path.exists(results):
             self.skipTest("no checked-in GPU results")
         try:
@@ -196,10 +269,9 @@ class TableTest(unittest.TestCase):
         except ImportError:
             self.skipTest("matplotlib is not installed")
         with tempfile.TemporaryDirectory(prefix="gate-table-") as out:
-            r = subprocess.run([sys.executable, os.path.join(root, "gpu", "bench_models.py"), "--table", results,
-                                "--out", out], capture_output=True, text=True)
+            r = self.table(results, out)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-            with open(os.path.join(out, "bench.md")) as f:
+            with open(os.path.join(out, "2026-11-22-H100.md")) as f:
                 md = f.read().splitlines()
             with open(results) as f:
                 n = len(json.load(f)["rows"])
@@ -207,8 +279,72 @@ class TableTest(unittest.TestCase):
             self.assertEqual(len(body), n)
             self.assertIn("| resnet50 | fp16 | 1 | 0.633 | 0.62 |", md[md.index(body[0])])
             self.assertTrue(any("0.22*" in l for l in body))  # bert: eager, capture failed
-            with open(os.path.join(out, "bench.png"), "rb") as f:
+            with open(os.path.join(out, "2026-11-22-H100.png"), "rb") as f:
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+
+    def suite_doc(self):
+        """Rows shaped as the suite writes them: a variant row and the gate's output on them."""
+        doc = with_variant(gpu_doc(spread=0.02), "no-fold_batchnorm", 1.5)
+        doc["meta"].update(date="2026-12-06", torch="2.11.0", command="bench/run --quick", driver="580")
+        doc["rows"][-1].update(disabled_passes=["fold_batchnorm"])
+        doc["variant_gates"] = [{"command": "bench/gate --variant no-fold_batchnorm R.json R.json", "exit": 1,
+                                 "output": "REGRESS  resnet50 fp16 b1 [no-fold_batchnorm]: ...\ngate: FAIL"}]
+        return doc
+
+    def write_suite_doc(self, folder):
+        path = os.path.join(folder, "r.json")
+        with open(path, "w") as f:
+            json.dump(self.suite_doc(), f)
+        return path
+
+    def test_variant_table(self):
+        with tempfile.TemporaryDirectory(prefix="gate-table-") as out:
+            res = self.write_suite_doc(out)
+            r = self.table(res, out)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            with open(os.path.join(out, "r.md")) as f:
+                md = f.read()
+            # the main table has the two all-passes rows only; the variant has its own table
+            self.assertEqual(md.count("| resnet50 | fp16 | 1 |"), 2)
+            self.assertIn("| resnet50 | fp16 | 1 | 0.600 | 0.900 (×1.50) |", md)
+            self.assertIn("no-fold_batchnorm |", md)
+
+    def test_write_perf_replaces_only_the_marked_block(self):
+        with tempfile.TemporaryDirectory(prefix="gate-perf-") as out:
+            res = self.write_suite_doc(out)
+            perf = os.path.join(out, "PERF.md")
+            with open(os.path.join(self.root, "..", "docs", "PERF.md")) as f:
+                real = f.read()
+            begin = next(l for l in real.splitlines() if l.startswith("<!-- gpu-suite:begin"))
+            with open(perf, "w") as f:
+                f.write(f"# Perf\nbefore\n{begin}\nold numbers 9.999\n<!-- gpu-suite:end -->\nafter\n")
+            r = self.table(res, out, "--write-perf", perf)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            with open(perf) as f:
+                text = f.read()
+            self.assertTrue(text.startswith("# Perf\nbefore\n" + begin))
+            self.assertTrue(text.endswith("<!-- gpu-suite:end -->\nafter\n"))
+            self.assertNotIn("9.999", text)
+            self.assertIn("`bench/run --quick`", text)
+            self.assertIn("| resnet50 | fp16 | 1 | 0.600 (0.594-0.606) | 0.60 |", text)
+            self.assertIn("REGRESS  resnet50 fp16 b1 [no-fold_batchnorm]", text)
+            self.assertIn("(exit status 1)", text)
+            # run again: the block is replaced, not repeated
+            self.assertEqual(self.table(res, out, "--write-perf", perf).returncode, 0)
+            with open(perf) as f:
+                self.assertEqual(f.read(), text)
+
+    def test_write_perf_without_markers_fails(self):
+        with tempfile.TemporaryDirectory(prefix="gate-perf-") as out:
+            res = self.write_suite_doc(out)
+            perf = os.path.join(out, "PERF.md")
+            with open(perf, "w") as f:
+                f.write("# Perf\nno block here\n")
+            r = self.table(res, out, "--write-perf", perf)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("has no generated block", r.stderr)
+            with open(perf) as f:
+                self.assertEqual(f.read(), "# Perf\nno block here\n")
 
 
 if __name__ == "__main__":
