@@ -178,7 +178,7 @@ ingot_status engine_synth_plan(const char *name, engine_plan **out)
         m = NULL;
         p->target.backend = INGOT_BACKEND_CPU;
         p->target.precision = INGOT_PRECISION_FP32;
-        if ((st = plan_memory(p)) == INGOT_OK) st = ing_backend_cpu.prepare(p);
+        if ((st = plan_memory(p)) == INGOT_OK) st = ing_backend_cpu.prepare(p, NULL);
     }
     if (st != INGOT_OK) {
         ir_model_destroy(m);

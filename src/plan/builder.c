@@ -8,6 +8,7 @@
 #include "onnx/importer.h"
 #include "opt/passes.h"
 #include "plan/memplan.h"
+#include "plan/timing_cache.h"
 #include "runtime/runtime.h"
 
 /* Fix input shapes given by the caller ("--shapes name:1x3x224x224"). */
@@ -56,6 +57,7 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
     const ing_backend *b = ing_backend_get(opts->backend);
     ingot_status st;
     engine_plan *plan = NULL;
+    ing_timing_cache *cache = NULL;
     if (!b) {
         ir_model_destroy(m);
         return ingot_fail(INGOT_ERR_BACKEND, "backend %d is not in this build of ingot (built: cpu%s)", opts->backend,
@@ -85,10 +87,23 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
     plan->target.backend = opts->backend;
     plan->target.precision = opts->precision;
     if ((st = plan_memory(plan)) != INGOT_OK) goto fail;
-    if ((st = b->prepare(plan)) != INGOT_OK) goto fail;
-    if ((st = runtime_engine_from_plan(plan, out)) != INGOT_OK) goto fail;
+    const char *cache_path = opts->version >= 2 ? opts->timing_cache : NULL;
+    if (cache_path && (st = tcache_load(cache_path, &cache)) != INGOT_OK) goto fail;
+    ing_prepare_opts po = {cache, opts->verbose};
+    if ((st = b->prepare(plan, &po)) != INGOT_OK) goto fail;
+    /* the engine first: a cache is rewritten only after a successful build */
+    ingot_engine *e = NULL;
+    if ((st = runtime_engine_from_plan(plan, &e)) != INGOT_OK) goto fail;
+    plan = NULL; /* owned by the engine now */
+    if (cache && tcache_changed(cache) && (st = tcache_save(cache, cache_path)) != INGOT_OK) {
+        ingot_engine_destroy(e);
+        goto fail;
+    }
+    tcache_free(cache);
+    *out = e;
     return INGOT_OK;
 fail:
+    tcache_free(cache);
     ir_model_destroy(m);
     engine_plan_destroy(plan);
     return st;
