@@ -7,12 +7,16 @@
 static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage: ingot build MODEL.onnx -o ENGINE [--backend cpu|cuda] [--fp16|--bf16|--tf32]\n"
-               "                  [--shapes NAME:DxDx...[,NAME:...]] [--disable-pass NAME]... [--verbose]\n"
+               "                  [--shapes NAME:DxDx...[,NAME:...]] [--disable-pass NAME]... [--timing-cache FILE]\n"
+               "                  [--verbose]\n"
                "       ingot build --list-passes\n"
                "Optimizes an ONNX model for one backend and writes the engine file.\n"
                "  --shapes        fix the shape of inputs with symbolic dimensions\n"
                "  --disable-pass  skip an optimization pass (see --list-passes)\n"
-               "  --verbose       print what each pass did\n");
+               "  --tf32          fp32 tensors; CUDA convolutions and matmuls may use TF32 tensor cores\n"
+               "  --timing-cache  CUDA: reuse and extend the tactic choices kept in FILE (created if\n"
+               "                  missing); the same cache gives the same engine bytes\n"
+               "  --verbose       print what each pass did and, on CUDA, each tactic timed and chosen\n");
     return rc;
 }
 
@@ -36,6 +40,7 @@ int cmd_build(int argc, char **argv)
         } else if (!strcmp(a, "--fp16")) o.precision = INGOT_PRECISION_FP16;
         else if (!strcmp(a, "--bf16")) o.precision = INGOT_PRECISION_BF16;
         else if (!strcmp(a, "--tf32")) o.precision = INGOT_PRECISION_TF32;
+        else if (!strcmp(a, "--timing-cache") && i + 1 < argc) o.timing_cache = argv[++i];
         else if (!strcmp(a, "--shapes") && i + 1 < argc) {
             int n = cli_parse_shapes(argv[++i], shapes, 64);
             if (n < 0) return 1;

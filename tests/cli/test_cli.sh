@@ -30,6 +30,20 @@ if "$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/d.engine" --shape
 "$ingot" inspect "$tmp/d.engine" > "$tmp/inspect.txt" 2>&1 && grep -q 'FusedConv' "$tmp/inspect.txt" && ok || bad "inspect lists steps"
 "$ingot" inspect --json "$tmp/d.engine" > "$tmp/inspect.json" 2>&1 && grep -q '"op":"FusedConv"' "$tmp/inspect.json" && ok || bad "inspect --json"
 "$ingot" run "$tmp/d.engine" --output "$tmp/out" > "$tmp/run.txt" 2>&1 && grep -q "output 'logits': f32 \[1,10\]" "$tmp/run.txt" && [ -f "$tmp/out/logits.npy" ] && ok || bad "run random: $(cat "$tmp/run.txt")"
+# CUDA on a machine without a GPU (or a build without CUDA): INGOT_ERR_BACKEND, one line
+if [ ! -e /dev/nvidia0 ]; then
+  expect_error "build --backend cuda without a GPU" build "$src/models/digits_cnn/model.onnx" -o "$tmp/c.engine" --backend cuda
+  grep -q 'INGOT_ERR_BACKEND' "$tmp/err" && grep -qi 'no CUDA device\|not in this build' "$tmp/err" && ok || bad "cuda without GPU: $(cat "$tmp/err")"
+  [ ! -e "$tmp/c.engine" ] && ok || bad "cuda without GPU wrote an engine"
+fi
+# a timing cache that is not one fails by name; a missing one is created empty only when it gains entries
+echo "not a timing cache at all" > "$tmp/junk.cache"
+expect_error "build with a corrupt timing cache" build "$src/models/digits_cnn/model.onnx" -o "$tmp/t.engine" --timing-cache "$tmp/junk.cache"
+grep -q "timing cache '$tmp/junk.cache'.*INGOT_ERR_CORRUPT" "$tmp/err" && ok || bad "corrupt cache message: $(cat "$tmp/err")"
+"$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/t.engine" --timing-cache "$tmp/new.cache" >/dev/null 2>"$tmp/err" && [ ! -e "$tmp/new.cache" ] && ok || bad "cpu build with a missing cache: $(cat "$tmp/err")"
+# --tf32 on the CPU runs as fp32: the same logits as the fp32 engine
+"$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/tf.engine" --tf32 >/dev/null 2>"$tmp/err" && ok || bad "build --tf32: $(cat "$tmp/err")"
+"$ingot" inspect "$tmp/tf.engine" 2>&1 | grep -q 'precision tf32' && ok || bad "inspect shows tf32"
 expect_error "run wrong input name" run "$tmp/d.engine" --input nope="$src/models/digits_cnn/test_data_set_0/input_0.pb"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
