@@ -274,7 +274,9 @@ static ingot_status tune_step(cuda_tuner *tu, ing_timing_cache *cache, const cud
         cuda_tuner_log(tu, "node '%s' (%s): cache hit: %s", n->name, n->op, tactic_str(&best, desc, sizeof desc));
     } else {
         st = d->tune(tu, n, in, k, out, &best);
-        if (st == INGOT_ERR_UNSUPPORTED) { /* no candidate: the run-time heuristic decides */
+        /* no candidate ran (or the library refused the shapes): the step keeps no tactic and the
+         * kernel asks the heuristic at run time, as an engine without tactics does */
+        if (st == INGOT_ERR_UNSUPPORTED || st == INGOT_ERR_CUDA) {
             cuda_tuner_log(tu, "node '%s' (%s): no tactic (%s)", n->name, n->op, ingot_last_error());
             st = INGOT_OK;
             goto done;
