@@ -44,6 +44,10 @@ grep -q "timing cache '$tmp/junk.cache'.*INGOT_ERR_CORRUPT" "$tmp/err" && ok || 
 # --tf32 on the CPU runs as fp32: the same logits as the fp32 engine
 "$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/tf.engine" --tf32 >/dev/null 2>"$tmp/err" && ok || bad "build --tf32: $(cat "$tmp/err")"
 "$ingot" inspect "$tmp/tf.engine" 2>&1 | grep -q 'precision tf32' && ok || bad "inspect shows tf32"
+"$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/f32.engine" >/dev/null 2>&1 &&
+  "$ingot" run "$tmp/tf.engine" --input image="$src/models/digits_cnn/test_data_set_0/input_0.pb" --output "$tmp/o_tf" >/dev/null 2>&1 &&
+  "$ingot" run "$tmp/f32.engine" --input image="$src/models/digits_cnn/test_data_set_0/input_0.pb" --output "$tmp/o_32" >/dev/null 2>&1 &&
+  cmp -s "$tmp/o_tf/logits.npy" "$tmp/o_32/logits.npy" && ok || bad "tf32 on the CPU differs from fp32"
 expect_error "run wrong input name" run "$tmp/d.engine" --input nope="$src/models/digits_cnn/test_data_set_0/input_0.pb"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
