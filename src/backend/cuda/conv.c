@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backend/cuda/cuda.h"
+#include "core/alloc.h"
 
 #define WORKSPACE_LIMIT ((size_t)256 << 20) /* bytes: cap per convolution algorithm */
 
@@ -148,64 +149,108 @@ static cudnnMathType_t run_math(cudnnMathType_t m, int dtype, int precision)
     return dtype != INGOT_DTYPE_F16 && precision != INGOT_PRECISION_TF32 ? CUDNN_FMA_MATH : m;
 }
 
-/* The convolution, and the bias when add_bias (cudnnAddTensor), with the step's tactic or,
- * without one, the heuristic's best algorithm whose workspace fits. */
-static ingot_status conv_core(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
-                              ing_tensor *const *out, int add_bias)
+/* What a context keeps per convolution node for the shapes it last ran: descriptors and the
+ * algorithm, so uncaptured runs skip the descriptor calls and the heuristic. */
+typedef struct conv_state {
+    int64_t key[14]; /* x, w, y as NCHW, dtype, bias */
+    conv_descs d;
+    cudnnTensorDescriptor_t b; /* the bias as [1, C, 1, 1], or NULL */
+    cudnnConvolutionFwdAlgo_t algo;
+    size_t ws_bytes;
+} conv_state;
+
+static void conv_state_free(void *p)
 {
-    cudnnHandle_t h = cuda_cudnn(x);
-    DNN(cudnnSetStream(h, cuda_stream(x)));
+    conv_state *s = p;
+    conv_descs_free(&s->d);
+    if (s->b) cudnnDestroyTensorDescriptor(s->b);
+    ing_free(s);
+}
+
+static void conv_key(const ing_tensor *x, const ing_tensor *w, const ing_tensor *y, int bias, int64_t key[14])
+{
+    int d[4];
+    const ing_tensor *t[3] = {x, w, y};
+    for (int i = 0; i < 3; i++) {
+        nchw(t[i], d);
+        for (int j = 0; j < 4; j++) key[4 * i + j] = d[j];
+    }
+    key[12] = x->dtype;
+    key[13] = bias;
+}
+
+/* Descriptors and algorithm: the step's tactic, or without one the heuristic's best algorithm
+ * whose workspace fits and whose math the precision allows. */
+static ingot_status conv_state_make(cuda_exec *x, const ir_node *node, const ing_tensor *const *in,
+                                    const ing_tensor *out, int bias, const int64_t key[14], conv_state **res)
+{
     const engine_tactic *tac = cuda_step_tactic(x, node);
     if (tac && tac->kind != TACTIC_CUDNN_CONV)
         return IR_NODE_FAIL(node, INGOT_ERR_CORRUPT, "the step's tactic is of kind %d, a convolution needs %d", tac->kind,
                             TACTIC_CUDNN_CONV);
-    int precision = cuda_precision(x);
-    conv_descs d;
-    ING_TRY(conv_descs_make(node, in[0], in[1], out[0], tac ? tac->math : (int)base_math(in[0]->dtype, precision), &d));
-    cudnnTensorDescriptor_t bdesc = NULL;
-    ingot_status st = INGOT_OK;
+    int precision = cuda_precision(x), dtype = in[0]->dtype;
+    conv_state *s = ing_calloc(1, sizeof *s);
+    if (!s) return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "out of memory for convolution descriptors");
+    memcpy(s->key, key, sizeof s->key);
+    ingot_status st = conv_descs_make(node, in[0], in[1], out, tac ? tac->math : (int)base_math(dtype, precision), &s->d);
 #define TRY(call)                                                                                  \
     do {                                                                                           \
         if (st == INGOT_OK) st = cudnn_check((call), node, #call);                                 \
     } while (0)
-    cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
-    size_t ws_bytes = 0;
     if (tac) {
-        algo = (cudnnConvolutionFwdAlgo_t)tac->algo;
-        ws_bytes = (size_t)tac->workspace;
+        s->algo = (cudnnConvolutionFwdAlgo_t)tac->algo;
+        s->ws_bytes = (size_t)tac->workspace;
     } else {
         cudnnConvolutionFwdAlgoPerf_t perf[8];
         int found = 0, pick = -1;
-        TRY(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.c, d.y, 8, &found, perf));
+        TRY(cudnnGetConvolutionForwardAlgorithm_v7(cuda_cudnn(x), s->d.x, s->d.w, s->d.c, s->d.y, 8, &found, perf));
         for (int i = 0; i < found && st == INGOT_OK; i++)
             if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= WORKSPACE_LIMIT &&
-                math_allowed(perf[i].mathType, in[0]->dtype, precision)) {
+                math_allowed(perf[i].mathType, dtype, precision)) {
                 pick = i;
                 break;
             }
         if (st == INGOT_OK && pick < 0) st = IR_NODE_FAIL(node, INGOT_ERR_CUDA, "cuDNN offers no forward algorithm");
         if (st == INGOT_OK) {
-            algo = perf[pick].algo;
-            ws_bytes = perf[pick].memory;
-            TRY(cudnnSetConvolutionMathType(d.c, run_math(perf[pick].mathType, in[0]->dtype, precision)));
+            s->algo = perf[pick].algo;
+            s->ws_bytes = perf[pick].memory;
+            TRY(cudnnSetConvolutionMathType(s->d.c, run_math(perf[pick].mathType, dtype, precision)));
         }
     }
-    void *ws = NULL;
-    if (st == INGOT_OK && ws_bytes && !(ws = cuda_scratch(x, 0, ws_bytes))) st = INGOT_ERR_NOMEM;
-    float one = 1.0f, zero = 0.0f;
-    TRY(cudnnConvolutionForward(h, &one, d.x, in[0]->data, d.w, in[1]->data, d.c, algo, ws, ws_bytes, &zero, d.y,
-                                out[0]->data));
-    if (add_bias && n_in > 2 && in[2]) {
-        int yd[4];
-        nchw(out[0], yd);
-        TRY(cudnnCreateTensorDescriptor(&bdesc));
-        TRY(cudnnSetTensor4dDescriptor(bdesc, CUDNN_TENSOR_NCHW, dnn_type(in[0]->dtype), 1, yd[1], 1, 1));
-        TRY(cudnnAddTensor(h, &one, bdesc, in[2]->data, &one, d.y, out[0]->data));
+    if (bias) {
+        TRY(cudnnCreateTensorDescriptor(&s->b));
+        TRY(cudnnSetTensor4dDescriptor(s->b, CUDNN_TENSOR_NCHW, dnn_type(dtype), 1, (int)key[9], 1, 1));
     }
 #undef TRY
-    if (bdesc) cudnnDestroyTensorDescriptor(bdesc);
-    conv_descs_free(&d);
-    return st;
+    if (st != INGOT_OK) {
+        conv_state_free(s);
+        return st;
+    }
+    *res = s;
+    return INGOT_OK;
+}
+
+/* The convolution, and the bias when add_bias (cudnnAddTensor). */
+static ingot_status conv_core(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
+                              ing_tensor *const *out, int add_bias)
+{
+    cudnnHandle_t h = cuda_cudnn(x);
+    DNN(cudnnSetStream(h, cuda_stream(x)));
+    int bias = add_bias && n_in > 2 && in[2];
+    int64_t key[14];
+    conv_key(in[0], in[1], out[0], bias, key);
+    conv_state *s = cuda_node_state(x, node);
+    if (!s || memcmp(s->key, key, sizeof key) != 0) {
+        ING_TRY(conv_state_make(x, node, in, out[0], bias, key, &s));
+        ING_TRY(cuda_set_node_state(x, node, s, conv_state_free));
+    }
+    void *ws = NULL;
+    if (s->ws_bytes && !(ws = cuda_scratch(x, 0, s->ws_bytes))) return INGOT_ERR_NOMEM;
+    float one = 1.0f, zero = 0.0f;
+    DNN(cudnnConvolutionForward(h, &one, s->d.x, in[0]->data, s->d.w, in[1]->data, s->d.c, s->algo, ws, s->ws_bytes,
+                                &zero, s->d.y, out[0]->data));
+    if (bias) DNN(cudnnAddTensor(h, &one, s->b, in[2]->data, &one, s->d.y, out[0]->data));
+    return INGOT_OK;
 }
 
 /* Build time: every forward algorithm cuDNN lists for these descriptors whose status is

@@ -57,6 +57,13 @@ int cuda_precision(cuda_exec *x);
 /* The tactic stored for node's step at build time, or NULL (validated when the engine loaded). */
 const engine_tactic *cuda_step_tactic(cuda_exec *x, const ir_node *node);
 
+/* Per-node state a kernel keeps across the runs of one context (descriptors and the algorithm
+ * chosen for the last shapes), so an uncaptured run does not rebuild them. NULL when none. */
+void *cuda_node_state(cuda_exec *x, const ir_node *node);
+/* Replace the node's state (the old one goes to its destroy); destroy(state) also runs when
+ * the context is destroyed. On failure (INGOT_ERR_NOMEM) destroy(state) has run. */
+ingot_status cuda_set_node_state(cuda_exec *x, const ir_node *node, void *state, void (*destroy)(void *));
+
 /* Build-time tactic timing (tactic.c): handles, a stream and device buffers for kernels' tune. */
 void *cuda_tuner_cudnn(cuda_tuner *t);
 void *cuda_tuner_cublaslt(cuda_tuner *t);

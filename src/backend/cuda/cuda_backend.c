@@ -173,6 +173,10 @@ struct cuda_exec {
     uint8_t *pev_rec;  /* per node id: recorded in the last run */
     engine_tactic *tactics; /* per node id: the step's tactic, decoded once */
     uint8_t *has_tactic;    /* per node id */
+    struct node_state {     /* per node id: a kernel's cached descriptors */
+        void *p;
+        void (*destroy)(void *);
+    } *node_state;
 };
 
 void *cuda_stream(cuda_exec *x) { return x->stream; }
@@ -185,6 +189,30 @@ const engine_tactic *cuda_step_tactic(cuda_exec *x, const ir_node *node)
     ptrdiff_t id = node - x->m->nodes;
     if (!x->has_tactic || id < 0 || id >= x->m->n_nodes || !x->has_tactic[id]) return NULL;
     return &x->tactics[id];
+}
+
+void *cuda_node_state(cuda_exec *x, const ir_node *node)
+{
+    ptrdiff_t id = node - x->m->nodes;
+    return x->node_state && id >= 0 && id < x->m->n_nodes ? x->node_state[id].p : NULL;
+}
+
+ingot_status cuda_set_node_state(cuda_exec *x, const ir_node *node, void *state, void (*destroy)(void *))
+{
+    ptrdiff_t id = node - x->m->nodes;
+    if (id < 0 || id >= x->m->n_nodes) {
+        destroy(state);
+        return IR_NODE_FAIL(node, INGOT_ERR_STATE, "not a node of this engine");
+    }
+    if (!x->node_state && !(x->node_state = ing_calloc((size_t)x->m->n_nodes, sizeof *x->node_state))) {
+        destroy(state);
+        return ingot_fail(INGOT_ERR_NOMEM, "out of memory for %d nodes' kernel state", x->m->n_nodes);
+    }
+    struct node_state *ns = &x->node_state[id];
+    if (ns->p) ns->destroy(ns->p);
+    ns->p = state;
+    ns->destroy = destroy;
+    return INGOT_OK;
 }
 
 /* Decode every step's tactic (the reader validated them; a plan built in this process too). */
@@ -481,6 +509,10 @@ static void ctx_destroy(void *state)
     ing_free(x->pev_rec);
     ing_free(x->tactics);
     ing_free(x->has_tactic);
+    if (x->node_state)
+        for (int32_t i = 0; i < x->m->n_nodes; i++)
+            if (x->node_state[i].p) x->node_state[i].destroy(x->node_state[i].p);
+    ing_free(x->node_state);
     if (x->slots)
         for (int32_t i = 0; i < x->m->n_values; i++) {
             cudaFree(x->slots[i].dev_buf);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backend/cuda/cuda.h"
+#include "core/alloc.h"
 
 #define WORKSPACE ((size_t)32 << 20) /* bytes */
 
@@ -194,39 +195,77 @@ static ingot_status lt_heuristic(cublasLtHandle_t lt, const ir_node *node, const
     return st;
 }
 
-/* With the step's tactic, or the heuristic's first algorithm without one. */
-static ingot_status run_lt(cuda_exec *x, const ir_node *node, const mm *g, const void *a, const void *b,
-                           const void *c, const void *bias, void *d, int dtype)
+/* What a context keeps per matmul node for the geometry it last ran: descriptors and the
+ * algorithm, so uncaptured runs skip the descriptor calls and the heuristic. */
+typedef struct lt_state {
+    int64_t key[12]; /* m, n, k, batch, trans_a, trans_b, strides a/b/c, dtype, has_c */
+    const void *bias; /* the epilogue's pointer is part of the descriptor */
+    lt_descs l;
+    cublasLtMatmulAlgo_t algo;
+    size_t ws_bytes;
+} lt_state;
+
+static void lt_state_free(void *p)
 {
-    cublasLtHandle_t lt = cuda_cublaslt(x);
+    lt_state *s = p;
+    lt_descs_free(&s->l);
+    ing_free(s);
+}
+
+static void lt_key(const mm *g, int dtype, int has_c, int64_t key[12])
+{
+    int64_t k[12] = {g->m, g->n, g->k, g->batch, g->trans_a, g->trans_b, g->stride_a, g->stride_b, g->stride_c,
+                     dtype, has_c, 0};
+    memcpy(key, k, sizeof k);
+}
+
+/* Descriptors and algorithm: the step's tactic, or the heuristic's first algorithm. */
+static ingot_status lt_state_make(cuda_exec *x, const ir_node *node, const mm *g, int dtype, int has_c,
+                                  const void *bias, const int64_t key[12], lt_state **res)
+{
     const engine_tactic *tac = cuda_step_tactic(x, node);
     if (tac && tac->kind != TACTIC_CUBLASLT)
         return IR_NODE_FAIL(node, INGOT_ERR_CORRUPT, "the step's tactic is of kind %d, a matmul needs %d", tac->kind,
                             TACTIC_CUBLASLT);
-    lt_descs l;
-    ING_TRY(lt_descs_make(node, g, dtype, tac ? tac->math : base_compute(dtype, cuda_precision(x)), bias, &l));
-    cublasLtMatmulAlgo_t algo;
-    size_t ws_bytes;
-    ingot_status st = INGOT_OK;
-    if (tac) {
-        memcpy(&algo, tac->lt_algo, sizeof algo);
-        ws_bytes = (size_t)tac->workspace;
-    } else {
+    lt_state *s = ing_calloc(1, sizeof *s);
+    if (!s) return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "out of memory for cuBLASLt descriptors");
+    memcpy(s->key, key, sizeof s->key);
+    s->bias = bias;
+    ingot_status st = lt_descs_make(node, g, dtype, tac ? tac->math : base_compute(dtype, cuda_precision(x)), bias, &s->l);
+    if (st == INGOT_OK && tac) {
+        memcpy(&s->algo, tac->lt_algo, sizeof s->algo);
+        s->ws_bytes = (size_t)tac->workspace;
+    } else if (st == INGOT_OK) {
         cublasLtMatmulHeuristicResult_t heur;
         int found = 0;
-        st = lt_heuristic(lt, node, &l, c != NULL, 1, &heur, &found);
-        algo = heur.algo;
-        ws_bytes = WORKSPACE;
+        st = lt_heuristic(cuda_cublaslt(x), node, &s->l, has_c, 1, &heur, &found);
+        s->algo = heur.algo;
+        s->ws_bytes = WORKSPACE;
+    }
+    if (st != INGOT_OK) {
+        lt_state_free(s);
+        return st;
+    }
+    *res = s;
+    return INGOT_OK;
+}
+
+static ingot_status run_lt(cuda_exec *x, const ir_node *node, const mm *g, const void *a, const void *b,
+                           const void *c, const void *bias, void *d, int dtype)
+{
+    int64_t key[12];
+    lt_key(g, dtype, c != NULL, key);
+    lt_state *s = cuda_node_state(x, node);
+    if (!s || memcmp(s->key, key, sizeof key) != 0 || s->bias != bias) {
+        ING_TRY(lt_state_make(x, node, g, dtype, c != NULL, bias, key, &s));
+        ING_TRY(cuda_set_node_state(x, node, s, lt_state_free));
     }
     void *ws = NULL;
-    if (st == INGOT_OK && ws_bytes && !(ws = cuda_scratch(x, 1, ws_bytes))) st = INGOT_ERR_NOMEM;
+    if (s->ws_bytes && !(ws = cuda_scratch(x, 1, s->ws_bytes))) return INGOT_ERR_NOMEM;
     float beta = c ? g->beta : 0.0f;
-    if (st == INGOT_OK)
-        st = lt_check(cublasLtMatmul(lt, l.op, &g->alpha, b, l.b, a, l.a, &beta, c ? c : d, c ? l.c : l.d, d, l.d, &algo,
-                                     ws, ws_bytes, cuda_stream(x)),
-                      node, "cublasLtMatmul");
-    lt_descs_free(&l);
-    return st;
+    return lt_check(cublasLtMatmul(cuda_cublaslt(x), s->l.op, &g->alpha, b, s->l.b, a, s->l.a, &beta, c ? c : d,
+                                   c ? s->l.c : s->l.d, d, s->l.d, &s->algo, ws, s->ws_bytes, cuda_stream(x)),
+                    node, "cublasLtMatmul");
 }
 
 /* Build time: cuBLASLt's heuristic top TUNE_TOP candidates, each timed on random data. */
