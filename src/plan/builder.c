@@ -76,6 +76,9 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
         ir_model_destroy(m);
         return ingot_fail(INGOT_ERR_INVALID_ARG, "precision %d, allowed 0..%d", opts->precision, INGOT_PRECISION_COUNT - 1);
     }
+    /* a corrupt cache fails before any work */
+    const char *cache_path = opts->version >= 2 ? opts->timing_cache : NULL;
+    if (cache_path && (st = tcache_load(cache_path, &cache)) != INGOT_OK) goto fail;
     if ((st = apply_shapes(m, opts)) != INGOT_OK) goto fail;
     for (int32_t i = 0; i < m->n_nodes; i++)
         if ((st = b->supports(m, &m->nodes[i])) != INGOT_OK) goto fail;
@@ -87,8 +90,6 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
     plan->target.backend = opts->backend;
     plan->target.precision = opts->precision;
     if ((st = plan_memory(plan)) != INGOT_OK) goto fail;
-    const char *cache_path = opts->version >= 2 ? opts->timing_cache : NULL;
-    if (cache_path && (st = tcache_load(cache_path, &cache)) != INGOT_OK) goto fail;
     ing_prepare_opts po = {cache, opts->verbose};
     if ((st = b->prepare(plan, &po)) != INGOT_OK) goto fail;
     /* the engine first: a cache is rewritten only after a successful build */
