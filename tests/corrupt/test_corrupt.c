@@ -819,6 +819,7 @@ static int inspect_output(void)
         ingot_status st = engine_inspect(o, g_img, g_size, json);
         fclose(o);
         const char *want[] = {"w_f32", "cpu.Custom", "if_node", "else_neg", "w_empty",
+                              json ? "\"params_bytes\":16" : "[tactic: cuDNN algo 6, math 1, workspace 123456789]",
                               json ? "\"checksum_ok\":true" : "ok", json ? "\"arena_bytes\":256"
                                                                         : "arena 256 bytes"};
         int r = st == INGOT_OK;
