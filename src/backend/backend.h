@@ -17,6 +17,7 @@ typedef struct ing_binding {
 /* What the builder hands prepare besides the plan. */
 typedef struct ing_prepare_opts {
     struct ing_timing_cache *timing_cache; /* tactics known already; new ones added; may be NULL */
+    const char *timing_cache_path;         /* its file, for messages */
     int verbose;                           /* non-zero: print each tactic decision to stderr */
 } ing_prepare_opts;
 

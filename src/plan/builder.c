@@ -90,7 +90,7 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
     plan->target.backend = opts->backend;
     plan->target.precision = opts->precision;
     if ((st = plan_memory(plan)) != INGOT_OK) goto fail;
-    ing_prepare_opts po = {cache, opts->verbose};
+    ing_prepare_opts po = {cache, cache_path, opts->verbose};
     if ((st = b->prepare(plan, &po)) != INGOT_OK) goto fail;
     /* the engine first: a cache is rewritten only after a successful build */
     ingot_engine *e = NULL;

@@ -246,8 +246,9 @@ static const char *tactic_str(const engine_tactic *t, char *buf, size_t n)
 }
 
 /* One step: the cache's tactic or a timed one, into step->params. */
-static ingot_status tune_step(cuda_tuner *tu, ing_timing_cache *cache, const cuda_kernel_def *d, const ir_model *m,
-                              const ir_node *n, engine_step_info *step, const char *gpu, int sm)
+static ingot_status tune_step(cuda_tuner *tu, ing_timing_cache *cache, const char *cache_path,
+                              const cuda_kernel_def *d, const ir_model *m, const ir_node *n, engine_step_info *step,
+                              const char *gpu, int sm)
 {
     const ing_tensor *in[64];
     int32_t k = n->n_in < 64 ? n->n_in : 64;
@@ -267,8 +268,9 @@ static ingot_status tune_step(cuda_tuner *tu, ing_timing_cache *cache, const cud
     ingot_status st = INGOT_OK;
     const void *hit = keyed && cache ? tcache_find(cache, key->s, &len) : NULL;
     if (hit) {
-        char what[200];
-        snprintf(what, sizeof what, "timing-cache entry for node '%s' (%s)", n->name, n->op);
+        char what[400];
+        snprintf(what, sizeof what, "timing cache '%s': the entry for node '%s' (%s)",
+                 cache_path ? cache_path : "(memory)", n->name, n->op);
         if ((st = tactic_decode(hit, len, what, &best)) != INGOT_OK) goto done;
         memcpy(rec, hit, len);
         cuda_tuner_log(tu, "node '%s' (%s): cache hit: %s", n->name, n->op, tactic_str(&best, desc, sizeof desc));
@@ -314,7 +316,8 @@ ingot_status cuda_tune_steps(struct engine_plan *plan, const struct ing_prepare_
             if ((st = cuda_check(cudaGetDeviceProperties(&prop, dev), "cudaGetDeviceProperties")) != INGOT_OK) break;
             if ((st = tuner_new(plan->target.precision, po ? po->verbose : 0, &tu)) != INGOT_OK) break;
         }
-        st = tune_step(tu, po ? po->timing_cache : NULL, d, m, n, step, prop.name, prop.major * 10 + prop.minor);
+        st = tune_step(tu, po ? po->timing_cache : NULL, po ? po->timing_cache_path : NULL, d, m, n, step, prop.name,
+                       prop.major * 10 + prop.minor);
         if (st != INGOT_OK) st = ingot_fail_prefix(st, "timing tactics for node '%s' (%s)", n->name, n->op);
     }
     tuner_free(tu);
