@@ -376,40 +376,72 @@ static int pool_accepts(const ir_node *n, const ing_tensor *const *in, int n_in)
     return read_geom(n, in[0], NULL, &g);
 }
 
-static ingot_status k_pool(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
-                           ing_tensor *const *out, int n_out)
+/* A context's pooling descriptors for the shapes a node last ran (mode and window come from
+ * the node's attributes, fixed per node). */
+typedef struct pool_state {
+    int xd[4], yd[4], dtype;
+    cudnnTensorDescriptor_t x, y;
+    cudnnPoolingDescriptor_t p;
+} pool_state;
+
+static void pool_state_free(void *v)
+{
+    pool_state *s = v;
+    if (s->x) cudnnDestroyTensorDescriptor(s->x);
+    if (s->y) cudnnDestroyTensorDescriptor(s->y);
+    if (s->p) cudnnDestroyPoolingDescriptor(s->p);
+    ing_free(s);
+}
+
+static ingot_status pool_state_make(const ir_node *node, const ing_tensor *xt, const ing_tensor *yt, pool_state **res)
 {
     geom g;
-    if (!read_geom(node, in[0], NULL, &g)) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "geometry not supported on cuDNN");
-    cudnnHandle_t h = cuda_cudnn(x);
-    DNN(cudnnSetStream(h, cuda_stream(x)));
-    int xd[4], yd[4];
-    nchw(in[0], xd);
-    nchw(out[0], yd);
-    cudnnDataType_t dt = dnn_type(in[0]->dtype);
+    if (!read_geom(node, xt, NULL, &g)) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "geometry not supported on cuDNN");
+    pool_state *s = ing_calloc(1, sizeof *s);
+    if (!s) return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "out of memory for pooling descriptors");
+    nchw(xt, s->xd);
+    nchw(yt, s->yd);
+    s->dtype = xt->dtype;
+    cudnnDataType_t dt = dnn_type(xt->dtype);
     cudnnPoolingMode_t mode = !strcmp(node->op, "MaxPool") ? CUDNN_POOLING_MAX
                               : ir_attr_int(node, "count_include_pad", 0) ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
                                                                           : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
-    cudnnTensorDescriptor_t xdesc = NULL, ydesc = NULL;
-    cudnnPoolingDescriptor_t pdesc = NULL;
     ingot_status st = INGOT_OK;
 #define TRY(call)                                                                                  \
     do {                                                                                           \
         if (st == INGOT_OK) st = cudnn_check((call), node, #call);                                 \
     } while (0)
-    TRY(cudnnCreateTensorDescriptor(&xdesc));
-    TRY(cudnnCreateTensorDescriptor(&ydesc));
-    TRY(cudnnCreatePoolingDescriptor(&pdesc));
-    TRY(cudnnSetTensor4dDescriptor(xdesc, CUDNN_TENSOR_NCHW, dt, xd[0], xd[1], xd[2], xd[3]));
-    TRY(cudnnSetTensor4dDescriptor(ydesc, CUDNN_TENSOR_NCHW, dt, yd[0], yd[1], yd[2], yd[3]));
-    TRY(cudnnSetPooling2dDescriptor(pdesc, mode, CUDNN_PROPAGATE_NAN, g.k[0], g.k[1], g.p[0], g.p[1], g.s[0], g.s[1]));
-    float one = 1.0f, zero = 0.0f;
-    TRY(cudnnPoolingForward(h, pdesc, &one, xdesc, in[0]->data, &zero, ydesc, out[0]->data));
+    TRY(cudnnCreateTensorDescriptor(&s->x));
+    TRY(cudnnCreateTensorDescriptor(&s->y));
+    TRY(cudnnCreatePoolingDescriptor(&s->p));
+    TRY(cudnnSetTensor4dDescriptor(s->x, CUDNN_TENSOR_NCHW, dt, s->xd[0], s->xd[1], s->xd[2], s->xd[3]));
+    TRY(cudnnSetTensor4dDescriptor(s->y, CUDNN_TENSOR_NCHW, dt, s->yd[0], s->yd[1], s->yd[2], s->yd[3]));
+    TRY(cudnnSetPooling2dDescriptor(s->p, mode, CUDNN_PROPAGATE_NAN, g.k[0], g.k[1], g.p[0], g.p[1], g.s[0], g.s[1]));
 #undef TRY
-    if (xdesc) cudnnDestroyTensorDescriptor(xdesc);
-    if (ydesc) cudnnDestroyTensorDescriptor(ydesc);
-    if (pdesc) cudnnDestroyPoolingDescriptor(pdesc);
-    return st;
+    if (st != INGOT_OK) {
+        pool_state_free(s);
+        return st;
+    }
+    *res = s;
+    return INGOT_OK;
+}
+
+static ingot_status k_pool(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
+                           ing_tensor *const *out, int n_out)
+{
+    cudnnHandle_t h = cuda_cudnn(x);
+    DNN(cudnnSetStream(h, cuda_stream(x)));
+    int xd[4], yd[4];
+    nchw(in[0], xd);
+    nchw(out[0], yd);
+    pool_state *s = cuda_node_state(x, node);
+    if (!s || s->dtype != in[0]->dtype || memcmp(s->xd, xd, sizeof xd) != 0 || memcmp(s->yd, yd, sizeof yd) != 0) {
+        ING_TRY(pool_state_make(node, in[0], out[0], &s));
+        ING_TRY(cuda_set_node_state(x, node, s, pool_state_free));
+    }
+    float one = 1.0f, zero = 0.0f;
+    DNN(cudnnPoolingForward(h, s->p, &one, s->x, in[0]->data, &zero, s->y, out[0]->data));
+    return INGOT_OK;
 }
 
 const cuda_kernel_def cuda_kernels_conv[] = {
