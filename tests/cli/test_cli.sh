@@ -41,6 +41,11 @@ echo "not a timing cache at all" > "$tmp/junk.cache"
 expect_error "build with a corrupt timing cache" build "$src/models/digits_cnn/model.onnx" -o "$tmp/t.engine" --timing-cache "$tmp/junk.cache"
 grep -q "timing cache '$tmp/junk.cache'.*INGOT_ERR_CORRUPT" "$tmp/err" && ok || bad "corrupt cache message: $(cat "$tmp/err")"
 "$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/t.engine" --timing-cache "$tmp/new.cache" >/dev/null 2>"$tmp/err" && [ ! -e "$tmp/new.cache" ] && ok || bad "cpu build with a missing cache: $(cat "$tmp/err")"
+# builds are reproducible: the same model and options give the same engine bytes (on CUDA the
+# tactics come from timing, so only with a timing cache: test_cuda_tactics)
+"$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/r1.engine" >/dev/null 2>&1 &&
+  "$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/r2.engine" >/dev/null 2>&1 &&
+  cmp -s "$tmp/r1.engine" "$tmp/r2.engine" && ok || bad "two builds of one model differ"
 # --tf32 on the CPU runs as fp32: the same logits as the fp32 engine
 "$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/tf.engine" --tf32 >/dev/null 2>"$tmp/err" && ok || bad "build --tf32: $(cat "$tmp/err")"
 "$ingot" inspect "$tmp/tf.engine" 2>&1 | grep -q 'precision tf32' && ok || bad "inspect shows tf32"
