@@ -32,7 +32,7 @@ extern "C" {
 #define INGOT_VERSION_MAJOR 0
 #define INGOT_VERSION_MINOR 1
 #define INGOT_VERSION_PATCH 0
-#define INGOT_OPTS_VERSION 1u
+#define INGOT_OPTS_VERSION 2u /* 2: ingot_build_opts from input_formats on (formats, profiles, timing_cache) */
 #define INGOT_MAX_RANK 8
 
 /* ---------------------------------------------------------------------------------------- */
@@ -161,7 +161,9 @@ typedef struct ingot_output_format {
 typedef struct ingot_build_opts {
     uint32_t version;            /* INGOT_OPTS_VERSION */
     ingot_backend backend;       /* default CPU */
-    ingot_precision precision;   /* default FP32 */
+    ingot_precision precision;   /* default FP32. TF32: fp32 tensors; CUDA convolutions and
+                                  * matmuls may round inputs to TF32 on tensor cores (fp32
+                                  * accumulation); the CPU backend runs it as FP32 */
     const ingot_input_shape *shapes; /* borrowed for the call; may be NULL */
     size_t n_shapes;
     const char *external_data_dir; /* where external data files are; NULL: the model's folder
@@ -180,6 +182,13 @@ typedef struct ingot_build_opts {
      * An input may not appear in both shapes and profiles. */
     const struct ingot_input_profile *profiles;
     size_t n_profiles;
+    /* version >= 2. CUDA: a timing-cache file (UTF-8 path, borrowed) mapping each convolution
+     * and matmul (shapes, dtypes, attributes, math mode, GPU, library versions) to the tactic
+     * chosen for it. Read before the build (a missing file is an empty cache; a corrupt one
+     * fails with INGOT_ERR_CORRUPT naming the file and entry); steps found there are not timed;
+     * rewritten atomically after a successful build when it gained entries. The same cache
+     * gives the same engine bytes. NULL: time every step. The CPU backend ignores it. */
+    const char *timing_cache;
 } ingot_build_opts;
 
 /* One input's range of shapes ("--min-shapes/--opt-shapes/--max-shapes"):

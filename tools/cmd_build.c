@@ -8,8 +8,8 @@
 static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage: ingot build MODEL.onnx -o ENGINE [--backend cpu|cuda] [--fp16|--bf16|--tf32]\n"
-               "                  [--shapes NAME:DxDx...[,NAME:...]] [--disable-pass NAME]... [--verbose]\n"
-               "                  [--min-shapes NAME:DxD... --opt-shapes NAME:DxD... --max-shapes NAME:DxD...]\n"
+               "                  [--shapes NAME:DxDx...[,NAME:...]] [--disable-pass NAME]... [--timing-cache FILE]\n"
+               "                  [--verbose] [--min-shapes NAME:DxD... --opt-shapes NAME:DxD... --max-shapes NAME:DxD...]\n"
                "                  [--input-format NAME:fp16|bf16|uint8[:nhwc]]...\n"
                "                  [--input-norm NAME:mean=A,B,C:std=X,Y,Z[:scale=S]]...\n"
                "                  [--output-format NAME:fp16|bf16]...\n"
@@ -21,7 +21,10 @@ static int usage(FILE *f, int rc)
                "                  profile; --opt-shapes defaults to the max); the activation memory is\n"
                "                  planned for the max shapes\n"
                "  --disable-pass  skip an optimization pass (see --list-passes)\n"
-               "  --verbose       print what each pass did\n"
+               "  --tf32          fp32 tensors; CUDA convolutions and matmuls may use TF32 tensor cores\n"
+               "  --timing-cache  CUDA: reuse and extend the tactic choices kept in FILE (created if\n"
+               "                  missing); the same cache gives the same engine bytes\n"
+               "  --verbose       print what each pass did and, on CUDA, each tactic timed and chosen\n"
                "  --input-format  the engine takes input NAME in this dtype (nhwc: [N,H,W,C] for a\n"
                "                  [N,C,H,W] model input) and converts it on the backend\n"
                "  --input-norm    fold (x*S - mean[c]) / std[c] into that conversion (S default 1;\n"
@@ -238,6 +241,7 @@ int cmd_build(int argc, char **argv)
         } else if (!strcmp(a, "--fp16")) o.precision = INGOT_PRECISION_FP16;
         else if (!strcmp(a, "--bf16")) o.precision = INGOT_PRECISION_BF16;
         else if (!strcmp(a, "--tf32")) o.precision = INGOT_PRECISION_TF32;
+        else if (!strcmp(a, "--timing-cache") && i + 1 < argc) o.timing_cache = argv[++i];
         else if (!strcmp(a, "--shapes") && i + 1 < argc) {
             int n = cli_parse_shapes(argv[++i], shapes, 64);
             if (n < 0) return 1;

@@ -25,6 +25,12 @@ typedef struct ing_binding {
 ingot_status ing_binding_reserve(ing_binding *b, size_t bytes, void *stream);
 /* Tell an output's allocator its shape (no-op without one). */
 void ing_binding_notify(const ing_binding *b);
+/* What the builder hands prepare besides the plan. */
+typedef struct ing_prepare_opts {
+    struct ing_timing_cache *timing_cache; /* tactics known already; new ones added; may be NULL */
+    const char *timing_cache_path;         /* its file, for messages */
+    int verbose;                           /* non-zero: print each tactic decision to stderr */
+} ing_prepare_opts;
 
 typedef struct ing_backend {
     const char *name;
@@ -36,8 +42,8 @@ typedef struct ing_backend {
     /* Has the backend its own kernel for op (not a fallback)? Passes ask before creating an op
      * the backend would only run elsewhere (fuse_attention). */
     int (*has_kernel)(const char *op);
-    /* Build time: choose kernels and fill plan->steps. */
-    ingot_status (*prepare)(engine_plan *plan);
+    /* Build time: choose kernels (and time tactics) and fill plan->steps. */
+    ingot_status (*prepare)(engine_plan *plan, const ing_prepare_opts *po);
     /* Load time: per-engine state (weights on the device …); NULL when the backend has none. */
     ingot_status (*engine_create)(const engine_plan *plan, void **engine_state);
     void (*engine_destroy)(void *engine_state);

@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "engine/tactic.h"
 
 static const char *backend_str(int32_t b)
 {
@@ -129,7 +130,17 @@ static void put_step(FILE *o, const engine_plan *p, int32_t id, int json, int fi
         put_s(o, n->op, 0);
         fprintf(o, "-%d) kernel ", n->opset);
         put_s(o, s ? s->kernel : NULL, 0);
-        if (s && s->params_len) fprintf(o, " [%zu param bytes]", s->params_len);
+        engine_tactic t;
+        if (s && s->params_len && s->kernel && !strncmp(s->kernel, "cuda.", 5) &&
+            tactic_decode(s->params, s->params_len, "step", &t) == INGOT_OK) {
+            if (t.kind == TACTIC_CUDNN_CONV)
+                fprintf(o, " [tactic: cuDNN algo %d, math %d, workspace %" PRIu64 "]", t.algo, t.math, t.workspace);
+            else
+                fprintf(o, " [tactic: cuBLASLt, compute %s, workspace %" PRIu64 "]",
+                        t.math == TACTIC_LT_32F_FAST_TF32 ? "32F_FAST_TF32" : "32F", t.workspace);
+        } else if (s && s->params_len) {
+            fprintf(o, " [%zu param bytes]", s->params_len);
+        }
         fputs(": ", o);
         put_names(o, m, n->in, n->n_in, 0);
         fputs(" -> ", o);

@@ -13,6 +13,7 @@
 #include "core/alloc.h"
 #include "core/dtype.h"
 #include "core/status.h"
+#include "engine/tactic.h"
 
 /* ---------------------------------------------------------------------------------------- */
 /* Plan validation (reader and writer)                                                       */
@@ -279,9 +280,19 @@ static ingot_status validate_plan(const engine_plan *p, ingot_status st, int nee
     ING_TRY(validate_bodies(st, m));
     if (p->steps)
         for (int32_t i = 0; i < m->n_nodes; i++)
-            if (p->steps[i].params_len && !p->steps[i].params)
+        {
+            const engine_step_info *s = &p->steps[i];
+            if (s->params_len && !s->params)
                 return ingot_fail(st, "step %d (node '%s'): %zu parameter bytes but no data", i,
-                                  m->nodes[i].name, p->steps[i].params_len);
+                                  m->nodes[i].name, s->params_len);
+            /* a CUDA step's parameters are its tactic (engine/tactic.h) */
+            if (s->params_len && s->kernel && !strncmp(s->kernel, "cuda.", 5)) {
+                char what[160];
+                engine_tactic t;
+                snprintf(what, sizeof what, "step %d (node '%s', %s)", i, m->nodes[i].name, s->kernel);
+                ING_TRY(tactic_decode(s->params, s->params_len, what, &t));
+            }
+        }
     ING_TRY(validate_profiles(p, st));
     if (p->arena_offset)
         for (int32_t i = 0; i < m->n_values; i++) {

@@ -187,7 +187,7 @@ ingot_status engine_synth_plan_for(const char *name, int32_t backend, engine_pla
         m = NULL;
         p->target.backend = backend;
         p->target.precision = INGOT_PRECISION_FP32;
-        if ((st = plan_memory(p)) == INGOT_OK) st = be->prepare(p);
+        if ((st = plan_memory(p)) == INGOT_OK) st = be->prepare(p, NULL);
     }
     if (st != INGOT_OK) {
         ir_model_destroy(m);

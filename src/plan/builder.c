@@ -1,4 +1,5 @@
 /* The builder: ONNX -> IR -> (passes) -> kernels and memory plan -> engine. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "opt/passes.h"
 #include "plan/io_format.h"
 #include "plan/memplan.h"
+#include "plan/timing_cache.h"
 #include "runtime/runtime.h"
 
 /* Fix input shapes given by the caller ("--shapes name:1x3x224x224"). */
@@ -147,11 +149,18 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
         ir_model_destroy(m);
         return ingot_fail(INGOT_ERR_INVALID_ARG, "build options version %u, supported 1..%u", opts->version, INGOT_OPTS_VERSION);
     }
+    ingot_build_opts v1; /* a version-1 struct ends before input_formats: the rest defaults */
+    if (opts->version < 2) {
+        ingot_build_opts_init(&v1);
+        memcpy(&v1, opts, offsetof(ingot_build_opts, input_formats));
+        opts = &v1;
+    }
     const ing_backend *b = ing_backend_get(opts->backend);
     ingot_status st;
     engine_plan *plan = NULL;
     engine_profile *profiles = NULL;
     int32_t n_profiles = 0;
+    ing_timing_cache *cache = NULL;
     if (!b) {
         ir_model_destroy(m);
         return ingot_fail(INGOT_ERR_BACKEND, "backend %d is not in this build of ingot (built: cpu%s)", opts->backend,
@@ -170,6 +179,9 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
         ir_model_destroy(m);
         return ingot_fail(INGOT_ERR_INVALID_ARG, "precision %d, allowed 0..%d", opts->precision, INGOT_PRECISION_COUNT - 1);
     }
+    /* a corrupt cache fails before any work */
+    const char *cache_path = opts->version >= 2 ? opts->timing_cache : NULL;
+    if (cache_path && (st = tcache_load(cache_path, &cache)) != INGOT_OK) goto fail;
     if ((st = apply_shapes(m, opts)) != INGOT_OK) goto fail;
     if ((st = apply_profiles(m, opts, &profiles, &n_profiles)) != INGOT_OK) goto fail;
     for (int32_t i = 0; i < m->n_nodes; i++)
@@ -201,11 +213,22 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
     plan->n_profiles = n_profiles;
     profiles = NULL;
     if ((st = plan->n_profiles ? plan_for_max(plan) : plan_memory(plan)) != INGOT_OK) goto fail;
-    if ((st = b->prepare(plan)) != INGOT_OK) goto fail;
-    if ((st = runtime_engine_from_plan(plan, out)) != INGOT_OK) goto fail;
+    ing_prepare_opts po = {cache, cache_path, opts->verbose};
+    if ((st = b->prepare(plan, &po)) != INGOT_OK) goto fail;
+    /* the engine first: a cache is rewritten only after a successful build */
+    ingot_engine *e = NULL;
+    if ((st = runtime_engine_from_plan(plan, &e)) != INGOT_OK) goto fail;
+    plan = NULL; /* owned by the engine now */
+    if (cache && tcache_changed(cache) && (st = tcache_save(cache, cache_path)) != INGOT_OK) {
+        ingot_engine_destroy(e);
+        goto fail;
+    }
+    tcache_free(cache);
+    *out = e;
     return INGOT_OK;
 fail:
     ing_free(profiles);
+    tcache_free(cache);
     ir_model_destroy(m);
     engine_plan_destroy(plan);
     return st;

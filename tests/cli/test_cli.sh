@@ -30,6 +30,29 @@ if "$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/d.engine" --shape
 "$ingot" inspect "$tmp/d.engine" > "$tmp/inspect.txt" 2>&1 && grep -q 'FusedConv' "$tmp/inspect.txt" && ok || bad "inspect lists steps"
 "$ingot" inspect --json "$tmp/d.engine" > "$tmp/inspect.json" 2>&1 && grep -q '"op":"FusedConv"' "$tmp/inspect.json" && ok || bad "inspect --json"
 "$ingot" run "$tmp/d.engine" --output "$tmp/out" > "$tmp/run.txt" 2>&1 && grep -q "output 'logits': f32 \[1,10\]" "$tmp/run.txt" && [ -f "$tmp/out/logits.npy" ] && ok || bad "run random: $(cat "$tmp/run.txt")"
+# CUDA on a machine without a GPU (or a build without CUDA): INGOT_ERR_BACKEND, one line
+if [ ! -e /dev/nvidia0 ]; then
+  expect_error "build --backend cuda without a GPU" build "$src/models/digits_cnn/model.onnx" -o "$tmp/c.engine" --backend cuda
+  grep -q 'INGOT_ERR_BACKEND' "$tmp/err" && grep -qi 'no CUDA device\|not in this build' "$tmp/err" && ok || bad "cuda without GPU: $(cat "$tmp/err")"
+  [ ! -e "$tmp/c.engine" ] && ok || bad "cuda without GPU wrote an engine"
+fi
+# a timing cache that is not one fails by name; a missing one is created empty only when it gains entries
+echo "not a timing cache at all" > "$tmp/junk.cache"
+expect_error "build with a corrupt timing cache" build "$src/models/digits_cnn/model.onnx" -o "$tmp/t.engine" --timing-cache "$tmp/junk.cache"
+grep -q "timing cache '$tmp/junk.cache'.*INGOT_ERR_CORRUPT" "$tmp/err" && ok || bad "corrupt cache message: $(cat "$tmp/err")"
+"$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/t.engine" --timing-cache "$tmp/new.cache" >/dev/null 2>"$tmp/err" && [ ! -e "$tmp/new.cache" ] && ok || bad "cpu build with a missing cache: $(cat "$tmp/err")"
+# builds are reproducible: the same model and options give the same engine bytes (on CUDA the
+# tactics come from timing, so only with a timing cache: test_cuda_tactics)
+"$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/r1.engine" >/dev/null 2>&1 &&
+  "$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/r2.engine" >/dev/null 2>&1 &&
+  cmp -s "$tmp/r1.engine" "$tmp/r2.engine" && ok || bad "two builds of one model differ"
+# --tf32 on the CPU runs as fp32: the same logits as the fp32 engine
+"$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/tf.engine" --tf32 >/dev/null 2>"$tmp/err" && ok || bad "build --tf32: $(cat "$tmp/err")"
+"$ingot" inspect "$tmp/tf.engine" 2>&1 | grep -q 'precision tf32' && ok || bad "inspect shows tf32"
+"$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/f32.engine" >/dev/null 2>&1 &&
+  "$ingot" run "$tmp/tf.engine" --input image="$src/models/digits_cnn/test_data_set_0/input_0.pb" --output "$tmp/o_tf" >/dev/null 2>&1 &&
+  "$ingot" run "$tmp/f32.engine" --input image="$src/models/digits_cnn/test_data_set_0/input_0.pb" --output "$tmp/o_32" >/dev/null 2>&1 &&
+  cmp -s "$tmp/o_tf/logits.npy" "$tmp/o_32/logits.npy" && ok || bad "tf32 on the CPU differs from fp32"
 expect_error "run wrong input name" run "$tmp/d.engine" --input nope="$src/models/digits_cnn/test_data_set_0/input_0.pb"
 # build-time I/O formats: a uint8 NHWC input with normalization and an fp16 output
 d="$src/models/digits_cnn/model.onnx"

@@ -15,6 +15,7 @@
 #include "engine/engine_io.h"
 #include "engine/format.h"
 #include "engine/plan.h"
+#include "engine/tactic.h"
 #include "ir/ir.h"
 
 static int n_pass, n_fail;
@@ -192,7 +193,12 @@ static engine_plan *make_plan(int32_t backend)
     p->steps[0].params = dup_mem("\x01\x02\x00\x03\x04", 5);
     p->steps[0].params_len = 5;
     p->steps[1].kernel = ing_strdup("cpu.If");
-    p->steps[3].kernel = ing_strdup("cpu.Neg"); /* step 2 keeps a NULL kernel */
+    /* step 2 keeps a NULL kernel; step 3 carries a tactic record (engine/tactic.h) */
+    p->steps[3].kernel = ing_strdup("cuda.Neg");
+    engine_tactic tac = {.kind = TACTIC_CUDNN_CONV, .math = 1, .layout = 0, .algo = 6, .workspace = 123456789};
+    uint8_t rec[TACTIC_LT_BYTES];
+    p->steps[3].params_len = tactic_encode(&tac, rec);
+    p->steps[3].params = dup_mem(rec, p->steps[3].params_len);
     for (int32_t i = 0; i < p->model->n_values; i++) p->arena_offset[i] = -1;
     p->arena_offset[h] = 0;
     p->arena_offset[y] = 64;
@@ -768,6 +774,20 @@ static int profile_fixed_dim(void) { return with_profiles(profile_fixed_dim_base
 static int profile_bad_rank(void) { return with_profiles(profile_bad_rank_base); }
 static int profile_slot_outside_arena(void) { return with_profiles(profile_slot_outside_arena_base); }
 static int profile_without_arena(void) { return with_profiles(profile_without_arena_base); }
+/* The tactic record of step 3 ("cuda.Neg"): after the kernel name, u64 length, then bytes. */
+static uint8_t *tactic_at(uint8_t *img) { return img + after_str(img, "cuda.Neg") + 8; }
+CORRUPT_CASE(bad_tactic_kind, tactic_at(img)[1] = 9, 1, 0, INGOT_ERR_CORRUPT, "node 'else_neg', cuda.Neg",
+             "tactic kind 9")
+CORRUPT_CASE(bad_tactic_version_future, tactic_at(img)[0] = 2, 1, 0, INGOT_ERR_VERSION, "else_neg",
+             "tactic record version 2")
+CORRUPT_CASE(bad_tactic_math, tactic_at(img)[2] = 7, 1, 0, INGOT_ERR_CORRUPT, "else_neg", "math mode 7")
+CORRUPT_CASE(bad_tactic_layout, tactic_at(img)[3] = 5, 1, 0, INGOT_ERR_CORRUPT, "else_neg", "layout 5")
+CORRUPT_CASE(bad_tactic_algo, set_u32(tactic_at(img) + 4, 0x80000000u), 1, 0, INGOT_ERR_CORRUPT, "else_neg",
+             "algorithm -2147483648")
+CORRUPT_CASE(bad_tactic_workspace, set_u64(tactic_at(img) + 8, (uint64_t)1 << 40), 1, 0, INGOT_ERR_CORRUPT,
+             "else_neg", "workspace of 1099511627776 bytes")
+CORRUPT_CASE(bad_tactic_lt_length, tactic_at(img)[1] = TACTIC_CUBLASLT, 1, 0, INGOT_ERR_CORRUPT, "else_neg",
+             "tactic record of 16 bytes, kind 2 has 80")
 
 static int wrong_backend(void)
 {
@@ -876,6 +896,7 @@ static int inspect_output(void)
         ingot_status st = engine_inspect(o, g_img, g_size, json);
         fclose(o);
         const char *want[] = {"w_f32", "cpu.Custom", "if_node", "else_neg", "w_empty",
+                              json ? "\"params_bytes\":16" : "[tactic: cuDNN algo 6, math 1, workspace 123456789]",
                               json ? "\"checksum_ok\":true" : "ok", json ? "\"arena_bytes\":256"
                                                                         : "arena 256 bytes"};
         int r = st == INGOT_OK;
@@ -1020,6 +1041,13 @@ int main(void)
     }
     engine_plan_destroy(pp);
     ing_free(g_pimg);
+    run("BAD_TACTIC_KIND", bad_tactic_kind);
+    run("BAD_TACTIC_VERSION_FUTURE", bad_tactic_version_future);
+    run("BAD_TACTIC_MATH", bad_tactic_math);
+    run("BAD_TACTIC_LAYOUT", bad_tactic_layout);
+    run("BAD_TACTIC_ALGO", bad_tactic_algo);
+    run("BAD_TACTIC_WORKSPACE", bad_tactic_workspace);
+    run("BAD_TACTIC_LT_LENGTH", bad_tactic_lt_length);
     run("ALLOC_FAIL_READ", alloc_fail_read);
     run("ALLOC_FAIL_WRITE", alloc_fail_write);
     run("ALLOC_FAIL_INSPECT", alloc_fail_inspect);

@@ -355,8 +355,9 @@ static ingot_status cpu_supports(const ir_model *m, const ir_node *n)
 
 static int cpu_has_kernel(const char *op) { return cpu_kernel_lookup(op) != NULL; }
 
-static ingot_status cpu_prepare(engine_plan *plan)
+static ingot_status cpu_prepare(engine_plan *plan, const ing_prepare_opts *po)
 {
+    (void)po; /* no tactics on the CPU */
     ir_model *m = plan->model;
     plan->steps = ing_calloc((size_t)(m->n_nodes ? m->n_nodes : 1), sizeof(engine_step_info));
     if (!plan->steps) return ingot_fail(INGOT_ERR_NOMEM, "out of memory preparing steps");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backend/cuda/cuda.h"
+#include "core/alloc.h"
 
 #define WORKSPACE_LIMIT ((size_t)256 << 20) /* bytes: cap per convolution algorithm */
 
@@ -76,69 +77,257 @@ static int conv_accepts(const ir_node *n, const ing_tensor *const *in, int n_in)
     return read_geom(n, in[0], in[1], &g);
 }
 
-/* The convolution, and the bias when add_bias (cudnnAddTensor). */
-static ingot_status conv_core(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
-                              ing_tensor *const *out, int add_bias)
+/* The descriptors of one convolution (x, w, y NCHW; math = cudnnMathType_t). */
+typedef struct conv_descs {
+    cudnnTensorDescriptor_t x, y;
+    cudnnFilterDescriptor_t w;
+    cudnnConvolutionDescriptor_t c;
+} conv_descs;
+
+static void conv_descs_free(conv_descs *d)
+{
+    if (d->x) cudnnDestroyTensorDescriptor(d->x);
+    if (d->y) cudnnDestroyTensorDescriptor(d->y);
+    if (d->w) cudnnDestroyFilterDescriptor(d->w);
+    if (d->c) cudnnDestroyConvolutionDescriptor(d->c);
+    memset(d, 0, sizeof *d);
+}
+
+static ingot_status conv_descs_make(const ir_node *node, const ing_tensor *x, const ing_tensor *w,
+                                    const ing_tensor *y, int math, conv_descs *d)
 {
     geom g;
-    if (!read_geom(node, in[0], in[1], &g)) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "geometry not supported on cuDNN");
-    cudnnHandle_t h = cuda_cudnn(x);
-    DNN(cudnnSetStream(h, cuda_stream(x)));
+    memset(d, 0, sizeof *d);
+    if (!read_geom(node, x, w, &g)) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "geometry not supported on cuDNN");
     int xd[4], wd[4], yd[4];
-    nchw(in[0], xd);
-    nchw(in[1], wd);
-    nchw(out[0], yd);
-    cudnnDataType_t dt = dnn_type(in[0]->dtype);
-    cudnnTensorDescriptor_t xdesc = NULL, ydesc = NULL, bdesc = NULL;
-    cudnnFilterDescriptor_t wdesc = NULL;
-    cudnnConvolutionDescriptor_t cdesc = NULL;
+    nchw(x, xd);
+    nchw(w, wd);
+    nchw(y, yd);
+    cudnnDataType_t dt = dnn_type(x->dtype);
     ingot_status st = INGOT_OK;
 #define TRY(call)                                                                                  \
     do {                                                                                           \
         if (st == INGOT_OK) st = cudnn_check((call), node, #call);                                 \
     } while (0)
-    TRY(cudnnCreateTensorDescriptor(&xdesc));
-    TRY(cudnnCreateTensorDescriptor(&ydesc));
-    TRY(cudnnCreateFilterDescriptor(&wdesc));
-    TRY(cudnnCreateConvolutionDescriptor(&cdesc));
-    TRY(cudnnSetTensor4dDescriptor(xdesc, CUDNN_TENSOR_NCHW, dt, xd[0], xd[1], xd[2], xd[3]));
-    TRY(cudnnSetTensor4dDescriptor(ydesc, CUDNN_TENSOR_NCHW, dt, yd[0], yd[1], yd[2], yd[3]));
-    TRY(cudnnSetFilter4dDescriptor(wdesc, dt, CUDNN_TENSOR_NCHW, wd[0], wd[1], wd[2], wd[3]));
-    TRY(cudnnSetConvolution2dDescriptor(cdesc, g.p[0], g.p[1], g.s[0], g.s[1], g.d[0], g.d[1],
+    TRY(cudnnCreateTensorDescriptor(&d->x));
+    TRY(cudnnCreateTensorDescriptor(&d->y));
+    TRY(cudnnCreateFilterDescriptor(&d->w));
+    TRY(cudnnCreateConvolutionDescriptor(&d->c));
+    TRY(cudnnSetTensor4dDescriptor(d->x, CUDNN_TENSOR_NCHW, dt, xd[0], xd[1], xd[2], xd[3]));
+    TRY(cudnnSetTensor4dDescriptor(d->y, CUDNN_TENSOR_NCHW, dt, yd[0], yd[1], yd[2], yd[3]));
+    TRY(cudnnSetFilter4dDescriptor(d->w, dt, CUDNN_TENSOR_NCHW, wd[0], wd[1], wd[2], wd[3]));
+    TRY(cudnnSetConvolution2dDescriptor(d->c, g.p[0], g.p[1], g.s[0], g.s[1], g.d[0], g.d[1],
                                         CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    TRY(cudnnSetConvolutionGroupCount(cdesc, (int)ir_attr_int(node, "group", 1)));
-    TRY(cudnnSetConvolutionMathType(cdesc, in[0]->dtype == INGOT_DTYPE_F16 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
-    /* the heuristic's best algorithm whose workspace fits */
-    cudnnConvolutionFwdAlgoPerf_t perf[8];
-    int found = 0;
-    TRY(cudnnGetConvolutionForwardAlgorithm_v7(h, xdesc, wdesc, cdesc, ydesc, 8, &found, perf));
-    int pick = -1;
-    for (int i = 0; i < found && st == INGOT_OK; i++)
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= WORKSPACE_LIMIT) {
-            pick = i;
-            break;
-        }
-    if (st == INGOT_OK && pick < 0) st = IR_NODE_FAIL(node, INGOT_ERR_CUDA, "cuDNN offers no forward algorithm");
-    size_t ws_bytes = 0;
-    void *ws = NULL;
-    if (st == INGOT_OK) {
-        ws_bytes = perf[pick].memory;
-        if (ws_bytes && !(ws = cuda_scratch(x, 0, ws_bytes))) st = INGOT_ERR_NOMEM;
+    TRY(cudnnSetConvolutionGroupCount(d->c, (int)ir_attr_int(node, "group", 1)));
+    TRY(cudnnSetConvolutionMathType(d->c, (cudnnMathType_t)math));
+#undef TRY
+    if (st != INGOT_OK) conv_descs_free(d);
+    return st;
+}
+
+/* The math mode a precision allows: fp16 on tensor cores; fp32 under --tf32 may use TF32 tensor
+ * cores (cuDNN's default math on Ampere and later); plain fp32 stays on FMA (strict fp32). */
+static cudnnMathType_t base_math(int dtype, int precision)
+{
+    if (dtype == INGOT_DTYPE_F16) return CUDNN_TENSOR_OP_MATH;
+    return precision == INGOT_PRECISION_TF32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+}
+
+/* May a candidate with this math mode run at this precision? ALLOW_CONVERSION rounds fp32 to
+ * fp16, which neither fp32 nor tf32 allows; strict fp32 takes what runs on FMA (cuDNN may
+ * report DEFAULT for those under an FMA descriptor; run_math keeps the descriptor on FMA). */
+static int math_allowed(cudnnMathType_t m, int dtype, int precision)
+{
+    if (dtype == INGOT_DTYPE_F16) return 1;
+    if (precision == INGOT_PRECISION_TF32) return m != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+    return m == CUDNN_FMA_MATH || m == CUDNN_DEFAULT_MATH;
+}
+
+/* The math mode to set for a candidate the heuristic reported with math m. */
+static cudnnMathType_t run_math(cudnnMathType_t m, int dtype, int precision)
+{
+    return dtype != INGOT_DTYPE_F16 && precision != INGOT_PRECISION_TF32 ? CUDNN_FMA_MATH : m;
+}
+
+/* What a context keeps per convolution node for the shapes it last ran: descriptors and the
+ * algorithm, so uncaptured runs skip the descriptor calls and the heuristic. */
+typedef struct conv_state {
+    int64_t key[14]; /* x, w, y as NCHW, dtype, bias */
+    conv_descs d;
+    cudnnTensorDescriptor_t b; /* the bias as [1, C, 1, 1], or NULL */
+    cudnnConvolutionFwdAlgo_t algo;
+    size_t ws_bytes;
+} conv_state;
+
+static void conv_state_free(void *p)
+{
+    conv_state *s = p;
+    conv_descs_free(&s->d);
+    if (s->b) cudnnDestroyTensorDescriptor(s->b);
+    ing_free(s);
+}
+
+static void conv_key(const ing_tensor *x, const ing_tensor *w, const ing_tensor *y, int bias, int64_t key[14])
+{
+    int d[4];
+    const ing_tensor *t[3] = {x, w, y};
+    for (int i = 0; i < 3; i++) {
+        nchw(t[i], d);
+        for (int j = 0; j < 4; j++) key[4 * i + j] = d[j];
     }
-    float one = 1.0f, zero = 0.0f;
-    TRY(cudnnConvolutionForward(h, &one, xdesc, in[0]->data, wdesc, in[1]->data, cdesc, perf[pick].algo, ws, ws_bytes,
-                                &zero, ydesc, out[0]->data));
-    if (add_bias && n_in > 2 && in[2]) {
-        TRY(cudnnCreateTensorDescriptor(&bdesc));
-        TRY(cudnnSetTensor4dDescriptor(bdesc, CUDNN_TENSOR_NCHW, dt, 1, yd[1], 1, 1));
-        TRY(cudnnAddTensor(h, &one, bdesc, in[2]->data, &one, ydesc, out[0]->data));
+    key[12] = x->dtype;
+    key[13] = bias;
+}
+
+/* Descriptors and algorithm: the step's tactic, or without one the heuristic's best algorithm
+ * whose workspace fits and whose math the precision allows. */
+static ingot_status conv_state_make(cuda_exec *x, const ir_node *node, const ing_tensor *const *in,
+                                    const ing_tensor *out, int bias, const int64_t key[14], conv_state **res)
+{
+    const engine_tactic *tac = cuda_step_tactic(x, node);
+    if (tac && tac->kind != TACTIC_CUDNN_CONV)
+        return IR_NODE_FAIL(node, INGOT_ERR_CORRUPT, "the step's tactic is of kind %d, a convolution needs %d", tac->kind,
+                            TACTIC_CUDNN_CONV);
+    int precision = cuda_precision(x), dtype = in[0]->dtype;
+    conv_state *s = ing_calloc(1, sizeof *s);
+    if (!s) return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "out of memory for convolution descriptors");
+    memcpy(s->key, key, sizeof s->key);
+    ingot_status st = conv_descs_make(node, in[0], in[1], out, tac ? tac->math : (int)base_math(dtype, precision), &s->d);
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        if (st == INGOT_OK) st = cudnn_check((call), node, #call);                                 \
+    } while (0)
+    if (tac) {
+        s->algo = (cudnnConvolutionFwdAlgo_t)tac->algo;
+        s->ws_bytes = (size_t)tac->workspace;
+    } else {
+        cudnnConvolutionFwdAlgoPerf_t perf[8];
+        int found = 0, pick = -1;
+        TRY(cudnnGetConvolutionForwardAlgorithm_v7(cuda_cudnn(x), s->d.x, s->d.w, s->d.c, s->d.y, 8, &found, perf));
+        for (int i = 0; i < found && st == INGOT_OK; i++)
+            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= WORKSPACE_LIMIT &&
+                math_allowed(perf[i].mathType, dtype, precision)) {
+                pick = i;
+                break;
+            }
+        if (st == INGOT_OK && pick < 0) st = IR_NODE_FAIL(node, INGOT_ERR_CUDA, "cuDNN offers no forward algorithm");
+        if (st == INGOT_OK) {
+            s->algo = perf[pick].algo;
+            s->ws_bytes = perf[pick].memory;
+            TRY(cudnnSetConvolutionMathType(s->d.c, run_math(perf[pick].mathType, dtype, precision)));
+        }
+    }
+    if (bias) {
+        TRY(cudnnCreateTensorDescriptor(&s->b));
+        TRY(cudnnSetTensor4dDescriptor(s->b, CUDNN_TENSOR_NCHW, dnn_type(dtype), 1, (int)key[9], 1, 1));
     }
 #undef TRY
-    if (bdesc) cudnnDestroyTensorDescriptor(bdesc);
-    if (xdesc) cudnnDestroyTensorDescriptor(xdesc);
-    if (ydesc) cudnnDestroyTensorDescriptor(ydesc);
-    if (wdesc) cudnnDestroyFilterDescriptor(wdesc);
-    if (cdesc) cudnnDestroyConvolutionDescriptor(cdesc);
+    if (st != INGOT_OK) {
+        conv_state_free(s);
+        return st;
+    }
+    *res = s;
+    return INGOT_OK;
+}
+
+/* The convolution, and the bias when add_bias (cudnnAddTensor). */
+static ingot_status conv_core(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
+                              ing_tensor *const *out, int add_bias)
+{
+    cudnnHandle_t h = cuda_cudnn(x);
+    DNN(cudnnSetStream(h, cuda_stream(x)));
+    int bias = add_bias && n_in > 2 && in[2];
+    int64_t key[14];
+    conv_key(in[0], in[1], out[0], bias, key);
+    conv_state *s = cuda_node_state(x, node);
+    if (!s || memcmp(s->key, key, sizeof key) != 0) {
+        ING_TRY(conv_state_make(x, node, in, out[0], bias, key, &s));
+        ING_TRY(cuda_set_node_state(x, node, s, conv_state_free));
+    }
+    void *ws = NULL;
+    if (s->ws_bytes && !(ws = cuda_scratch(x, 0, s->ws_bytes))) return INGOT_ERR_NOMEM;
+    float one = 1.0f, zero = 0.0f;
+    DNN(cudnnConvolutionForward(h, &one, s->d.x, in[0]->data, s->d.w, in[1]->data, s->d.c, s->algo, ws, s->ws_bytes,
+                                &zero, s->d.y, out[0]->data));
+    if (bias) DNN(cudnnAddTensor(h, &one, s->b, in[2]->data, &one, s->d.y, out[0]->data));
+    return INGOT_OK;
+}
+
+/* Build time: every forward algorithm cuDNN lists for these descriptors whose status is
+ * success, whose workspace fits and whose math the precision allows, timed on random data. */
+typedef struct conv_trial {
+    cudnnHandle_t h;
+    conv_descs *d;
+    const ir_node *node;
+    cudnnConvolutionFwdAlgo_t algo;
+    const void *x, *w;
+    void *y, *ws;
+    size_t ws_bytes;
+} conv_trial;
+
+static ingot_status conv_trial_run(void *arg)
+{
+    conv_trial *t = arg;
+    float one = 1.0f, zero = 0.0f;
+    return cudnn_check(cudnnConvolutionForward(t->h, &one, t->d->x, t->x, t->d->w, t->w, t->d->c, t->algo, t->ws,
+                                               t->ws_bytes, &zero, t->d->y, t->y),
+                       t->node, "cudnnConvolutionForward");
+}
+
+static ingot_status tune_conv(cuda_tuner *tu, const ir_node *node, const ing_tensor *const *in, int n_in,
+                              const ing_tensor *out, engine_tactic *best)
+{
+    (void)n_in;
+    int precision = cuda_tuner_precision(tu), dtype = in[0]->dtype;
+    cudnnHandle_t h = cuda_tuner_cudnn(tu);
+    conv_descs d;
+    ING_TRY(conv_descs_make(node, in[0], in[1], out, (int)base_math(dtype, precision), &d));
+    conv_trial t = {h, &d, node, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, NULL, NULL, NULL, 0};
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int found = 0;
+    double best_ms = -1;
+    ingot_status st = cudnn_check(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.c, d.y,
+                                                                         CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf),
+                                  node, "cudnnGetConvolutionForwardAlgorithm_v7");
+    if (st == INGOT_OK && (!(t.x = cuda_tuner_buffer(tu, 0, ing_nbytes(in[0]), dtype)) ||
+                           !(t.w = cuda_tuner_buffer(tu, 1, ing_nbytes(in[1]), dtype)) ||
+                           !(t.y = cuda_tuner_buffer(tu, 2, ing_nbytes(out), -1))))
+        st = INGOT_ERR_NOMEM;
+    for (int i = 0; i < found && st == INGOT_OK; i++) {
+        const cudnnConvolutionFwdAlgoPerf_t *c = &perf[i];
+        if (c->status != CUDNN_STATUS_SUCCESS || c->memory > WORKSPACE_LIMIT || !math_allowed(c->mathType, dtype, precision))
+            continue;
+        t.algo = c->algo;
+        t.ws_bytes = c->memory;
+        t.ws = NULL;
+        if (t.ws_bytes && !(t.ws = cuda_tuner_buffer(tu, 5, t.ws_bytes, -1))) {
+            st = INGOT_ERR_NOMEM;
+            break;
+        }
+        double ms = 0;
+        cudnnMathType_t math = run_math(c->mathType, dtype, precision);
+        ingot_status ts = cudnn_check(cudnnSetConvolutionMathType(d.c, math), node, "cudnnSetConvolutionMathType");
+        if (ts == INGOT_OK) ts = cuda_tuner_time(tu, conv_trial_run, &t, &ms);
+        if (ts != INGOT_OK) { /* a candidate that fails is not a tactic; the others still are */
+            cuda_tuner_log(tu, "node '%s': cuDNN algo %d (math %d): failed: %s", node->name, (int)c->algo, (int)math,
+                           ingot_last_error());
+            continue;
+        }
+        cuda_tuner_log(tu, "node '%s': cuDNN algo %d (math %d, workspace %zu): %.4f ms", node->name, (int)c->algo,
+                       (int)math, c->memory, ms);
+        if (best_ms < 0 || ms < best_ms) {
+            best_ms = ms;
+            memset(best, 0, sizeof *best);
+            best->kind = TACTIC_CUDNN_CONV;
+            best->math = (uint8_t)math;
+            best->layout = TACTIC_LAYOUT_NCHW;
+            best->algo = (int32_t)c->algo;
+            best->workspace = c->memory;
+        }
+    }
+    conv_descs_free(&d);
+    if (st == INGOT_OK && best_ms < 0)
+        st = IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "none of cuDNN's %d forward algorithms ran", found);
     return st;
 }
 
@@ -187,46 +376,78 @@ static int pool_accepts(const ir_node *n, const ing_tensor *const *in, int n_in)
     return read_geom(n, in[0], NULL, &g);
 }
 
-static ingot_status k_pool(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
-                           ing_tensor *const *out, int n_out)
+/* A context's pooling descriptors for the shapes a node last ran (mode and window come from
+ * the node's attributes, fixed per node). */
+typedef struct pool_state {
+    int xd[4], yd[4], dtype;
+    cudnnTensorDescriptor_t x, y;
+    cudnnPoolingDescriptor_t p;
+} pool_state;
+
+static void pool_state_free(void *v)
+{
+    pool_state *s = v;
+    if (s->x) cudnnDestroyTensorDescriptor(s->x);
+    if (s->y) cudnnDestroyTensorDescriptor(s->y);
+    if (s->p) cudnnDestroyPoolingDescriptor(s->p);
+    ing_free(s);
+}
+
+static ingot_status pool_state_make(const ir_node *node, const ing_tensor *xt, const ing_tensor *yt, pool_state **res)
 {
     geom g;
-    if (!read_geom(node, in[0], NULL, &g)) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "geometry not supported on cuDNN");
-    cudnnHandle_t h = cuda_cudnn(x);
-    DNN(cudnnSetStream(h, cuda_stream(x)));
-    int xd[4], yd[4];
-    nchw(in[0], xd);
-    nchw(out[0], yd);
-    cudnnDataType_t dt = dnn_type(in[0]->dtype);
+    if (!read_geom(node, xt, NULL, &g)) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "geometry not supported on cuDNN");
+    pool_state *s = ing_calloc(1, sizeof *s);
+    if (!s) return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "out of memory for pooling descriptors");
+    nchw(xt, s->xd);
+    nchw(yt, s->yd);
+    s->dtype = xt->dtype;
+    cudnnDataType_t dt = dnn_type(xt->dtype);
     cudnnPoolingMode_t mode = !strcmp(node->op, "MaxPool") ? CUDNN_POOLING_MAX
                               : ir_attr_int(node, "count_include_pad", 0) ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
                                                                           : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
-    cudnnTensorDescriptor_t xdesc = NULL, ydesc = NULL;
-    cudnnPoolingDescriptor_t pdesc = NULL;
     ingot_status st = INGOT_OK;
 #define TRY(call)                                                                                  \
     do {                                                                                           \
         if (st == INGOT_OK) st = cudnn_check((call), node, #call);                                 \
     } while (0)
-    TRY(cudnnCreateTensorDescriptor(&xdesc));
-    TRY(cudnnCreateTensorDescriptor(&ydesc));
-    TRY(cudnnCreatePoolingDescriptor(&pdesc));
-    TRY(cudnnSetTensor4dDescriptor(xdesc, CUDNN_TENSOR_NCHW, dt, xd[0], xd[1], xd[2], xd[3]));
-    TRY(cudnnSetTensor4dDescriptor(ydesc, CUDNN_TENSOR_NCHW, dt, yd[0], yd[1], yd[2], yd[3]));
-    TRY(cudnnSetPooling2dDescriptor(pdesc, mode, CUDNN_PROPAGATE_NAN, g.k[0], g.k[1], g.p[0], g.p[1], g.s[0], g.s[1]));
-    float one = 1.0f, zero = 0.0f;
-    TRY(cudnnPoolingForward(h, pdesc, &one, xdesc, in[0]->data, &zero, ydesc, out[0]->data));
+    TRY(cudnnCreateTensorDescriptor(&s->x));
+    TRY(cudnnCreateTensorDescriptor(&s->y));
+    TRY(cudnnCreatePoolingDescriptor(&s->p));
+    TRY(cudnnSetTensor4dDescriptor(s->x, CUDNN_TENSOR_NCHW, dt, s->xd[0], s->xd[1], s->xd[2], s->xd[3]));
+    TRY(cudnnSetTensor4dDescriptor(s->y, CUDNN_TENSOR_NCHW, dt, s->yd[0], s->yd[1], s->yd[2], s->yd[3]));
+    TRY(cudnnSetPooling2dDescriptor(s->p, mode, CUDNN_PROPAGATE_NAN, g.k[0], g.k[1], g.p[0], g.p[1], g.s[0], g.s[1]));
 #undef TRY
-    if (xdesc) cudnnDestroyTensorDescriptor(xdesc);
-    if (ydesc) cudnnDestroyTensorDescriptor(ydesc);
-    if (pdesc) cudnnDestroyPoolingDescriptor(pdesc);
-    return st;
+    if (st != INGOT_OK) {
+        pool_state_free(s);
+        return st;
+    }
+    *res = s;
+    return INGOT_OK;
+}
+
+static ingot_status k_pool(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
+                           ing_tensor *const *out, int n_out)
+{
+    cudnnHandle_t h = cuda_cudnn(x);
+    DNN(cudnnSetStream(h, cuda_stream(x)));
+    int xd[4], yd[4];
+    nchw(in[0], xd);
+    nchw(out[0], yd);
+    pool_state *s = cuda_node_state(x, node);
+    if (!s || s->dtype != in[0]->dtype || memcmp(s->xd, xd, sizeof xd) != 0 || memcmp(s->yd, yd, sizeof yd) != 0) {
+        ING_TRY(pool_state_make(node, in[0], out[0], &s));
+        ING_TRY(cuda_set_node_state(x, node, s, pool_state_free));
+    }
+    float one = 1.0f, zero = 0.0f;
+    DNN(cudnnPoolingForward(h, s->p, &one, s->x, in[0]->data, &zero, s->y, out[0]->data));
+    return INGOT_OK;
 }
 
 const cuda_kernel_def cuda_kernels_conv[] = {
-    {"Conv", k_conv, conv_accepts},
-    {"FusedConv", k_fused_conv, fused_conv_accepts},
-    {"MaxPool", k_pool, pool_accepts},
-    {"AveragePool", k_pool, pool_accepts},
-    {NULL, NULL, NULL},
+    {"Conv", k_conv, conv_accepts, tune_conv},
+    {"FusedConv", k_fused_conv, fused_conv_accepts, tune_conv},
+    {"MaxPool", k_pool, pool_accepts, NULL},
+    {"AveragePool", k_pool, pool_accepts, NULL},
+    {NULL, NULL, NULL, NULL},
 };

@@ -16,10 +16,12 @@
 
 #include "core/dtype.h"
 #include "core/status.h"
+#include "engine/tactic.h"
 #include "ir/ir.h"
 #include "ir/op.h"
 
 typedef struct cuda_exec cuda_exec;
+typedef struct cuda_tuner cuda_tuner;
 
 typedef ingot_status (*cuda_kernel_fn)(cuda_exec *x, const ir_node *node, const ing_tensor *const *in,
                                        int n_in, ing_tensor *const *out, int n_out);
@@ -30,6 +32,11 @@ typedef struct cuda_kernel_def {
     /* optional: can the kernel run this node with these input dtypes/shapes? NULL = always.
      * Return 0 to make the executor use the CPU fallback for this node. */
     int (*accepts)(const ir_node *node, const ing_tensor *const *in, int n_in);
+    /* optional (build time): time the candidate algorithms for this node on the tuner's random
+     * buffers and fill *best; the builder stores it as the step's tactic. INGOT_ERR_UNSUPPORTED
+     * leaves the step without one (the kernel then asks the library's heuristic at run time). */
+    ingot_status (*tune)(cuda_tuner *t, const ir_node *node, const ing_tensor *const *in, int n_in,
+                         const ing_tensor *out, engine_tactic *best);
 } cuda_kernel_def;
 
 const cuda_kernel_def *cuda_kernel_lookup(const char *op);
@@ -44,6 +51,37 @@ void *cuda_cublaslt(cuda_exec *x);
 /* Host copy of a constant input (its bytes in the engine), or NULL when in[i] is not a
  * constant. Kernels read attributes-like inputs (axes, shapes, scales) from here. */
 const void *cuda_host_const(cuda_exec *x, const ir_node *node, int input);
+
+/* The engine's ingot_precision (TF32 lets fp32 convolutions and matmuls use tensor cores). */
+int cuda_precision(cuda_exec *x);
+/* The tactic stored for node's step at build time, or NULL (validated when the engine loaded). */
+const engine_tactic *cuda_step_tactic(cuda_exec *x, const ir_node *node);
+
+/* Per-node state a kernel keeps across the runs of one context (descriptors and the algorithm
+ * chosen for the last shapes), so an uncaptured run does not rebuild them. NULL when none. */
+void *cuda_node_state(cuda_exec *x, const ir_node *node);
+/* Replace the node's state (the old one goes to its destroy); destroy(state) also runs when
+ * the context is destroyed. On failure (INGOT_ERR_NOMEM) destroy(state) has run. */
+ingot_status cuda_set_node_state(cuda_exec *x, const ir_node *node, void *state, void (*destroy)(void *));
+
+/* Build-time tactic timing (tactic.c): handles, a stream and device buffers for kernels' tune. */
+void *cuda_tuner_cudnn(cuda_tuner *t);
+void *cuda_tuner_cublaslt(cuda_tuner *t);
+void *cuda_tuner_stream(cuda_tuner *t);
+int cuda_tuner_precision(cuda_tuner *t);
+/* Device buffer `slot` (0..5) of at least `bytes`, reused across calls. With dtype >= 0 it is
+ * filled with random values of that dtype in [-1, 1) (fixed seed); dtype < 0: contents
+ * undefined (outputs, workspace). NULL on failure (the error is set). */
+void *cuda_tuner_buffer(cuda_tuner *t, int slot, size_t bytes, int dtype);
+/* Run `run` twice to warm up, then time it with CUDA events several times: *ms = the median.
+ * A failing run returns its status (the candidate is then skipped by the caller). */
+ingot_status cuda_tuner_time(cuda_tuner *t, ingot_status (*run)(void *arg), void *arg, double *ms);
+/* One line to stderr when the build is verbose. */
+void cuda_tuner_log(cuda_tuner *t, const char *fmt, ...) ING_PRINTF(2, 3);
+/* Time and store the tactic of every tunable step (plan->steps filled with kernels already). */
+struct engine_plan;
+struct ing_prepare_opts;
+ingot_status cuda_tune_steps(struct engine_plan *plan, const struct ing_prepare_opts *po);
 
 /* Load cuDNN and cuBLASLt (dynlib.c): INGOT_ERR_BACKEND naming the missing library. */
 ingot_status cuda_libs_load(void);

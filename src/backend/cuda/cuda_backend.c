@@ -194,6 +194,12 @@ struct cuda_exec {
     cudaEvent_t stage_ev[4];
     int stage_busy[4];
     ingot_run_counters last, total;
+    engine_tactic *tactics; /* per node id: the step's tactic, decoded once */
+    uint8_t *has_tactic;    /* per node id */
+    struct node_state {     /* per node id: a kernel's cached descriptors */
+        void *p;
+        void (*destroy)(void *);
+    } *node_state;
 };
 
 #define STAGE_N 4
@@ -202,6 +208,58 @@ struct cuda_exec {
 void *cuda_stream(cuda_exec *x) { return x->stream; }
 void *cuda_cudnn(cuda_exec *x) { return x->cudnn; }
 void *cuda_cublaslt(cuda_exec *x) { return x->lt; }
+int cuda_precision(cuda_exec *x) { return x->plan->target.precision; }
+
+const engine_tactic *cuda_step_tactic(cuda_exec *x, const ir_node *node)
+{
+    ptrdiff_t id = node - x->m->nodes;
+    if (!x->has_tactic || id < 0 || id >= x->m->n_nodes || !x->has_tactic[id]) return NULL;
+    return &x->tactics[id];
+}
+
+void *cuda_node_state(cuda_exec *x, const ir_node *node)
+{
+    ptrdiff_t id = node - x->m->nodes;
+    return x->node_state && id >= 0 && id < x->m->n_nodes ? x->node_state[id].p : NULL;
+}
+
+ingot_status cuda_set_node_state(cuda_exec *x, const ir_node *node, void *state, void (*destroy)(void *))
+{
+    ptrdiff_t id = node - x->m->nodes;
+    if (id < 0 || id >= x->m->n_nodes) {
+        destroy(state);
+        return IR_NODE_FAIL(node, INGOT_ERR_STATE, "not a node of this engine");
+    }
+    if (!x->node_state && !(x->node_state = ing_calloc((size_t)x->m->n_nodes, sizeof *x->node_state))) {
+        destroy(state);
+        return ingot_fail(INGOT_ERR_NOMEM, "out of memory for %d nodes' kernel state", x->m->n_nodes);
+    }
+    struct node_state *ns = &x->node_state[id];
+    if (ns->p) ns->destroy(ns->p);
+    ns->p = state;
+    ns->destroy = destroy;
+    return INGOT_OK;
+}
+
+/* Decode every step's tactic (the reader validated them; a plan built in this process too). */
+static ingot_status load_tactics(cuda_exec *x)
+{
+    const engine_plan *p = x->plan;
+    int32_t n = x->m->n_nodes;
+    if (!p->steps) return INGOT_OK;
+    x->tactics = ing_calloc((size_t)(n ? n : 1), sizeof *x->tactics);
+    x->has_tactic = ing_calloc((size_t)(n ? n : 1), 1);
+    if (!x->tactics || !x->has_tactic) return ingot_fail(INGOT_ERR_NOMEM, "out of memory for %d step tactics", n);
+    for (int32_t i = 0; i < n; i++) {
+        const engine_step_info *s = &p->steps[i];
+        if (!s->params_len || !s->kernel || strncmp(s->kernel, "cuda.", 5) != 0) continue;
+        char what[160];
+        snprintf(what, sizeof what, "step %d (node '%s', %s)", i, x->m->nodes[i].name, s->kernel);
+        ING_TRY(tactic_decode(s->params, s->params_len, what, &x->tactics[i]));
+        x->has_tactic[i] = 1;
+    }
+    return INGOT_OK;
+}
 
 void *cuda_scratch(cuda_exec *x, int slot, size_t bytes)
 {
@@ -483,6 +541,12 @@ static void ctx_destroy(void *state)
             if (x->pev[i]) cudaEventDestroy(x->pev[i]);
     ing_free(x->pev);
     ing_free(x->pev_rec);
+    ing_free(x->tactics);
+    ing_free(x->has_tactic);
+    if (x->node_state)
+        for (int32_t i = 0; i < x->m->n_nodes; i++)
+            if (x->node_state[i].p) x->node_state[i].destroy(x->node_state[i].p);
+    ing_free(x->node_state);
     if (x->slots)
         for (int32_t i = 0; i < x->m->n_values; i++) {
             cudaFree(x->slots[i].dev_buf);
@@ -543,6 +607,7 @@ static ingot_status ctx_create(const engine_plan *plan, void *engine_state, void
     if (st == INGOT_OK && plan->arena_bytes)
         st = cuda_check(cudaMalloc(&x->arena, (size_t)plan->arena_bytes), "cudaMalloc (activation arena)");
     if (st == INGOT_OK) st = cpu_exec_new(plan, &x->cpu);
+    if (st == INGOT_OK) st = load_tactics(x);
     if (st != INGOT_OK) {
         ctx_destroy(x);
         return st;
@@ -1037,7 +1102,7 @@ static ingot_status cuda_supports(const ir_model *m, const ir_node *n)
 
 static int cuda_has_kernel(const char *op) { return cuda_kernel_lookup(op) != NULL; }
 
-static ingot_status cuda_prepare(engine_plan *plan)
+static ingot_status cuda_prepare(engine_plan *plan, const ing_prepare_opts *po)
 {
     ir_model *m = plan->model;
     fill_target(&plan->target);
@@ -1055,7 +1120,7 @@ static ingot_status cuda_prepare(engine_plan *plan)
         plan->steps[i].kernel = ing_strdup(name);
         if (!plan->steps[i].kernel) return ingot_fail(INGOT_ERR_NOMEM, "out of memory preparing steps");
     }
-    return INGOT_OK;
+    return cuda_tune_steps(plan, po);
 }
 
 const ing_backend ing_backend_cuda = {

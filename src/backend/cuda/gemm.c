@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backend/cuda/cuda.h"
+#include "core/alloc.h"
 
 #define WORKSPACE ((size_t)32 << 20) /* bytes */
 
@@ -105,14 +106,30 @@ static int gemm_accepts(const ir_node *n, const ing_tensor *const *in, int n_in)
     return n_in >= 2 && gemm_geom(n, in, n_in, &g);
 }
 
-static ingot_status run_lt(cuda_exec *x, const ir_node *node, const mm *g, const void *a, const void *b,
-                           const void *c, const void *bias, void *d, int dtype)
+/* The descriptors of one cuBLASLt call. */
+typedef struct lt_descs {
+    cublasLtMatmulDesc_t op;
+    cublasLtMatrixLayout_t a, b, c, d;
+} lt_descs;
+
+static void lt_descs_free(lt_descs *l)
 {
-    cublasLtHandle_t lt = cuda_cublaslt(x);
+    if (l->a) cublasLtMatrixLayoutDestroy(l->a);
+    if (l->b) cublasLtMatrixLayoutDestroy(l->b);
+    if (l->c) cublasLtMatrixLayoutDestroy(l->c);
+    if (l->d) cublasLtMatrixLayoutDestroy(l->d);
+    if (l->op) cublasLtMatmulDescDestroy(l->op);
+    memset(l, 0, sizeof *l);
+}
+
+/* compute: TACTIC_LT_*; the fast-TF32 compute type only for fp32 data under --tf32 (fp16
+ * always accumulates in strict fp32). bias: the epilogue's device pointer or NULL. */
+static ingot_status lt_descs_make(const ir_node *node, const mm *g, int dtype, int compute, const void *bias,
+                                  lt_descs *l)
+{
+    memset(l, 0, sizeof *l);
     cudaDataType_t t = dtype == INGOT_DTYPE_F16 ? CUDA_R_16F : CUDA_R_32F;
-    cublasLtMatmulDesc_t op = NULL;
-    cublasLtMatrixLayout_t la = NULL, lb = NULL, lc = NULL, ld = NULL;
-    cublasLtMatmulPreference_t pref = NULL;
+    cublasComputeType_t ct = compute == TACTIC_LT_32F_FAST_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     ingot_status st = INGOT_OK;
 #define TRY(call)                                                                                  \
     do {                                                                                           \
@@ -120,53 +137,216 @@ static ingot_status run_lt(cuda_exec *x, const ir_node *node, const mm *g, const
     } while (0)
     /* column-major operands: first = B (n x k), second = A (k x m), D = n x m */
     cublasOperation_t opb = g->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, opa = g->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-    TRY(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-    TRY(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &opb, sizeof opb));
-    TRY(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &opa, sizeof opa));
+    TRY(cublasLtMatmulDescCreate(&l->op, ct, CUDA_R_32F));
+    TRY(cublasLtMatmulDescSetAttribute(l->op, CUBLASLT_MATMUL_DESC_TRANSA, &opb, sizeof opb));
+    TRY(cublasLtMatmulDescSetAttribute(l->op, CUBLASLT_MATMUL_DESC_TRANSB, &opa, sizeof opa));
     if (bias) {
         cublasLtEpilogue_t ep = CUBLASLT_EPILOGUE_BIAS;
-        TRY(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &ep, sizeof ep));
-        TRY(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
-        TRY(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &t, sizeof t));
+        TRY(cublasLtMatmulDescSetAttribute(l->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &ep, sizeof ep));
+        TRY(cublasLtMatmulDescSetAttribute(l->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+        TRY(cublasLtMatmulDescSetAttribute(l->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &t, sizeof t));
     }
     /* stored shapes (column-major rows x cols, leading dimension = rows) */
     uint64_t b_rows = (uint64_t)(g->trans_b ? g->k : g->n), b_cols = (uint64_t)(g->trans_b ? g->n : g->k);
     uint64_t a_rows = (uint64_t)(g->trans_a ? g->m : g->k), a_cols = (uint64_t)(g->trans_a ? g->k : g->m);
-    TRY(cublasLtMatrixLayoutCreate(&lb, t, b_rows, b_cols, (int64_t)b_rows));
-    TRY(cublasLtMatrixLayoutCreate(&la, t, a_rows, a_cols, (int64_t)a_rows));
-    TRY(cublasLtMatrixLayoutCreate(&ld, t, (uint64_t)g->n, (uint64_t)g->m, g->n));
-    TRY(cublasLtMatrixLayoutCreate(&lc, t, (uint64_t)g->n, (uint64_t)g->m, g->n));
+    TRY(cublasLtMatrixLayoutCreate(&l->b, t, b_rows, b_cols, (int64_t)b_rows));
+    TRY(cublasLtMatrixLayoutCreate(&l->a, t, a_rows, a_cols, (int64_t)a_rows));
+    TRY(cublasLtMatrixLayoutCreate(&l->d, t, (uint64_t)g->n, (uint64_t)g->m, g->n));
+    TRY(cublasLtMatrixLayoutCreate(&l->c, t, (uint64_t)g->n, (uint64_t)g->m, g->n));
     if (g->batch > 1) {
         int32_t bc = (int32_t)g->batch;
         int64_t sb = g->stride_b, sa = g->stride_a, sc = g->stride_c;
-        TRY(cublasLtMatrixLayoutSetAttribute(lb, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &bc, sizeof bc));
-        TRY(cublasLtMatrixLayoutSetAttribute(lb, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &sb, sizeof sb));
-        TRY(cublasLtMatrixLayoutSetAttribute(la, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &bc, sizeof bc));
-        TRY(cublasLtMatrixLayoutSetAttribute(la, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &sa, sizeof sa));
-        TRY(cublasLtMatrixLayoutSetAttribute(ld, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &bc, sizeof bc));
-        TRY(cublasLtMatrixLayoutSetAttribute(ld, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &sc, sizeof sc));
-        TRY(cublasLtMatrixLayoutSetAttribute(lc, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &bc, sizeof bc));
-        TRY(cublasLtMatrixLayoutSetAttribute(lc, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &sc, sizeof sc));
+        TRY(cublasLtMatrixLayoutSetAttribute(l->b, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &bc, sizeof bc));
+        TRY(cublasLtMatrixLayoutSetAttribute(l->b, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &sb, sizeof sb));
+        TRY(cublasLtMatrixLayoutSetAttribute(l->a, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &bc, sizeof bc));
+        TRY(cublasLtMatrixLayoutSetAttribute(l->a, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &sa, sizeof sa));
+        TRY(cublasLtMatrixLayoutSetAttribute(l->d, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &bc, sizeof bc));
+        TRY(cublasLtMatrixLayoutSetAttribute(l->d, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &sc, sizeof sc));
+        TRY(cublasLtMatrixLayoutSetAttribute(l->c, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &bc, sizeof bc));
+        TRY(cublasLtMatrixLayoutSetAttribute(l->c, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &sc, sizeof sc));
     }
-    size_t ws_bytes = WORKSPACE;
-    void *ws = st == INGOT_OK ? cuda_scratch(x, 1, ws_bytes) : NULL;
-    if (st == INGOT_OK && !ws) st = INGOT_ERR_NOMEM;
-    TRY(cublasLtMatmulPreferenceCreate(&pref));
-    TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws_bytes, sizeof ws_bytes));
-    cublasLtMatmulHeuristicResult_t heur;
-    int found = 0;
-    TRY(cublasLtMatmulAlgoGetHeuristic(lt, op, lb, la, c ? lc : ld, ld, pref, 1, &heur, &found));
-    if (st == INGOT_OK && found == 0) st = IR_NODE_FAIL(node, INGOT_ERR_CUDA, "cuBLASLt offers no algorithm");
-    float beta = c ? g->beta : 0.0f;
-    TRY(cublasLtMatmul(lt, op, &g->alpha, b, lb, a, la, &beta, c ? c : d, c ? lc : ld, d, ld, &heur.algo, ws, ws_bytes,
-                       cuda_stream(x)));
 #undef TRY
+    if (st != INGOT_OK) lt_descs_free(l);
+    return st;
+}
+
+static int base_compute(int dtype, int precision)
+{
+    return dtype == INGOT_DTYPE_F32 && precision == INGOT_PRECISION_TF32 ? TACTIC_LT_32F_FAST_TF32 : TACTIC_LT_32F;
+}
+
+/* Up to `want` heuristic candidates whose workspace is at most WORKSPACE. */
+static ingot_status lt_heuristic(cublasLtHandle_t lt, const ir_node *node, const lt_descs *l, int has_c, int want,
+                                 cublasLtMatmulHeuristicResult_t *heur, int *found)
+{
+    cublasLtMatmulPreference_t pref = NULL;
+    size_t ws_bytes = WORKSPACE;
+    ingot_status st = lt_check(cublasLtMatmulPreferenceCreate(&pref), node, "cublasLtMatmulPreferenceCreate");
+    if (st == INGOT_OK)
+        st = lt_check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws_bytes,
+                                                           sizeof ws_bytes),
+                      node, "cublasLtMatmulPreferenceSetAttribute");
+    if (st == INGOT_OK)
+        st = lt_check(cublasLtMatmulAlgoGetHeuristic(lt, l->op, l->b, l->a, has_c ? l->c : l->d, l->d, pref, want, heur,
+                                                     found),
+                      node, "cublasLtMatmulAlgoGetHeuristic");
     if (pref) cublasLtMatmulPreferenceDestroy(pref);
-    if (la) cublasLtMatrixLayoutDestroy(la);
-    if (lb) cublasLtMatrixLayoutDestroy(lb);
-    if (lc) cublasLtMatrixLayoutDestroy(lc);
-    if (ld) cublasLtMatrixLayoutDestroy(ld);
-    if (op) cublasLtMatmulDescDestroy(op);
+    if (st == INGOT_OK && *found == 0) st = IR_NODE_FAIL(node, INGOT_ERR_CUDA, "cuBLASLt offers no algorithm");
+    return st;
+}
+
+/* What a context keeps per matmul node for the geometry it last ran: descriptors and the
+ * algorithm, so uncaptured runs skip the descriptor calls and the heuristic. */
+typedef struct lt_state {
+    int64_t key[12]; /* m, n, k, batch, trans_a, trans_b, strides a/b/c, dtype, has_c */
+    const void *bias; /* the epilogue's pointer is part of the descriptor */
+    lt_descs l;
+    cublasLtMatmulAlgo_t algo;
+    size_t ws_bytes;
+} lt_state;
+
+static void lt_state_free(void *p)
+{
+    lt_state *s = p;
+    lt_descs_free(&s->l);
+    ing_free(s);
+}
+
+static void lt_key(const mm *g, int dtype, int has_c, int64_t key[12])
+{
+    int64_t k[12] = {g->m, g->n, g->k, g->batch, g->trans_a, g->trans_b, g->stride_a, g->stride_b, g->stride_c,
+                     dtype, has_c, 0};
+    memcpy(key, k, sizeof k);
+}
+
+/* Descriptors and algorithm: the step's tactic, or the heuristic's first algorithm. */
+static ingot_status lt_state_make(cuda_exec *x, const ir_node *node, const mm *g, int dtype, int has_c,
+                                  const void *bias, const int64_t key[12], lt_state **res)
+{
+    const engine_tactic *tac = cuda_step_tactic(x, node);
+    if (tac && tac->kind != TACTIC_CUBLASLT)
+        return IR_NODE_FAIL(node, INGOT_ERR_CORRUPT, "the step's tactic is of kind %d, a matmul needs %d", tac->kind,
+                            TACTIC_CUBLASLT);
+    lt_state *s = ing_calloc(1, sizeof *s);
+    if (!s) return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "out of memory for cuBLASLt descriptors");
+    memcpy(s->key, key, sizeof s->key);
+    s->bias = bias;
+    ingot_status st = lt_descs_make(node, g, dtype, tac ? tac->math : base_compute(dtype, cuda_precision(x)), bias, &s->l);
+    if (st == INGOT_OK && tac) {
+        memcpy(&s->algo, tac->lt_algo, sizeof s->algo);
+        s->ws_bytes = (size_t)tac->workspace;
+    } else if (st == INGOT_OK) {
+        cublasLtMatmulHeuristicResult_t heur;
+        int found = 0;
+        st = lt_heuristic(cuda_cublaslt(x), node, &s->l, has_c, 1, &heur, &found);
+        s->algo = heur.algo;
+        s->ws_bytes = WORKSPACE;
+    }
+    if (st != INGOT_OK) {
+        lt_state_free(s);
+        return st;
+    }
+    *res = s;
+    return INGOT_OK;
+}
+
+static ingot_status run_lt(cuda_exec *x, const ir_node *node, const mm *g, const void *a, const void *b,
+                           const void *c, const void *bias, void *d, int dtype)
+{
+    int64_t key[12];
+    lt_key(g, dtype, c != NULL, key);
+    lt_state *s = cuda_node_state(x, node);
+    if (!s || memcmp(s->key, key, sizeof key) != 0 || s->bias != bias) {
+        ING_TRY(lt_state_make(x, node, g, dtype, c != NULL, bias, key, &s));
+        ING_TRY(cuda_set_node_state(x, node, s, lt_state_free));
+    }
+    void *ws = NULL;
+    if (s->ws_bytes && !(ws = cuda_scratch(x, 1, s->ws_bytes))) return INGOT_ERR_NOMEM;
+    float beta = c ? g->beta : 0.0f;
+    return lt_check(cublasLtMatmul(cuda_cublaslt(x), s->l.op, &g->alpha, b, s->l.b, a, s->l.a, &beta, c ? c : d,
+                                   c ? s->l.c : s->l.d, d, s->l.d, &s->algo, ws, s->ws_bytes, cuda_stream(x)),
+                    node, "cublasLtMatmul");
+}
+
+/* Build time: cuBLASLt's heuristic top TUNE_TOP candidates, each timed on random data. */
+#define TUNE_TOP 8
+
+typedef struct lt_trial {
+    cublasLtHandle_t lt;
+    const lt_descs *l;
+    const ir_node *node;
+    const mm *g;
+    const cublasLtMatmulAlgo_t *algo;
+    const void *a, *b, *c;
+    void *d, *ws, *stream;
+    size_t ws_bytes;
+} lt_trial;
+
+static ingot_status lt_trial_run(void *arg)
+{
+    lt_trial *t = arg;
+    float beta = t->c ? t->g->beta : 0.0f;
+    return lt_check(cublasLtMatmul(t->lt, t->l->op, &t->g->alpha, t->b, t->l->b, t->a, t->l->a, &beta,
+                                   t->c ? t->c : t->d, t->c ? t->l->c : t->l->d, t->d, t->l->d, t->algo, t->ws,
+                                   t->ws_bytes, t->stream),
+                    t->node, "cublasLtMatmul");
+}
+
+static size_t mat_bytes(int64_t rows, int64_t cols, int64_t batch, int dtype)
+{
+    return (size_t)rows * (size_t)cols * (size_t)(batch > 0 ? batch : 1) * (dtype == INGOT_DTYPE_F16 ? 2 : 4);
+}
+
+static ingot_status tune_lt(cuda_tuner *tu, const ir_node *node, const mm *g, int dtype, engine_tactic *best)
+{
+    cublasLtHandle_t lt = cuda_tuner_cublaslt(tu);
+    int compute = base_compute(dtype, cuda_tuner_precision(tu));
+    lt_trial t = {lt, NULL, node, g, NULL, NULL, NULL, NULL, NULL, NULL, cuda_tuner_stream(tu), 0};
+    const void *bias = NULL;
+    int64_t ba = g->stride_a ? g->batch : 1;
+    if (!(t.a = cuda_tuner_buffer(tu, 0, mat_bytes(g->m, g->k, ba, dtype), dtype)) ||
+        !(t.b = cuda_tuner_buffer(tu, 1, mat_bytes(g->k, g->n, g->batch, dtype), dtype)) ||
+        !(t.d = cuda_tuner_buffer(tu, 2, mat_bytes(g->m, g->n, g->batch, dtype), -1)) ||
+        (g->c && !(t.c = cuda_tuner_buffer(tu, 3, mat_bytes(g->m, g->n, 1, dtype), dtype))) ||
+        (g->bias && !(bias = cuda_tuner_buffer(tu, 4, mat_bytes(1, g->n, 1, dtype), dtype))))
+        return INGOT_ERR_NOMEM;
+    lt_descs l;
+    ING_TRY(lt_descs_make(node, g, dtype, compute, bias, &l));
+    t.l = &l;
+    cublasLtMatmulHeuristicResult_t heur[TUNE_TOP];
+    int found = 0;
+    double best_ms = -1;
+    ingot_status st = lt_heuristic(lt, node, &l, g->c != NULL, TUNE_TOP, heur, &found);
+    for (int i = 0; i < found && st == INGOT_OK; i++) {
+        if (heur[i].state != CUBLAS_STATUS_SUCCESS) continue;
+        t.algo = &heur[i].algo;
+        t.ws_bytes = heur[i].workspaceSize;
+        t.ws = NULL;
+        if (t.ws_bytes && !(t.ws = cuda_tuner_buffer(tu, 5, t.ws_bytes, -1))) {
+            st = INGOT_ERR_NOMEM;
+            break;
+        }
+        double ms = 0;
+        if (cuda_tuner_time(tu, lt_trial_run, &t, &ms) != INGOT_OK) {
+            cuda_tuner_log(tu, "node '%s': cuBLASLt candidate %d: failed: %s", node->name, i, ingot_last_error());
+            continue;
+        }
+        cuda_tuner_log(tu, "node '%s': cuBLASLt candidate %d (workspace %zu, waves %.2f): %.4f ms", node->name, i,
+                       heur[i].workspaceSize, (double)heur[i].wavesCount, ms);
+        if (best_ms < 0 || ms < best_ms) {
+            best_ms = ms;
+            memset(best, 0, sizeof *best);
+            best->kind = TACTIC_CUBLASLT;
+            best->math = (uint8_t)compute;
+            best->layout = TACTIC_LAYOUT_NCHW;
+            best->algo = -1;
+            best->workspace = heur[i].workspaceSize;
+            memcpy(best->lt_algo, &heur[i].algo, TACTIC_LT_ALGO_BYTES);
+        }
+    }
+    lt_descs_free(&l);
+    if (st == INGOT_OK && best_ms < 0)
+        st = IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "none of cuBLASLt's %d candidates ran", found);
     return st;
 }
 
@@ -218,10 +398,21 @@ static ingot_status k_fused_gemm(cuda_exec *x, const ir_node *node, const ing_te
     return cuda_run_epilogue(x, node, out[0], bias, res, cols, 1);
 }
 
+static ingot_status tune_gemm_family(cuda_tuner *tu, const ir_node *node, const ing_tensor *const *in, int n_in,
+                                     const ing_tensor *out, engine_tactic *best)
+{
+    (void)out;
+    mm g;
+    int ok = !strcmp(node->op, "MatMul") || !strcmp(node->op, "FusedMatMul") ? matmul_geom(in[0], in[1], &g)
+                                                                            : gemm_geom(node, in, n_in < 3 ? n_in : 3, &g);
+    if (!ok) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "shapes not supported on cuBLASLt");
+    return tune_lt(tu, node, &g, in[0]->dtype, best);
+}
+
 const cuda_kernel_def cuda_kernels_gemm[] = {
-    {"FusedMatMul", k_fused_gemm, fused_gemm_accepts},
-    {"FusedGemm", k_fused_gemm, fused_gemm_accepts},
-    {"MatMul", k_matmul, matmul_accepts},
-    {"Gemm", k_gemm, gemm_accepts},
-    {NULL, NULL, NULL},
+    {"FusedMatMul", k_fused_gemm, fused_gemm_accepts, tune_gemm_family},
+    {"FusedGemm", k_fused_gemm, fused_gemm_accepts, tune_gemm_family},
+    {"MatMul", k_matmul, matmul_accepts, tune_gemm_family},
+    {"Gemm", k_gemm, gemm_accepts, tune_gemm_family},
+    {NULL, NULL, NULL, NULL},
 };
