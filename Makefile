@@ -6,6 +6,7 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 SHARED     ?= $(abspath ../shared)
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -14,7 +15,7 @@ FUZZ_SECONDS ?= 60
 DEB_PKGS  = cmake make gcc pkg-config libprotobuf-c-dev protobuf-c-compiler libopenblas-openmp-dev libxxhash-dev time
 FUZZ_PKGS = clang libclang-rt-14-dev libomp-dev
 
-.PHONY: all deps build asan demo test conformance fuzz clean resnet50 bench-deps
+.PHONY: all deps build asan tsan demo test conformance fuzz clean resnet50 bench-deps
 
 all: build
 
@@ -29,11 +30,18 @@ asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DINGOT_SANITIZE=ON -DINGOT_SHARED_DIR=$(SHARED) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 
+# Many contexts on one engine in many threads, under ThreadSanitizer (CPU backend; OpenMP
+# single-threaded there, since libgomp is not instrumented).
+tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINGOT_TSAN=ON -DINGOT_CUDA=OFF -DINGOT_SHARED_DIR=$(SHARED) >/dev/null
+	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target test_threads test_io
+	@cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -L tsan
+
 demo: build
 	@./$(BUILD)/ingot demo --model models/digits_cnn --engine $(BUILD)/digits.engine
 
 # Every test on the Release build, then the unit, corrupt-file and model tests under ASan+UBSan.
-test: build asan resnet50 bench-deps
+test: build asan tsan resnet50 bench-deps
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS) -L sanitize
 
@@ -59,4 +67,4 @@ fuzz:
 	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(SHARED)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
