@@ -11,6 +11,7 @@ extern const ir_op_def ir_ops_shape[];
 extern const ir_op_def ir_ops_spatial[];
 extern const ir_op_def ir_ops_control[];
 extern const ir_op_def ir_ops_fused[];
+extern const ir_op_def ir_ops_fused_ew[];
 
 static const ir_op_def *const families[] = {
     ir_ops_ew,
@@ -21,6 +22,7 @@ static const ir_op_def *const families[] = {
     ir_ops_spatial,
     ir_ops_control,
     ir_ops_fused,
+    ir_ops_fused_ew,
 };
 
 const ir_op_def *ir_op_lookup(const char *op)

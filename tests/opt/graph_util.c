@@ -7,6 +7,11 @@
 
 #include "core/dtype.h"
 #include "onnx.pb-c.h"
+#include "backend/backend.h"
+#include "ir/infer.h"
+#include "onnx/importer.h"
+#include "opt/passes.h"
+#include "plan/memplan.h"
 #include "runtime/runtime.h"
 
 #define GU_MAX 256
@@ -238,6 +243,42 @@ ingot_engine *gu_build(gu_graph *g, const char *const *disabled, size_t n_disabl
     free(bytes);
     if (st != INGOT_OK) {
         printf("gu_build: %s\n", ingot_last_error());
+        return NULL;
+    }
+    if (steps) *steps = e->plan->model->bodies[0].n_nodes;
+    return e;
+}
+
+static int claims_every_kernel(const char *op)
+{
+    (void)op;
+    return 1;
+}
+
+ingot_engine *gu_build_as_gpu(gu_graph *g, int precision, const char *const *disabled, size_t n_disabled, int *steps)
+{
+    size_t len;
+    uint8_t *bytes = gu_pack(g, &len);
+    ir_model *m = NULL;
+    engine_plan *plan = NULL;
+    ingot_engine *e = NULL;
+    opt_options oo = {INGOT_BACKEND_CPU, precision, claims_every_kernel};
+    ingot_status st = onnx_import_buffer(bytes, len, ".", &m);
+    free(bytes);
+    if (st == INGOT_OK) st = ir_infer_model(m);
+    if (st == INGOT_OK) st = opt_run(m, &oo, disabled, n_disabled, 0);
+    if (st == INGOT_OK && (st = engine_plan_create(m, &plan)) == INGOT_OK) m = NULL;
+    if (st == INGOT_OK) {
+        plan->target.backend = INGOT_BACKEND_CPU;
+        plan->target.precision = precision;
+        st = plan_memory(plan);
+    }
+    if (st == INGOT_OK) st = ing_backend_cpu.prepare(plan);
+    if (st == INGOT_OK && (st = runtime_engine_from_plan(plan, &e)) == INGOT_OK) plan = NULL;
+    ir_model_destroy(m);
+    engine_plan_destroy(plan);
+    if (st != INGOT_OK) {
+        printf("gu_build_as_gpu: %s\n", ingot_last_error());
         return NULL;
     }
     if (steps) *steps = e->plan->model->bodies[0].n_nodes;

@@ -11,6 +11,7 @@ extern const cpu_kernel_def cpu_kernels_shape[];
 extern const cpu_kernel_def cpu_kernels_spatial[];
 extern const cpu_kernel_def cpu_kernels_control[];
 extern const cpu_kernel_def cpu_kernels_fused[];
+extern const cpu_kernel_def cpu_kernels_fused_ew[];
 
 static const cpu_kernel_def *const families[] = {
     cpu_kernels_ew,
@@ -21,6 +22,7 @@ static const cpu_kernel_def *const families[] = {
     cpu_kernels_spatial,
     cpu_kernels_control,
     cpu_kernels_fused,
+    cpu_kernels_fused_ew,
 };
 
 const cpu_kernel_def *cpu_kernel_lookup(const char *op)
