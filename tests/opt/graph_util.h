@@ -55,4 +55,16 @@ int gu_count_op(const ingot_engine *e, const char *op);
  * |a - b| <= atol + rtol |b|. Returns 1 when equal, else prints the first difference. */
 int gu_same_outputs(ingot_engine *a, ingot_engine *b, uint64_t seed, double rtol, double atol);
 
+/* gu_same_outputs with choices: `runs` runs, each on fresh inputs drawn uniformly from [lo, hi)
+ * (floats; integers in 0..3); with poison, a's outputs are bound to caller buffers filled with
+ * 0xFF bytes (NaN) before every run, so an element a's kernel never writes cannot match. */
+typedef struct gu_compare_opts {
+    uint64_t seed;
+    int runs;
+    double lo, hi;
+    int poison;
+    double rtol, atol;
+} gu_compare_opts;
+int gu_compare(ingot_engine *a, ingot_engine *b, const gu_compare_opts *o);
+
 #endif

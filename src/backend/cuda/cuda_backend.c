@@ -44,6 +44,7 @@ typedef struct cuda_engine {
     size_t bytes;
     void **dev;        /* per value: device pointer of a constant, else NULL */
     int32_t n_values;
+    cuda_ewfuse *ewfuse; /* generated FusedElementwise kernels, loaded once per engine */
 } cuda_engine;
 
 static ingot_status device_sm(int *sm)
@@ -96,6 +97,7 @@ static void engine_destroy(void *state)
 {
     cuda_engine *ce = state;
     if (!ce) return;
+    cuda_ewfuse_unload(ce->ewfuse);
     cudaFree(ce->weights);
     ing_free(ce->dev);
     ing_free(ce);
@@ -129,6 +131,10 @@ static ingot_status engine_create(const engine_plan *plan, void **state)
     if (st != INGOT_OK) {
         engine_destroy(ce);
         return ingot_fail_prefix(st, "uploading %zu bytes of weights", total);
+    }
+    if ((st = cuda_ewfuse_load(plan, &ce->ewfuse)) != INGOT_OK) {
+        engine_destroy(ce);
+        return st;
     }
     *state = ce;
     return INGOT_OK;
@@ -176,6 +182,12 @@ struct cuda_exec {
 void *cuda_stream(cuda_exec *x) { return x->stream; }
 void *cuda_cudnn(cuda_exec *x) { return x->cudnn; }
 void *cuda_cublaslt(cuda_exec *x) { return x->lt; }
+
+const cuda_ewfuse *cuda_exec_ewfuse(cuda_exec *x, const ir_node *node, int32_t *id)
+{
+    *id = (int32_t)(node - x->m->nodes);
+    return x->ce->ewfuse;
+}
 
 void *cuda_scratch(cuda_exec *x, int slot, size_t bytes)
 {
@@ -687,7 +699,13 @@ static ingot_status cuda_supports(const ir_model *m, const ir_node *n)
     return INGOT_OK;
 }
 
-static int cuda_has_kernel(const char *op) { return cuda_kernel_lookup(op) != NULL; }
+/* FusedElementwise kernels are generated at build time: only with NVRTC (when it is missing,
+ * ingot_last_error() says why, and fuse_elementwise skips with that note). */
+static int cuda_has_kernel(const char *op)
+{
+    if (!strcmp(op, "FusedElementwise")) return cuda_nvrtc_load() == INGOT_OK;
+    return cuda_kernel_lookup(op) != NULL;
+}
 
 static ingot_status cuda_prepare(engine_plan *plan)
 {
@@ -706,6 +724,7 @@ static ingot_status cuda_prepare(engine_plan *plan)
         snprintf(name, sizeof name, "%s.%s", dev ? "cuda" : "cpu-fallback", n->op);
         plan->steps[i].kernel = ing_strdup(name);
         if (!plan->steps[i].kernel) return ingot_fail(INGOT_ERR_NOMEM, "out of memory preparing steps");
+        if (dev && !strcmp(n->op, "FusedElementwise")) ING_TRY(cuda_ewfuse_prepare(m, i, &plan->steps[i]));
     }
     return INGOT_OK;
 }

@@ -8,6 +8,7 @@ extern const cuda_kernel_def cuda_kernels_reduce[];
 extern const cuda_kernel_def cuda_kernels_move[];
 extern const cuda_kernel_def cuda_kernels_conv[];
 extern const cuda_kernel_def cuda_kernels_gemm[];
+extern const cuda_kernel_def cuda_kernels_ewfuse[];
 
 static const cuda_kernel_def *const families[] = {
     cuda_kernels_ew,
@@ -15,6 +16,7 @@ static const cuda_kernel_def *const families[] = {
     cuda_kernels_move,
     cuda_kernels_conv,
     cuda_kernels_gemm,
+    cuda_kernels_ewfuse,
 };
 
 const cuda_kernel_def *cuda_kernel_lookup(const char *op)
