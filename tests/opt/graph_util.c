@@ -8,6 +8,9 @@
 #include "core/dtype.h"
 #include "onnx.pb-c.h"
 #include "backend/backend.h"
+#ifdef INGOT_WITH_CUDA
+#include "backend/cuda/cuda.h"
+#endif
 #include "ir/infer.h"
 #include "onnx/importer.h"
 #include "opt/passes.h"
@@ -249,23 +252,26 @@ ingot_engine *gu_build(gu_graph *g, const char *const *disabled, size_t n_disabl
     return e;
 }
 
-static int claims_every_kernel(const char *op)
+#ifdef INGOT_WITH_CUDA
+/* The CUDA backend's kernel table (what its has_kernel answers when NVRTC loads), without
+ * touching a GPU or loading NVRTC. */
+static int gpu_has_kernel(const char *op) { return cuda_kernel_lookup(op) != NULL; }
+#else
+static int gpu_has_kernel(const char *op)
 {
     (void)op;
     return 1;
 }
+#endif
 
-ingot_engine *gu_build_as_gpu(gu_graph *g, int precision, const char *const *disabled, size_t n_disabled, int *steps)
+/* Takes m. */
+static ingot_engine *build_as_gpu(ir_model *m, int precision, const char *const *disabled, size_t n_disabled,
+                                  int *steps)
 {
-    size_t len;
-    uint8_t *bytes = gu_pack(g, &len);
-    ir_model *m = NULL;
     engine_plan *plan = NULL;
     ingot_engine *e = NULL;
-    opt_options oo = {INGOT_BACKEND_CPU, precision, claims_every_kernel};
-    ingot_status st = onnx_import_buffer(bytes, len, ".", &m);
-    free(bytes);
-    if (st == INGOT_OK) st = ir_infer_model(m);
+    opt_options oo = {INGOT_BACKEND_CPU, precision, gpu_has_kernel};
+    ingot_status st = ir_infer_model(m);
     if (st == INGOT_OK) st = opt_run(m, &oo, disabled, n_disabled, 0);
     if (st == INGOT_OK && (st = engine_plan_create(m, &plan)) == INGOT_OK) m = NULL;
     if (st == INGOT_OK) {
@@ -283,6 +289,31 @@ ingot_engine *gu_build_as_gpu(gu_graph *g, int precision, const char *const *dis
     }
     if (steps) *steps = e->plan->model->bodies[0].n_nodes;
     return e;
+}
+
+ingot_engine *gu_build_as_gpu(gu_graph *g, int precision, const char *const *disabled, size_t n_disabled, int *steps)
+{
+    size_t len;
+    uint8_t *bytes = gu_pack(g, &len);
+    ir_model *m = NULL;
+    ingot_status st = onnx_import_buffer(bytes, len, ".", &m);
+    free(bytes);
+    if (st != INGOT_OK) {
+        printf("gu_build_as_gpu: %s\n", ingot_last_error());
+        return NULL;
+    }
+    return build_as_gpu(m, precision, disabled, n_disabled, steps);
+}
+
+ingot_engine *gu_build_file_as_gpu(const char *path, int precision, const char *const *disabled, size_t n_disabled,
+                                   int *steps)
+{
+    ir_model *m = NULL;
+    if (onnx_import_file(path, &m) != INGOT_OK) {
+        printf("gu_build_file_as_gpu: %s\n", ingot_last_error());
+        return NULL;
+    }
+    return build_as_gpu(m, precision, disabled, n_disabled, steps);
 }
 
 const ir_node *gu_find_op(const ingot_engine *e, const char *op)

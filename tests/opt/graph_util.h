@@ -39,10 +39,13 @@ uint8_t *gu_pack(gu_graph *g, size_t *len);
  * graph after optimization, counting subgraph nodes. Returns the engine or NULL (message
  * printed). */
 ingot_engine *gu_build(gu_graph *g, const char *const *disabled, size_t n_disabled, int *steps);
-/* As gu_build, but for the CPU backend as if it had a kernel worth fusing for every op: passes
- * that ask has_kernel (fuse_elementwise, fuse_attention) rewrite as they would for CUDA, and the
- * CPU kernels (the oracle) then run the result. precision: ingot_precision. */
+/* As gu_build, but the passes see the GPU's kernels (CUDA builds: the CUDA kernel table; else
+ * every op claimed): passes that ask has_kernel (fuse_elementwise, fuse_attention) rewrite as
+ * they would for CUDA, and the CPU backend (the oracle) runs the result; no GPU needed.
+ * precision: ingot_precision. gu_build_file_as_gpu: the same from an ONNX file. */
 ingot_engine *gu_build_as_gpu(gu_graph *g, int precision, const char *const *disabled, size_t n_disabled, int *steps);
+ingot_engine *gu_build_file_as_gpu(const char *path, int precision, const char *const *disabled, size_t n_disabled,
+                                   int *steps);
 /* The first main-graph node of op type `op`, or NULL. */
 const ir_node *gu_find_op(const ingot_engine *e, const char *op);
 /* 1 when the engine has a main-graph node of type `op` and every such node runs kernel `want`

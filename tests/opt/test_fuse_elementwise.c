@@ -225,6 +225,64 @@ static void test_malformed(void)
     CHECK_STATUS(ewp_parse(&n, &p), INGOT_ERR_MODEL, "dtype 11");
 }
 
+/* The expected step count of "name" in expected_steps.txt, or -1. */
+static int expected_steps(const char *name)
+{
+    FILE *f = fopen(INGOT_SOURCE_DIR "/tests/opt/expected_steps.txt", "r");
+    char line[256], n[200];
+    int count, found = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "%199s %d", n, &count) == 2 && !strcmp(n, name)) found = count;
+    if (f) fclose(f);
+    return found;
+}
+
+/* The shared models as built for CUDA (the CUDA kernel table decides, as in a CUDA build with
+ * NVRTC): step counts "<model>:cuda" in expected_steps.txt (CUDA builds only: without CUDA every
+ * op is claimed, so other fusions may differ), and outputs equal to the unfused build's. */
+static void test_models(void)
+{
+    const char *shared = getenv("INGOT_SHARED_DIR");
+    if (!shared) shared = INGOT_SHARED_DIR;
+    static const char *const names[] = {"mobilenet_v3_small", "tiny_bert", "squeezenet1_1", "digits_cnn"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[2048], key[256];
+        snprintf(path, sizeof path, "%s/models/%s/model.onnx", shared, names[i]);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            printf("SKIP %s: %s is absent\n", names[i], path);
+            continue;
+        }
+        fclose(f);
+        int off_n = -1, on_n = -1;
+        ingot_engine *off = gu_build_file_as_gpu(path, INGOT_PRECISION_FP32, OFF, 1, &off_n);
+        ingot_engine *on = gu_build_file_as_gpu(path, INGOT_PRECISION_FP32, NULL, 0, &on_n);
+        CHECK(off && on, "%s: both builds", names[i]);
+        if (off && on) {
+            int fused = gu_count_op(on, "FusedElementwise");
+            printf("%s as for CUDA: %d steps unfused, %d with fuse_elementwise (%d FusedElementwise)\n", names[i],
+                   off_n, on_n, fused);
+#ifdef INGOT_WITH_CUDA
+            snprintf(key, sizeof key, "%s:cuda", names[i]);
+            int want = expected_steps(key);
+            CHECK(want == on_n, "%s: %d steps, expected_steps.txt says %d", key, on_n, want);
+#else
+            (void)key;
+#endif
+            int fixed = 1; /* random inputs need fixed shapes (digits_cnn's batch is free) */
+            for (size_t k = 0; k < ingot_engine_num_inputs(on); k++) {
+                ingot_tensor_info info;
+                ingot_engine_get_input(on, k, &info);
+                for (int d = 0; d < info.rank; d++) fixed &= info.dims[d] >= 0;
+            }
+            gu_compare_opts co = {99, 2, -2.0, 2.0, 1, 1e-4, 1e-5};
+            if (fixed) CHECK(gu_compare(on, off, &co), "%s: fused outputs equal the unfused ones", names[i]);
+        }
+        ingot_engine_destroy(off);
+        ingot_engine_destroy(on);
+    }
+}
+
 int main(void)
 {
     test_chain();
@@ -233,5 +291,6 @@ int main(void)
     test_fp16_casts();
     test_cpu_unchanged();
     test_malformed();
+    test_models();
     DONE();
 }
