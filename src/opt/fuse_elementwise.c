@@ -331,7 +331,9 @@ static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
         b->n_nodes = w;
         st->fused += fused;
         st->added += chains;
-        if (chains) snprintf(st->note, sizeof st->note, "%d chains of %d nodes fused into FusedElementwise", chains, fused);
+        if (chains)
+            snprintf(st->note, sizeof st->note, "%d chain%s (%d nodes) fused into FusedElementwise", chains,
+                     chains == 1 ? "" : "s", fused);
     }
 done:
     ing_free(c.uses);

@@ -26,7 +26,7 @@ static void check_record(const char *what, const ingot_engine *e, int want_in_dt
         if (strcmp(n->op, "FusedElementwise")) continue;
         found++;
         engine_step_info s = {0};
-        ingot_status st = cuda_ewfuse_prepare(m, i, &s);
+        ingot_status st = cuda_ewfuse_prepare(m, i, &s, NULL, 0);
         CHECK(st == INGOT_OK, "%s: prepare: %s", what, ingot_last_error());
         if (st != INGOT_OK) continue;
         const uint8_t *r = s.params;
@@ -67,7 +67,7 @@ static void test_corrupt_records(void)
     ing_free(s->kernel);
     s->kernel = ing_strdup("cuda.FusedElementwise"); /* as a CUDA build names it */
     CHECK_STATUS(cuda_ewfuse_validate(pl), INGOT_ERR_CORRUPT, "not a kernel record"); /* no params at all */
-    CHECK_STATUS(cuda_ewfuse_prepare(pl->model, id, s), INGOT_OK, NULL);
+    CHECK_STATUS(cuda_ewfuse_prepare(pl->model, id, s, NULL, 0), INGOT_OK, NULL);
     CHECK_STATUS(cuda_ewfuse_validate(pl), INGOT_OK, NULL);
     const char *node = pl->model->nodes[id].name;
     uint8_t *r = s->params;
@@ -101,6 +101,39 @@ static void test_corrupt_records(void)
         s->params_len = len;
     }
     CHECK_STATUS(cuda_ewfuse_validate(pl), INGOT_OK, NULL);
+    ingot_engine_destroy(e);
+}
+
+/* Two chains with the same program: the second step copies the first's record (no compile). */
+static void test_shared_compile(void)
+{
+    gu_graph *g = gu_new(17);
+    gu_input(g, "x", INGOT_DTYPE_F32, 1, (int64_t[]){64});
+    gu_input(g, "z", INGOT_DTYPE_F32, 1, (int64_t[]){64});
+    gu_node(g, "Exp", "e1", "x", "a1");
+    gu_node(g, "Neg", "n1", "a1", "y1");
+    gu_node(g, "Exp", "e2", "z", "a2");
+    gu_node(g, "Neg", "n2", "a2", "y2");
+    gu_output(g, "y1");
+    gu_output(g, "y2");
+    ingot_engine *e = gu_build_as_gpu(g, INGOT_PRECISION_FP32, NULL, 0, NULL);
+    gu_free(g);
+    CHECK(e && gu_count_op(e, "FusedElementwise") == 2, "shared: two fused nodes");
+    if (!e) return;
+    const ir_model *m = e->plan->model;
+    engine_step_info st[64] = {{0}};
+    int32_t ids[2], k = 0;
+    for (int32_t i = 0; i < m->n_nodes && i < 64 && k < 2; i++)
+        if (!strcmp(m->nodes[i].op, "FusedElementwise")) ids[k++] = i;
+    if (k == 2) {
+        CHECK_STATUS(cuda_ewfuse_prepare(m, ids[0], &st[ids[0]], st, ids[0]), INGOT_OK, NULL);
+        CHECK_STATUS(cuda_ewfuse_prepare(m, ids[1], &st[ids[1]], st, ids[1]), INGOT_OK, NULL);
+        CHECK(st[ids[0]].params_len && st[ids[0]].params_len == st[ids[1]].params_len &&
+                  !memcmp(st[ids[0]].params, st[ids[1]].params, st[ids[0]].params_len),
+              "shared: the second record is the first's");
+        CHECK(st[ids[0]].params != st[ids[1]].params, "shared: each step owns its copy");
+    }
+    for (int i = 0; i < 64; i++) ing_free(st[i].params);
     ingot_engine_destroy(e);
 }
 
@@ -146,5 +179,6 @@ int main(void)
           ingot_last_error());
     CHECK(bin == NULL, "no cubin on failure");
     test_corrupt_records();
+    test_shared_compile();
     DONE();
 }

@@ -68,7 +68,9 @@ ingot_status cuda_run_epilogue(cuda_exec *x, const ir_node *n, ing_tensor *y, co
 ingot_status cuda_nvrtc_load(void);
 ingot_status cuda_nvrtc_compile(const char *src, const char *what, void **cubin, size_t *len);
 ingot_status cuda_ewfuse_source(const ir_model *m, const ir_node *n, char **out);
-ingot_status cuda_ewfuse_prepare(const ir_model *m, int32_t node, engine_step_info *step);
+/* prev[0..n_prev): earlier steps; a record of the same source is copied, not compiled again. */
+ingot_status cuda_ewfuse_prepare(const ir_model *m, int32_t node, engine_step_info *step, const engine_step_info *prev,
+                                 int32_t n_prev);
 typedef struct cuda_ewfuse cuda_ewfuse;
 /* Check every generated step's record against its node (no CUDA call); INGOT_ERR_CORRUPT naming
  * the step. cuda_ewfuse_load checks first, then loads each cubin once. */

@@ -724,7 +724,7 @@ static ingot_status cuda_prepare(engine_plan *plan)
         snprintf(name, sizeof name, "%s.%s", dev ? "cuda" : "cpu-fallback", n->op);
         plan->steps[i].kernel = ing_strdup(name);
         if (!plan->steps[i].kernel) return ingot_fail(INGOT_ERR_NOMEM, "out of memory preparing steps");
-        if (dev && !strcmp(n->op, "FusedElementwise")) ING_TRY(cuda_ewfuse_prepare(m, i, &plan->steps[i]));
+        if (dev && !strcmp(n->op, "FusedElementwise")) ING_TRY(cuda_ewfuse_prepare(m, i, &plan->steps[i], plan->steps, i));
     }
     return INGOT_OK;
 }

@@ -180,7 +180,8 @@ ingot_status cuda_ewfuse_source(const ir_model *m, const ir_node *n, char **out)
     ewp_program p;
     ING_TRY(ewp_parse(n, &p));
     sbuf b = {0};
-    put(&b, "/* ingot FusedElementwise '%s': %d inputs, %d instructions */\n%s", n->name, p.n_in, p.n_instr, prelude);
+    /* no node name in the source: nodes with the same program share one compile (ewfuse.c) */
+    put(&b, "/* ingot FusedElementwise: %d inputs, %d instructions */\n%s", p.n_in, p.n_instr, prelude);
     put(&b, "static __device__ __forceinline__ float ew_eval(");
     for (int32_t j = 0; j < p.n_in; j++) put(&b, "%sconst float r%d", j ? ", " : "", j);
     put(&b, ")\n{\n");
