@@ -15,7 +15,10 @@
 #include "core/alloc.h"
 #include "graph_util.h"
 #include "ir/ew_program.h"
+#include "ir/infer.h"
 #include "ir/op.h"
+#include "onnx/importer.h"
+#include "opt/passes.h"
 #include "runtime/runtime.h"
 
 static const char *const OFF[] = {"fuse_elementwise"};
@@ -283,6 +286,48 @@ static void test_models(void)
     }
 }
 
+static int claims(const char *op)
+{
+    (void)op;
+    return 1;
+}
+
+/* Every allocation of import + passes failing in turn: INGOT_ERR_NOMEM (no leak: the sanitizer
+ * build checks) until the run succeeds, and then the chain is fused. */
+static void test_alloc_failures(void)
+{
+    gu_graph *g = gu_new(17);
+    gu_input(g, "x", INGOT_DTYPE_F32, 2, (int64_t[]){4, 4});
+    scalar(g, "two", 2.0f);
+    gu_node(g, "Mul", "mul", "x,two", "a");
+    gu_node(g, "Tanh", "tanh", "a", "b");
+    gu_node(g, "Add", "add", "b,x", "y");
+    gu_output(g, "y");
+    size_t len;
+    uint8_t *bytes = gu_pack(g, &len);
+    gu_free(g);
+    opt_options oo = {INGOT_BACKEND_CPU, INGOT_PRECISION_FP32, claims};
+    int done = 0;
+    for (long n = 1; n < 5000 && !done; n++) {
+        ir_model *m = NULL;
+        ing_alloc_fail_at(n);
+        ingot_status st = onnx_import_buffer(bytes, len, ".", &m);
+        if (st == INGOT_OK) st = ir_infer_model(m);
+        if (st == INGOT_OK) st = opt_run(m, &oo, NULL, 0, 0);
+        ing_alloc_fail_at(0);
+        if (st == INGOT_OK) {
+            done = 1;
+            CHECK(m->bodies[0].n_nodes == 1 && !strcmp(m->nodes[m->bodies[0].nodes[0]].op, "FusedElementwise"),
+                  "alloc: the chain is one FusedElementwise once allocations succeed");
+        } else {
+            CHECK(st == INGOT_ERR_NOMEM, "alloc %ld: %s (%s)", n, ingot_status_name(st), ingot_last_error());
+        }
+        ir_model_destroy(m);
+    }
+    CHECK(done, "alloc: succeeds once allocations stop failing");
+    free(bytes);
+}
+
 int main(void)
 {
     test_chain();
@@ -292,5 +337,6 @@ int main(void)
     test_cpu_unchanged();
     test_malformed();
     test_models();
+    test_alloc_failures();
     DONE();
 }
