@@ -1,8 +1,6 @@
-/* fuse_elementwise: a tree of elementwise ops (Relu, Sigmoid, Tanh, Exp, Log, Sqrt, Neg, Abs, Erf, Reciprocal, Clip,
- * LeakyRelu, HardSigmoid, HardSwish, Gelu, Swish, float Casts; Add, Sub, Mul, Div, Pow, Max, Min) → one FusedElementwise
- * (domain "ingot", program in ir/ew_program.h) at the root's slot. Preconditions: the backend has its own kernel for it;
- * main graph; f32/f16/bf16; >= 2 nodes; intermediates read only inside the tree and not outputs; a binary op's non-constant
- * operands have its output's shape, constants broadcast into it (one-element constants become immediates). */
+/* fuse_elementwise: a tree of elementwise ops (activations, unary math, float Casts, Add/Sub/Mul/Div/Pow/Max/Min) →
+ * one FusedElementwise (domain "ingot", program in ir/ew_program.h) at the root's slot. Preconditions: the backend has a
+ * kernel for it; main graph; f32/f16/bf16; >= 2 nodes; intermediates read only inside, not outputs; shapes below. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,7 +56,9 @@ static int const_fits(const ing_tensor *c, const ing_tensor *y)
     return 1;
 }
 
-/* Can node n join a tree? Fills *in. */
+/* Can node n join a tree? Fills *in. A binary op's non-constant operands must have its output's
+ * shape, so no element is computed twice; constants may broadcast into it (per-channel, last
+ * axis, scalars), and one-element constants become immediates. */
 static int eligible(const ir_model *m, const ir_node *n, instr *in)
 {
     if ((n->domain[0] && strcmp(n->domain, "ai.onnx")) || n->n_out != 1 || n->out[0] < 0) return 0;
