@@ -30,6 +30,14 @@ if "$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/d.engine" --shape
 "$ingot" inspect "$tmp/d.engine" > "$tmp/inspect.txt" 2>&1 && grep -q 'FusedConv' "$tmp/inspect.txt" && ok || bad "inspect lists steps"
 "$ingot" inspect --json "$tmp/d.engine" > "$tmp/inspect.json" 2>&1 && grep -q '"op":"FusedConv"' "$tmp/inspect.json" && ok || bad "inspect --json"
 "$ingot" run "$tmp/d.engine" --output "$tmp/out" > "$tmp/run.txt" 2>&1 && grep -q "output 'logits': f32 \[1,10\]" "$tmp/run.txt" && [ -f "$tmp/out/logits.npy" ] && ok || bad "run random: $(cat "$tmp/run.txt")"
+# passes: listed in order (fuse_elementwise last), reported per pass, one can be switched off
+"$ingot" build --list-passes 2>&1 | tail -1 | grep -q '^fuse_elementwise ' && ok || bad "--list-passes ends with fuse_elementwise"
+"$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/v.engine" --verbose 2>"$tmp/verbose.txt" >/dev/null &&
+  grep -q '^pass fuse_elementwise .*skipped: the target backend has no FusedElementwise kernel' "$tmp/verbose.txt" && ok ||
+  bad "--verbose on cpu: $(cat "$tmp/verbose.txt")"
+"$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/v.engine" --verbose --disable-pass fuse_elementwise \
+  2>"$tmp/verbose.txt" >/dev/null && grep -q '^pass fuse_elementwise *disabled' "$tmp/verbose.txt" && ok ||
+  bad "--disable-pass fuse_elementwise: $(cat "$tmp/verbose.txt")"
 expect_error "run wrong input name" run "$tmp/d.engine" --input nope="$src/models/digits_cnn/test_data_set_0/input_0.pb"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
