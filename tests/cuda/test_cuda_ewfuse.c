@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef INGOT_WITH_CUDA
 #include "backend/cuda/cuda.h"
+#endif
 #include "check.h"
 #include "core/dtype.h"
 #include "ewfuse_graphs.h"
@@ -141,8 +143,10 @@ int main(void)
         snprintf(what, sizeof what, "two inputs %s [5,64]", dn);
         check_case(what, two_inputs(dts[k], 64), INGOT_PRECISION_FP32, dts[k], 1, -4, 4);
         if (no_gpu) return 77;
+#ifdef INGOT_WITH_CUDA
         if (k == 0) /* without NVRTC the build skips the fusion and every case above fails: say why */
             CHECK(cuda_nvrtc_load() == INGOT_OK, "NVRTC: %s", ingot_last_error());
+#endif
     }
     check_case("chain f32 [8,64,56,56] (grid-stride beyond the capped grid)",
                chain(INGOT_DTYPE_F32, 4, (int64_t[]){8, 64, 56, 56}), INGOT_PRECISION_FP32, INGOT_DTYPE_F32, 1, -2, 2);
