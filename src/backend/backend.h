@@ -40,7 +40,9 @@ typedef struct ing_backend {
     /* Can the backend run node n? INGOT_ERR_UNSUPPORTED with a message when not. */
     ingot_status (*supports)(const ir_model *m, const ir_node *n);
     /* Has the backend its own kernel for op (not a fallback)? Passes ask before creating an op
-     * the backend would only run elsewhere (fuse_attention). */
+     * the backend would only run elsewhere (fuse_attention), or that only pays off with a real
+     * kernel (fuse_elementwise: the CPU says no, its FusedElementwise is the interpreting oracle;
+     * CUDA says yes only when NVRTC loads, and then ingot_last_error() holds why not). */
     int (*has_kernel)(const char *op);
     /* Build time: choose kernels (and time tactics) and fill plan->steps. */
     ingot_status (*prepare)(engine_plan *plan, const ing_prepare_opts *po);

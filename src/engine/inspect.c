@@ -131,7 +131,7 @@ static void put_step(FILE *o, const engine_plan *p, int32_t id, int json, int fi
         fprintf(o, "-%d) kernel ", n->opset);
         put_s(o, s ? s->kernel : NULL, 0);
         engine_tactic t;
-        if (s && s->params_len && s->kernel && !strncmp(s->kernel, "cuda.", 5) &&
+        if (s && s->params_len && s->kernel && tactic_kernel(s->kernel) &&
             tactic_decode(s->params, s->params_len, "step", &t) == INGOT_OK) {
             if (t.kind == TACTIC_CUDNN_CONV)
                 fprintf(o, " [tactic: cuDNN algo %d, math %d, workspace %" PRIu64 "]", t.algo, t.math, t.workspace);

@@ -286,7 +286,7 @@ static ingot_status validate_plan(const engine_plan *p, ingot_status st, int nee
                 return ingot_fail(st, "step %d (node '%s'): %zu parameter bytes but no data", i,
                                   m->nodes[i].name, s->params_len);
             /* a CUDA step's parameters are its tactic (engine/tactic.h) */
-            if (s->params_len && s->kernel && !strncmp(s->kernel, "cuda.", 5)) {
+            if (s->params_len && s->kernel && tactic_kernel(s->kernel)) {
                 char what[160];
                 engine_tactic t;
                 snprintf(what, sizeof what, "step %d (node '%s', %s)", i, m->nodes[i].name, s->kernel);

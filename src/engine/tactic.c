@@ -66,3 +66,12 @@ ingot_status tactic_decode(const void *buf, size_t len, const char *what, engine
     *t = r;
     return INGOT_OK;
 }
+
+int tactic_kernel(const char *kernel)
+{
+    static const char *const with[] = {"cuda.Conv", "cuda.FusedConv", "cuda.MatMul", "cuda.Gemm", "cuda.FusedMatMul",
+                                       "cuda.FusedGemm"};
+    for (size_t i = 0; kernel && i < sizeof with / sizeof with[0]; i++)
+        if (!strcmp(kernel, with[i])) return 1;
+    return 0;
+}

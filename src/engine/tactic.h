@@ -31,6 +31,10 @@ typedef struct engine_tactic {
     uint8_t lt_algo[TACTIC_LT_ALGO_BYTES];
 } engine_tactic;
 
+/* Does a step running `kernel` carry a tactic record in its params (cuda.Conv, cuda.FusedConv,
+ * cuda.MatMul, cuda.Gemm, cuda.FusedMatMul, cuda.FusedGemm)? Other steps' params are theirs. */
+int tactic_kernel(const char *kernel);
+
 /* Encode t into buf (TACTIC_LT_BYTES at least); returns the record's length. */
 size_t tactic_encode(const engine_tactic *t, uint8_t *buf);
 /* Decode and validate a record. INGOT_ERR_CORRUPT (INGOT_ERR_VERSION for another record

@@ -12,6 +12,7 @@ extern const ir_op_def ir_ops_spatial[];
 extern const ir_op_def ir_ops_control[];
 extern const ir_op_def ir_ops_fused[];
 extern const ir_op_def ir_ops_convert[];
+extern const ir_op_def ir_ops_fused_ew[];
 
 static const ir_op_def *const families[] = {
     ir_ops_ew,
@@ -23,6 +24,7 @@ static const ir_op_def *const families[] = {
     ir_ops_control,
     ir_ops_fused,
     ir_ops_convert,
+    ir_ops_fused_ew,
 };
 
 const ir_op_def *ir_op_lookup(const char *op)

@@ -20,9 +20,13 @@ extern const opt_pass opt_pass_fuse_silu;
 extern const opt_pass opt_pass_fuse_attention;
 extern const opt_pass opt_pass_fuse_epilogue;
 extern const opt_pass opt_pass_assign_precision;
+extern const opt_pass opt_pass_fuse_elementwise;
 
 /* The passes in the order they run: cleanups first so that the fusions see canonical
- * patterns, BatchNorm folding before epilogue fusion so that Conv+BN+Relu fuses whole. */
+ * patterns, BatchNorm folding before epilogue fusion so that Conv+BN+Relu fuses whole.
+ * Elementwise-chain fusion last: epilogue fusion wins where both apply (a Conv/Gemm epilogue
+ * costs no extra pass over memory at all), and after precision assignment the dtypes are
+ * final, so the boundary Casts it inserts fuse into the chains next to them. */
 static const opt_pass *const passes[] = {
     &opt_pass_eliminate_identity,
     &opt_pass_fold_constants,
@@ -35,6 +39,7 @@ static const opt_pass *const passes[] = {
     &opt_pass_fuse_attention,
     &opt_pass_fuse_epilogue,
     &opt_pass_assign_precision,
+    &opt_pass_fuse_elementwise,
 };
 
 const opt_pass *const *opt_pass_list(size_t *n)
@@ -111,8 +116,8 @@ ingot_status opt_run(ir_model *m, const opt_options *o, const char *const *disab
         ING_TRY(ir_compact(m));
         ING_TRY(ir_infer_model(m));
         if (verbose)
-            fprintf(stderr, "pass %-24s nodes %d -> %d (removed %d, fused %d, added %d)\n", l[i]->name, before,
-                    ir_count_nodes(m, 0), st.removed, st.fused, st.added);
+            fprintf(stderr, "pass %-24s nodes %d -> %d (removed %d, fused %d, added %d)%s%s\n", l[i]->name, before,
+                    ir_count_nodes(m, 0), st.removed, st.fused, st.added, st.note[0] ? ": " : "", st.note);
     }
     return INGOT_OK;
 }

@@ -13,6 +13,7 @@ typedef struct opt_stats {
     int32_t removed; /* nodes removed */
     int32_t fused;   /* nodes merged into another node */
     int32_t added;   /* nodes created */
+    char note[256];  /* optional: what else --verbose should say (chains fused, why skipped) */
 } opt_stats;
 
 /* What the build asked for; passes that depend on the target read it. */

@@ -53,6 +53,14 @@ grep -q "timing cache '$tmp/junk.cache'.*INGOT_ERR_CORRUPT" "$tmp/err" && ok || 
   "$ingot" run "$tmp/tf.engine" --input image="$src/models/digits_cnn/test_data_set_0/input_0.pb" --output "$tmp/o_tf" >/dev/null 2>&1 &&
   "$ingot" run "$tmp/f32.engine" --input image="$src/models/digits_cnn/test_data_set_0/input_0.pb" --output "$tmp/o_32" >/dev/null 2>&1 &&
   cmp -s "$tmp/o_tf/logits.npy" "$tmp/o_32/logits.npy" && ok || bad "tf32 on the CPU differs from fp32"
+# passes: listed in order (fuse_elementwise last), reported per pass, one can be switched off
+"$ingot" build --list-passes 2>&1 | tail -1 | grep -q '^fuse_elementwise ' && ok || bad "--list-passes ends with fuse_elementwise"
+"$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/v.engine" --verbose 2>"$tmp/verbose.txt" >/dev/null &&
+  grep -q '^pass fuse_elementwise .*skipped: the target backend has no FusedElementwise kernel' "$tmp/verbose.txt" && ok ||
+  bad "--verbose on cpu: $(cat "$tmp/verbose.txt")"
+"$ingot" build "$src/models/digits_cnn/model.onnx" -o "$tmp/v.engine" --verbose --disable-pass fuse_elementwise \
+  2>"$tmp/verbose.txt" >/dev/null && grep -q '^pass fuse_elementwise *disabled' "$tmp/verbose.txt" && ok ||
+  bad "--disable-pass fuse_elementwise: $(cat "$tmp/verbose.txt")"
 expect_error "run wrong input name" run "$tmp/d.engine" --input nope="$src/models/digits_cnn/test_data_set_0/input_0.pb"
 # build-time I/O formats: a uint8 NHWC input with normalization and an fp16 output
 d="$src/models/digits_cnn/model.onnx"

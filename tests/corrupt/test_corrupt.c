@@ -194,7 +194,7 @@ static engine_plan *make_plan(int32_t backend)
     p->steps[0].params_len = 5;
     p->steps[1].kernel = ing_strdup("cpu.If");
     /* step 2 keeps a NULL kernel; step 3 carries a tactic record (engine/tactic.h) */
-    p->steps[3].kernel = ing_strdup("cuda.Neg");
+    p->steps[3].kernel = ing_strdup("cuda.Conv");
     engine_tactic tac = {.kind = TACTIC_CUDNN_CONV, .math = 1, .layout = 0, .algo = 6, .workspace = 123456789};
     uint8_t rec[TACTIC_LT_BYTES];
     p->steps[3].params_len = tactic_encode(&tac, rec);
@@ -774,9 +774,9 @@ static int profile_fixed_dim(void) { return with_profiles(profile_fixed_dim_base
 static int profile_bad_rank(void) { return with_profiles(profile_bad_rank_base); }
 static int profile_slot_outside_arena(void) { return with_profiles(profile_slot_outside_arena_base); }
 static int profile_without_arena(void) { return with_profiles(profile_without_arena_base); }
-/* The tactic record of step 3 ("cuda.Neg"): after the kernel name, u64 length, then bytes. */
-static uint8_t *tactic_at(uint8_t *img) { return img + after_str(img, "cuda.Neg") + 8; }
-CORRUPT_CASE(bad_tactic_kind, tactic_at(img)[1] = 9, 1, 0, INGOT_ERR_CORRUPT, "node 'else_neg', cuda.Neg",
+/* The tactic record of step 3 ("cuda.Conv"): after the kernel name, u64 length, then bytes. */
+static uint8_t *tactic_at(uint8_t *img) { return img + after_str(img, "cuda.Conv") + 8; }
+CORRUPT_CASE(bad_tactic_kind, tactic_at(img)[1] = 9, 1, 0, INGOT_ERR_CORRUPT, "node 'else_neg', cuda.Conv",
              "tactic kind 9")
 CORRUPT_CASE(bad_tactic_version_future, tactic_at(img)[0] = 2, 1, 0, INGOT_ERR_VERSION, "else_neg",
              "tactic record version 2")

@@ -7,6 +7,14 @@
 
 #include "core/dtype.h"
 #include "onnx.pb-c.h"
+#include "backend/backend.h"
+#ifdef INGOT_WITH_CUDA
+#include "backend/cuda/cuda.h"
+#endif
+#include "ir/infer.h"
+#include "onnx/importer.h"
+#include "opt/passes.h"
+#include "plan/memplan.h"
 #include "runtime/runtime.h"
 
 #define GU_MAX 256
@@ -244,6 +252,70 @@ ingot_engine *gu_build(gu_graph *g, const char *const *disabled, size_t n_disabl
     return e;
 }
 
+#ifdef INGOT_WITH_CUDA
+/* The CUDA backend's kernel table (what its has_kernel answers when NVRTC loads), without
+ * touching a GPU or loading NVRTC. */
+static int gpu_has_kernel(const char *op) { return cuda_kernel_lookup(op) != NULL; }
+#else
+static int gpu_has_kernel(const char *op)
+{
+    (void)op;
+    return 1;
+}
+#endif
+
+/* Takes m. */
+static ingot_engine *build_as_gpu(ir_model *m, int precision, const char *const *disabled, size_t n_disabled,
+                                  int *steps)
+{
+    engine_plan *plan = NULL;
+    ingot_engine *e = NULL;
+    opt_options oo = {INGOT_BACKEND_CPU, precision, gpu_has_kernel};
+    ingot_status st = ir_infer_model(m);
+    if (st == INGOT_OK) st = opt_run(m, &oo, disabled, n_disabled, 0);
+    if (st == INGOT_OK && (st = engine_plan_create(m, &plan)) == INGOT_OK) m = NULL;
+    if (st == INGOT_OK) {
+        plan->target.backend = INGOT_BACKEND_CPU;
+        plan->target.precision = precision;
+        st = plan_memory(plan);
+    }
+    if (st == INGOT_OK) st = ing_backend_cpu.prepare(plan, NULL);
+    if (st == INGOT_OK && (st = runtime_engine_from_plan(plan, &e)) == INGOT_OK) plan = NULL;
+    ir_model_destroy(m);
+    engine_plan_destroy(plan);
+    if (st != INGOT_OK) {
+        printf("gu_build_as_gpu: %s\n", ingot_last_error());
+        return NULL;
+    }
+    if (steps) *steps = e->plan->model->bodies[0].n_nodes;
+    return e;
+}
+
+ingot_engine *gu_build_as_gpu(gu_graph *g, int precision, const char *const *disabled, size_t n_disabled, int *steps)
+{
+    size_t len;
+    uint8_t *bytes = gu_pack(g, &len);
+    ir_model *m = NULL;
+    ingot_status st = onnx_import_buffer(bytes, len, ".", &m);
+    free(bytes);
+    if (st != INGOT_OK) {
+        printf("gu_build_as_gpu: %s\n", ingot_last_error());
+        return NULL;
+    }
+    return build_as_gpu(m, precision, disabled, n_disabled, steps);
+}
+
+ingot_engine *gu_build_file_as_gpu(const char *path, int precision, const char *const *disabled, size_t n_disabled,
+                                   int *steps)
+{
+    ir_model *m = NULL;
+    if (onnx_import_file(path, &m) != INGOT_OK) {
+        printf("gu_build_file_as_gpu: %s\n", ingot_last_error());
+        return NULL;
+    }
+    return build_as_gpu(m, precision, disabled, n_disabled, steps);
+}
+
 const ir_node *gu_find_op(const ingot_engine *e, const char *op)
 {
     const ir_model *m = e->plan->model;
@@ -290,62 +362,93 @@ static uint64_t rng(uint64_t *s)
 
 int gu_same_outputs(ingot_engine *a, ingot_engine *b, uint64_t seed, double rtol, double atol)
 {
+    gu_compare_opts o = {seed, 1, -2.0, 2.0, 0, rtol, atol};
+    return gu_compare(a, b, &o);
+}
+
+/* Output j of both contexts within tolerance; 0 with a message naming the element. */
+static int same_output(ingot_context *ca, ingot_context *cb, const char *name, int run, double rtol, double atol)
+{
+    ingot_tensor_info ia, ib;
+    const void *da, *db;
+    size_t sa, sb;
+    if (ingot_context_get_output(ca, name, &ia, &da, &sa) != INGOT_OK ||
+        ingot_context_get_output(cb, name, &ib, &db, &sb) != INGOT_OK) {
+        printf("gu_compare: get_output '%s': %s\n", name, ingot_last_error());
+        return 0;
+    }
+    if (sa != sb || ia.dtype != ib.dtype || ia.rank != ib.rank) {
+        printf("gu_compare: output '%s' differs in type or size (%zu vs %zu bytes)\n", name, sa, sb);
+        return 0;
+    }
+    size_t n = sa / (ingot_dtype_size(ia.dtype) ? ingot_dtype_size(ia.dtype) : 1);
+    for (size_t k = 0; k < n; k++) {
+        double x = ing_load_f64(ia.dtype, da, k), y = ing_load_f64(ib.dtype, db, k);
+        if (isnan(x) && isnan(y)) continue;
+        if (isnan(x) || isnan(y) || fabs(x - y) > atol + rtol * fabs(y)) {
+            printf("gu_compare: run %d: output '%s' %s [%zu of %zu]: %.9g vs %.9g (tolerance %g + %g rel)%s\n", run, name,
+                   ingot_dtype_name(ia.dtype), k, n, x, y, atol, rtol, isnan(x) ? " (NaN: never written?)" : "");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int gu_compare(ingot_engine *a, ingot_engine *b, const gu_compare_opts *o)
+{
     ingot_context *ca = NULL, *cb = NULL;
     int same = 1;
-    void *bufs[64] = {0};
-    size_t n_in = ingot_engine_num_inputs(a);
+    void *bufs[64] = {0}, *outs[64] = {0};
+    size_t n_in = ingot_engine_num_inputs(a), n_out = ingot_engine_num_outputs(a);
     if (ingot_context_create(a, &ca) != INGOT_OK || ingot_context_create(b, &cb) != INGOT_OK) {
-        printf("gu_same_outputs: %s\n", ingot_last_error());
+        printf("gu_compare: %s\n", ingot_last_error());
         same = 0;
         goto done;
     }
-    uint64_t s = seed | 1;
-    for (size_t i = 0; i < n_in && i < 64; i++) {
-        ingot_tensor_info info;
-        ingot_engine_get_input(a, i, &info);
-        ing_tensor t = {.dtype = info.dtype, .rank = info.rank};
-        for (int d = 0; d < info.rank; d++) t.dims[d] = info.dims[d];
-        size_t nb = ing_nbytes(&t);
-        bufs[i] = calloc(1, nb ? nb : 1);
-        t.data = bufs[i];
-        for (int64_t k = 0; k < ing_numel(&t); k++) {
-            double u = (double)(rng(&s) >> 11) / 9007199254740992.0;
-            if (ing_dtype_is_float(t.dtype)) ing_store_f64(t.dtype, t.data, (size_t)k, 4.0 * u - 2.0);
-            else ing_store_i64(t.dtype, t.data, (size_t)k, (int64_t)(u * 4));
-        }
-        ingot_context_bind_input(ca, info.name, t.data, nb);
-        ingot_context_bind_input(cb, info.name, t.data, nb);
-    }
-    if (ingot_context_run(ca, NULL) != INGOT_OK || ingot_context_run(cb, NULL) != INGOT_OK) {
-        printf("gu_same_outputs: run: %s\n", ingot_last_error());
-        same = 0;
-        goto done;
-    }
-    for (size_t j = 0; j < ingot_engine_num_outputs(a) && same; j++) {
-        ingot_tensor_info info, ia, ib;
-        ingot_engine_get_output(a, j, &info);
-        const void *da, *db;
-        size_t sa, sb;
-        ingot_context_get_output(ca, info.name, &ia, &da, &sa);
-        ingot_context_get_output(cb, info.name, &ib, &db, &sb);
-        if (sa != sb || ia.dtype != ib.dtype || ia.rank != ib.rank) {
-            printf("gu_same_outputs: output '%s' differs in type or size (%zu vs %zu bytes)\n", info.name, sa, sb);
-            same = 0;
-            break;
-        }
-        size_t n = sa / (ingot_dtype_size(ia.dtype) ? ingot_dtype_size(ia.dtype) : 1);
-        for (size_t k = 0; k < n; k++) {
-            double x = ing_load_f64(ia.dtype, da, k), y = ing_load_f64(ib.dtype, db, k);
-            if (isnan(x) && isnan(y)) continue;
-            if (isnan(x) || isnan(y) || fabs(x - y) > atol + rtol * fabs(y)) {
-                printf("gu_same_outputs: output '%s'[%zu]: %.9g vs %.9g\n", info.name, k, x, y);
-                same = 0;
-                break;
+    uint64_t s = o->seed | 1;
+    for (int run = 0; run < o->runs && same; run++) {
+        for (size_t i = 0; i < n_in && i < 64; i++) { /* fresh inputs every run */
+            ingot_tensor_info info;
+            ingot_engine_get_input(a, i, &info);
+            ing_tensor t = {.dtype = info.dtype, .rank = info.rank};
+            for (int d = 0; d < info.rank; d++) t.dims[d] = info.dims[d];
+            size_t nb = ing_nbytes(&t);
+            if (!bufs[i]) bufs[i] = calloc(1, nb ? nb : 1);
+            t.data = bufs[i];
+            for (int64_t k = 0; k < ing_numel(&t); k++) {
+                double u = (double)(rng(&s) >> 11) / 9007199254740992.0;
+                if (ing_dtype_is_float(t.dtype)) ing_store_f64(t.dtype, t.data, (size_t)k, o->lo + (o->hi - o->lo) * u);
+                else ing_store_i64(t.dtype, t.data, (size_t)k, (int64_t)(u * 4));
             }
+            ingot_context_bind_input(ca, info.name, t.data, nb);
+            ingot_context_bind_input(cb, info.name, t.data, nb);
+        }
+        for (size_t j = 0; j < n_out && j < 64 && o->poison; j++) { /* a's outputs: 0xFF (NaN) first */
+            ingot_tensor_info info;
+            ingot_engine_get_output(a, j, &info);
+            ing_tensor t = {.dtype = info.dtype, .rank = info.rank};
+            for (int d = 0; d < info.rank; d++) t.dims[d] = info.dims[d];
+            size_t nb = ing_nbytes(&t);
+            if (!outs[j]) outs[j] = malloc(nb ? nb : 1);
+            memset(outs[j], 0xFF, nb);
+            ingot_context_bind_output(ca, info.name, outs[j], nb);
+        }
+        if (ingot_context_run(ca, NULL) != INGOT_OK || ingot_context_run(cb, NULL) != INGOT_OK) {
+            printf("gu_compare: run %d: %s\n", run, ingot_last_error());
+            same = 0;
+            goto done;
+        }
+        for (size_t j = 0; j < n_out && same; j++) {
+            ingot_tensor_info info;
+            ingot_engine_get_output(a, j, &info);
+            same = same_output(ca, cb, info.name, run, o->rtol, o->atol);
         }
     }
 done:
-    for (size_t i = 0; i < 64; i++) free(bufs[i]);
+    for (size_t i = 0; i < 64; i++) {
+        free(bufs[i]);
+        free(outs[i]);
+    }
     ingot_context_destroy(ca);
     ingot_context_destroy(cb);
     return same;

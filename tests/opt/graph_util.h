@@ -39,6 +39,13 @@ uint8_t *gu_pack(gu_graph *g, size_t *len);
  * graph after optimization, counting subgraph nodes. Returns the engine or NULL (message
  * printed). */
 ingot_engine *gu_build(gu_graph *g, const char *const *disabled, size_t n_disabled, int *steps);
+/* As gu_build, but the passes see the GPU's kernels (CUDA builds: the CUDA kernel table; else
+ * every op claimed): passes that ask has_kernel (fuse_elementwise, fuse_attention) rewrite as
+ * they would for CUDA, and the CPU backend (the oracle) runs the result; no GPU needed.
+ * precision: ingot_precision. gu_build_file_as_gpu: the same from an ONNX file. */
+ingot_engine *gu_build_as_gpu(gu_graph *g, int precision, const char *const *disabled, size_t n_disabled, int *steps);
+ingot_engine *gu_build_file_as_gpu(const char *path, int precision, const char *const *disabled, size_t n_disabled,
+                                   int *steps);
 /* The first main-graph node of op type `op`, or NULL. */
 const ir_node *gu_find_op(const ingot_engine *e, const char *op);
 /* 1 when the engine has a main-graph node of type `op` and every such node runs kernel `want`
@@ -50,5 +57,17 @@ int gu_count_op(const ingot_engine *e, const char *op);
 /* Run a and b on the same random inputs (seeded) and compare every output with
  * |a - b| <= atol + rtol |b|. Returns 1 when equal, else prints the first difference. */
 int gu_same_outputs(ingot_engine *a, ingot_engine *b, uint64_t seed, double rtol, double atol);
+
+/* gu_same_outputs with choices: `runs` runs, each on fresh inputs drawn uniformly from [lo, hi)
+ * (floats; integers in 0..3); with poison, a's outputs are bound to caller buffers filled with
+ * 0xFF bytes (NaN) before every run, so an element a's kernel never writes cannot match. */
+typedef struct gu_compare_opts {
+    uint64_t seed;
+    int runs;
+    double lo, hi;
+    int poison;
+    double rtol, atol;
+} gu_compare_opts;
+int gu_compare(ingot_engine *a, ingot_engine *b, const gu_compare_opts *o);
 
 #endif

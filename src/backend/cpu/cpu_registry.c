@@ -12,6 +12,7 @@ extern const cpu_kernel_def cpu_kernels_spatial[];
 extern const cpu_kernel_def cpu_kernels_control[];
 extern const cpu_kernel_def cpu_kernels_fused[];
 extern const cpu_kernel_def cpu_kernels_convert[];
+extern const cpu_kernel_def cpu_kernels_fused_ew[];
 
 static const cpu_kernel_def *const families[] = {
     cpu_kernels_ew,
@@ -23,6 +24,7 @@ static const cpu_kernel_def *const families[] = {
     cpu_kernels_control,
     cpu_kernels_fused,
     cpu_kernels_convert,
+    cpu_kernels_fused_ew,
 };
 
 const cpu_kernel_def *cpu_kernel_lookup(const char *op)

@@ -353,7 +353,12 @@ static ingot_status cpu_supports(const ir_model *m, const ir_node *n)
     return INGOT_OK;
 }
 
-static int cpu_has_kernel(const char *op) { return cpu_kernel_lookup(op) != NULL; }
+/* FusedElementwise has a CPU kernel (the oracle), but an interpreter: slower than the separate
+ * vectorized kernels it would replace, so passes must not create it for CPU engines. */
+static int cpu_has_kernel(const char *op)
+{
+    return cpu_kernel_lookup(op) != NULL && strcmp(op, "FusedElementwise") != 0;
+}
 
 static ingot_status cpu_prepare(engine_plan *plan, const ing_prepare_opts *po)
 {

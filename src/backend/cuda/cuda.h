@@ -17,6 +17,7 @@
 #include "core/dtype.h"
 #include "core/status.h"
 #include "engine/tactic.h"
+#include "engine/plan.h"
 #include "ir/ir.h"
 #include "ir/op.h"
 
@@ -97,5 +98,24 @@ ingot_status cuda_check_launch(const ir_node *node, const char *kernel);
 int cuda_epilogue_act(const ir_node *n, float *alpha, float *beta);
 ingot_status cuda_run_epilogue(cuda_exec *x, const ir_node *n, ing_tensor *y, const ing_tensor *bias,
                                const ing_tensor *residual, int64_t channels, int64_t inner);
+
+/* FusedElementwise (ewfuse*.c, nvrtc.c): NVRTC loaded on first use (INGOT_ERR_BACKEND naming
+ * the library when absent) and one compile to a cubin for sm_90 (INGOT_ERR_CUDA with the
+ * compiler's log; what names the node); the node's CUDA source (caller frees with ing_free);
+ * at build time the step's params record (cubin + source); per engine the loaded kernels. */
+ingot_status cuda_nvrtc_load(void);
+ingot_status cuda_nvrtc_compile(const char *src, const char *what, void **cubin, size_t *len);
+ingot_status cuda_ewfuse_source(const ir_model *m, const ir_node *n, char **out);
+/* prev[0..n_prev): earlier steps; a record of the same source is copied, not compiled again. */
+ingot_status cuda_ewfuse_prepare(const ir_model *m, int32_t node, engine_step_info *step, const engine_step_info *prev,
+                                 int32_t n_prev);
+typedef struct cuda_ewfuse cuda_ewfuse;
+/* Check every generated step's record against its node (no CUDA call); INGOT_ERR_CORRUPT naming
+ * the step. cuda_ewfuse_load checks first, then loads each cubin once. */
+ingot_status cuda_ewfuse_validate(const engine_plan *plan);
+ingot_status cuda_ewfuse_load(const engine_plan *plan, cuda_ewfuse **out);
+void cuda_ewfuse_unload(cuda_ewfuse *f); /* NULL is a no-op */
+/* The engine's loaded kernels, and node's id (cuda_backend.c). */
+const cuda_ewfuse *cuda_exec_ewfuse(cuda_exec *x, const ir_node *node, int32_t *id);
 
 #endif

@@ -90,6 +90,7 @@ void cuda_engine_destroy(void *state)
 {
     cuda_engine *ce = state;
     if (!ce) return;
+    cuda_ewfuse_unload(ce->ewfuse);
     cudaFree(ce->weights);
     ing_free(ce->dev);
     ing_free_aligned(ce->host);
@@ -131,6 +132,10 @@ static ingot_status engine_create(const engine_plan *plan, void **state)
     if (st != INGOT_OK) {
         cuda_engine_destroy(ce);
         return ingot_fail_prefix(st, "uploading %zu bytes of weights", total);
+    }
+    if ((st = cuda_ewfuse_load(plan, &ce->ewfuse)) != INGOT_OK) {
+        cuda_engine_destroy(ce);
+        return st;
     }
     *state = ce;
     return INGOT_OK;
@@ -252,13 +257,19 @@ static ingot_status load_tactics(cuda_exec *x)
     if (!x->tactics || !x->has_tactic) return ingot_fail(INGOT_ERR_NOMEM, "out of memory for %d step tactics", n);
     for (int32_t i = 0; i < n; i++) {
         const engine_step_info *s = &p->steps[i];
-        if (!s->params_len || !s->kernel || strncmp(s->kernel, "cuda.", 5) != 0) continue;
+        if (!s->params_len || !tactic_kernel(s->kernel)) continue;
         char what[160];
         snprintf(what, sizeof what, "step %d (node '%s', %s)", i, x->m->nodes[i].name, s->kernel);
         ING_TRY(tactic_decode(s->params, s->params_len, what, &x->tactics[i]));
         x->has_tactic[i] = 1;
     }
     return INGOT_OK;
+}
+
+const cuda_ewfuse *cuda_exec_ewfuse(cuda_exec *x, const ir_node *node, int32_t *id)
+{
+    *id = (int32_t)(node - x->m->nodes);
+    return x->ce->ewfuse;
 }
 
 void *cuda_scratch(cuda_exec *x, int slot, size_t bytes)
@@ -1100,7 +1111,13 @@ static ingot_status cuda_supports(const ir_model *m, const ir_node *n)
     return INGOT_OK;
 }
 
-static int cuda_has_kernel(const char *op) { return cuda_kernel_lookup(op) != NULL; }
+/* FusedElementwise kernels are generated at build time: only with NVRTC (when it is missing,
+ * ingot_last_error() says why, and fuse_elementwise skips with that note). */
+static int cuda_has_kernel(const char *op)
+{
+    if (!strcmp(op, "FusedElementwise")) return cuda_nvrtc_load() == INGOT_OK;
+    return cuda_kernel_lookup(op) != NULL;
+}
 
 static ingot_status cuda_prepare(engine_plan *plan, const ing_prepare_opts *po)
 {
@@ -1119,6 +1136,7 @@ static ingot_status cuda_prepare(engine_plan *plan, const ing_prepare_opts *po)
         snprintf(name, sizeof name, "%s.%s", dev ? "cuda" : "cpu-fallback", n->op);
         plan->steps[i].kernel = ing_strdup(name);
         if (!plan->steps[i].kernel) return ingot_fail(INGOT_ERR_NOMEM, "out of memory preparing steps");
+        if (dev && !strcmp(n->op, "FusedElementwise")) ING_TRY(cuda_ewfuse_prepare(m, i, &plan->steps[i], plan->steps, i));
     }
     return cuda_tune_steps(plan, po);
 }

@@ -9,6 +9,7 @@ extern const cuda_kernel_def cuda_kernels_move[];
 extern const cuda_kernel_def cuda_kernels_conv[];
 extern const cuda_kernel_def cuda_kernels_gemm[];
 extern const cuda_kernel_def cuda_kernels_convert[];
+extern const cuda_kernel_def cuda_kernels_ewfuse[];
 
 static const cuda_kernel_def *const families[] = {
     cuda_kernels_ew,
@@ -17,6 +18,7 @@ static const cuda_kernel_def *const families[] = {
     cuda_kernels_conv,
     cuda_kernels_gemm,
     cuda_kernels_convert,
+    cuda_kernels_ewfuse,
 };
 
 const cuda_kernel_def *cuda_kernel_lookup(const char *op)

@@ -219,6 +219,7 @@ ingot_status cuda_engine_create_stream(engine_stream *s, int verify, void **stat
         .stream = u.stream,
     };
     if ((st = engine_stream_weights(s, &sink, verify)) != INGOT_OK) goto fail;
+    if ((st = cuda_ewfuse_load(s->plan, &ce->ewfuse)) != INGOT_OK) goto fail;
     uploader_free(&u);
     ing_free(host_read);
     *state = ce;

@@ -14,6 +14,7 @@ typedef struct cuda_engine {
     void **dev;        /* per value: device pointer of a constant, else NULL */
     int32_t n_values;
     void *host;        /* streamed loads: the host copies kept (aligned block), else NULL */
+    struct cuda_ewfuse *ewfuse; /* generated FusedElementwise kernels, loaded once per engine */
 } cuda_engine;
 
 /* Can this machine run an engine built for t (device, libraries, sm, versions)? */
