@@ -93,7 +93,14 @@ static int eligible(const ir_model *m, const ir_node *n, instr *in)
         else if (strcmp(ap, "none")) return 0;
         break;
     }
-    case EWP_CAST: in->par[0] = (float)ir_attr_int(n, "to", 0); break; /* the output's dtype: checked above */
+    case EWP_CAST: /* the output's dtype: checked above */
+        /* A Cast at the graph's edge (assign_precision's boundary conversion) stays alone: the
+         * builder folds it into an input or output format's conversion (src/plan/io_format.c). */
+        if (n->n_in > 0 && n->in[0] >= 0 && m->values[n->in[0]].kind == IR_VALUE_INPUT) return 0;
+        for (int32_t k = 0; k < m->bodies[0].n_out; k++)
+            if (m->bodies[0].out[k] == n->out[0]) return 0;
+        in->par[0] = (float)ir_attr_int(n, "to", 0);
+        break;
     default: break;
     }
     for (int i = 0; i < in->n_opd; i++) {
