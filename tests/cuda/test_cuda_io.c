@@ -240,6 +240,50 @@ static void two_contexts(ingot_engine *e, float *x)
     (void)x;
 }
 
+/* A profiled engine (rows in [1, 8]) whose input shapes alternate: each shape set keeps its
+ * own captured graph, so after one plain run and one capture per shape every run replays. */
+static void shape_sets(float *x)
+{
+    ingot_build_opts o;
+    ingot_build_opts_init(&o);
+    o.backend = INGOT_BACKEND_CUDA;
+    ingot_input_profile p = {"x", 2, {1, 4096}, {8, 4096}, {8, 4096}};
+    o.profiles = &p;
+    o.n_profiles = 1;
+    ingot_engine *e = io_build_opts(&o, -1, 4096);
+    CHECK(e != NULL, "profiled CUDA engine: %s", ingot_last_error());
+    if (!e) return;
+    ingot_context *c = NULL;
+    ingot_context_create(e, &c);
+    ingot_context_set_timing(c, 1);
+    static const int64_t rows[] = {8, 8, 2, 2, 8, 2, 8, 2, 5, 8};
+    int replays = 0;
+    for (int r = 0; r < 10; r++) {
+        size_t n = (size_t)rows[r] * 4096;
+        io_fill(x, n, 500 + (unsigned)r);
+        ingot_context_set_input_shape(c, "x", 2, (int64_t[]){rows[r], 4096});
+        ingot_context_bind_input(c, "x", x, n * sizeof(float));
+        CHECK_STATUS(ingot_context_run(c, NULL), INGOT_OK, NULL);
+        const void *y = NULL;
+        ingot_tensor_info info;
+        ingot_context_get_output(c, "y", &info, &y, NULL);
+        CHECK(y && info.dims[0] == rows[r] && io_wrong(x, y, n) == 0, "shape sets: run %d (%lld rows) correct", r,
+              (long long)rows[r]);
+        ingot_run_timing t;
+        int replayed = ingot_context_get_timing(c, &t) == INGOT_OK && t.cuda_graph;
+        if (r >= 4 && r != 8) CHECK(replayed, "shape sets: run %d (%lld rows) replays the graph kept for its shapes", r,
+                                    (long long)rows[r]);
+        replays += replayed;
+        ingot_run_counters last;
+        ingot_context_get_counters(c, &last, NULL);
+        if (r >= 1) CHECK(last.device_allocs == 0, "shape sets: run %d allocated %llu device buffers", r,
+                          (unsigned long long)last.device_allocs);
+    }
+    CHECK(replays >= 7, "shape sets: %d of 10 runs replayed a graph, want >= 7", replays);
+    ingot_context_destroy(c);
+    ingot_engine_destroy(e);
+}
+
 static void mismatches(ingot_engine *e, float *x)
 {
     ingot_context *c = NULL;
@@ -273,6 +317,7 @@ int main(void)
     changing_pointers(e, x, tmp);
     double_buffering(e, x, tmp);
     two_contexts(e, x);
+    shape_sets(x);
     mismatches(e, x);
     free(x);
     free(tmp);

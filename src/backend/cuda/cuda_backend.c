@@ -171,6 +171,17 @@ struct cuda_exec {
     cudaGraphExec_t graph;
     int64_t graph_shapes[64][IR_MAX_RANK + 1];
     int32_t graph_n_in;
+    /* Graphs of other input-shape sets, kept for when those shapes come back. A graph bakes
+     * in device addresses: gen counts the reallocations of device buffers, and a graph
+     * captured at another gen is dropped, never replayed. */
+    struct parked_graph {
+        cudaGraphExec_t g;
+        int64_t shapes[64][IR_MAX_RANK + 1];
+        int32_t n_in, n_io;
+        void *io[128];
+        uint64_t gen, used;
+    } parked[8];
+    uint64_t gen, graph_gen, tick;
     int runs_same_shape;
     int timing, graph_used;
     cudaEvent_t ev[4]; /* before H2D, before compute, after compute, after D2H */
@@ -289,6 +300,7 @@ void *cuda_scratch(cuda_exec *x, int slot, size_t bytes)
         x->scratch[slot] = p;
         x->scratch_cap[slot] = bytes;
         x->last.device_allocs++;
+        x->gen++;
     }
     return x->scratch[slot];
 }
@@ -321,6 +333,7 @@ static ingot_status dev_place(cuda_exec *x, int32_t v, const ing_tensor *t)
             s->dev_buf = p;
             s->dev_cap = bytes;
             x->last.device_allocs++;
+            x->gen++;
         }
         s->dev = s->dev_buf;
     }
@@ -539,12 +552,15 @@ static ingot_status run_main(cuda_exec *x)
     return INGOT_OK;
 }
 
+static void drop_parked(cuda_exec *x);
+
 static void ctx_destroy(void *state)
 {
     cuda_exec *x = state;
     if (!x) return;
     if (x->stream) cudaStreamSynchronize(x->stream);
     if (x->graph) cudaGraphExecDestroy(x->graph);
+    drop_parked(x);
     for (int i = 0; i < 4; i++)
         if (x->ev[i]) cudaEventDestroy(x->ev[i]);
     if (x->pev)
@@ -663,6 +679,68 @@ static void remember_shapes(cuda_exec *x, const ing_binding *in, int32_t n_in)
 
 static int graphs_enabled(const cuda_exec *x) { return !x->graph_off && !x->profiling; }
 
+/* The shapes changed: keep the current graph for later (the least recently used one goes),
+ * or drop it when its addresses are stale. */
+static void park_graph(cuda_exec *x)
+{
+    if (!x->graph) return;
+    if (x->graph_gen != x->gen) {
+        cudaGraphExecDestroy(x->graph);
+        x->graph = NULL;
+        return;
+    }
+    struct parked_graph *slot = &x->parked[0];
+    for (int k = 0; k < 8; k++) {
+        if (!x->parked[k].g) {
+            slot = &x->parked[k];
+            break;
+        }
+        if (x->parked[k].used < slot->used) slot = &x->parked[k];
+    }
+    if (slot->g) cudaGraphExecDestroy(slot->g);
+    slot->g = x->graph;
+    memcpy(slot->shapes, x->graph_shapes, sizeof slot->shapes);
+    slot->n_in = x->graph_n_in;
+    memcpy(slot->io, x->graph_io, sizeof slot->io);
+    slot->n_io = x->n_io;
+    slot->gen = x->graph_gen;
+    slot->used = ++x->tick;
+    x->graph = NULL;
+}
+
+/* A kept graph for these input shapes, still valid, becomes the current one: 1 if found. */
+static int unpark_graph(cuda_exec *x, const ing_binding *in, int32_t n_in)
+{
+    for (int k = 0; k < 8; k++) {
+        struct parked_graph *p = &x->parked[k];
+        if (!p->g) continue;
+        if (p->gen != x->gen) { /* buffers moved since: never replay it */
+            cudaGraphExecDestroy(p->g);
+            memset(p, 0, sizeof *p);
+            continue;
+        }
+        memcpy(x->graph_shapes, p->shapes, sizeof x->graph_shapes);
+        x->graph_n_in = p->n_in;
+        if (!same_shapes(x, in, n_in)) continue;
+        x->graph = p->g;
+        memcpy(x->graph_io, p->io, sizeof x->graph_io);
+        x->n_io = p->n_io;
+        x->graph_gen = p->gen;
+        memset(p, 0, sizeof *p);
+        return 1;
+    }
+    return 0;
+}
+
+static void drop_parked(cuda_exec *x)
+{
+    for (int k = 0; k < 8; k++)
+        if (x->parked[k].g) {
+            cudaGraphExecDestroy(x->parked[k].g);
+            memset(&x->parked[k], 0, sizeof x->parked[k]);
+        }
+}
+
 /* Copy n bytes with several threads when it pays (pageable <-> pinned staging). */
 static void copy_host(void *dst, const void *src, size_t n)
 {
@@ -764,6 +842,7 @@ static ingot_status capture(cuda_exec *x)
         }
     }
     if (st == INGOT_OK && !x->graph) st = cuda_check(cudaGraphInstantiate(&x->graph, g, 0), "cudaGraphInstantiate");
+    x->graph_gen = x->gen;
     if (g) cudaGraphDestroy(g);
     if (st != INGOT_OK && x->graph) {
         cudaGraphExecDestroy(x->graph);
@@ -874,7 +953,11 @@ static ingot_status take_outputs(cuda_exec *x, ing_binding *out, int32_t n_out)
 static ingot_status ctx_enqueue(cuda_exec *x, ing_binding *in, int32_t n_in, ing_binding *out, int32_t n_out)
 {
     int shapes_repeat = same_shapes(x, in, n_in);
-    if (!shapes_repeat && x->graph) {
+    if (!shapes_repeat) {
+        park_graph(x);
+        shapes_repeat = unpark_graph(x, in, n_in);
+    }
+    if (x->graph && x->graph_gen != x->gen) { /* buffers moved since its capture */
         cudaGraphExecDestroy(x->graph);
         x->graph = NULL;
     }
@@ -1047,8 +1130,9 @@ static void ctx_set_timing(void *state, int on) { ((cuda_exec *)state)->timing =
 /* Drop a captured graph (runs end with a stream synchronize, so it is idle). */
 static void drop_graph(cuda_exec *x)
 {
-    if (!x->graph) return;
     cudaStreamSynchronize(x->stream);
+    drop_parked(x);
+    if (!x->graph) return;
     cudaGraphExecDestroy(x->graph);
     x->graph = NULL;
 }
