@@ -94,10 +94,11 @@ def main():
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--height", type=int, default=1600)
     ap.add_argument("--width", type=int, default=2560)
+    ap.add_argument("--log", help="the commands and their output (default OUT/io.log)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix="iobench")
-    log = open(os.path.join(a.out, "io.log"), "w")
+    log = open(a.log or os.path.join(a.out, "io.log"), "w")
     import torch
     gpu = torch.cuda.get_device_name(0)
     R = {"meta": {"date": time.strftime("%Y-%m-%d"), "gpu": gpu, "torch": torch.__version__, "iters": a.iters,
@@ -150,7 +151,7 @@ def main():
                         ("allocated every run (device)", ["--io-memory", "device", "--output-alloc-per-run"]),
                         ("ingot's outputs, 1 set (pinned)", ["--io-memory", "pinned", "--output-buffers", "1"]),
                         ("ingot's outputs, 2 sets (pinned)", ["--io-memory", "pinned", "--output-buffers", "2"])):
-        R["outputs"][f"resnet50-b1 / {name}"] = bench(a.ingot, e1, log, work, max(a.iters, 300), extra)
+        R["outputs"][f"resnet50-b1 / {name}"] = bench(a.ingot, e1, log, work, max(a.iters, 200), extra)
         save()
     e32 = os.path.join(work, "r50-b32.engine")
     sh([a.ingot, "build", r50, "-o", e32, "--backend", "cuda", "--fp16", "--shapes", "input:32x3x224x224"], log)
