@@ -189,6 +189,12 @@ typedef struct ingot_build_opts {
      * rewritten atomically after a successful build when it gained entries. The same cache
      * gives the same engine bytes. NULL: time every step. The CPU backend ignores it. */
     const char *timing_cache;
+    /* version >= 2. CUDA: time the candidate algorithms of every convolution and matmul on this
+     * GPU and store the fastest in the engine (also on when timing_cache is given). 0, the
+     * default: no tactics are stored and each step runs the library heuristic's first choice.
+     * Opt-in because the first H100 measurement of tuned engines (2026-12-06, docs/PERF.md)
+     * was slower than the heuristic's; see there. */
+    int tune;
 } ingot_build_opts;
 
 /* One input's range of shapes ("--min-shapes/--opt-shapes/--max-shapes"):

@@ -8,7 +8,7 @@
 static int usage(FILE *f, int rc)
 {
     fprintf(f, "usage: ingot build MODEL.onnx -o ENGINE [--backend cpu|cuda] [--fp16|--bf16|--tf32]\n"
-               "                  [--shapes NAME:DxDx...[,NAME:...]] [--disable-pass NAME]... [--timing-cache FILE]\n"
+               "                  [--shapes NAME:DxDx...[,NAME:...]] [--disable-pass NAME]... [--tune] [--timing-cache FILE]\n"
                "                  [--verbose] [--min-shapes NAME:DxD... --opt-shapes NAME:DxD... --max-shapes NAME:DxD...]\n"
                "                  [--input-format NAME:fp16|bf16|uint8[:nhwc]]...\n"
                "                  [--input-norm NAME:mean=A,B,C:std=X,Y,Z[:scale=S]]...\n"
@@ -22,6 +22,8 @@ static int usage(FILE *f, int rc)
                "                  planned for the max shapes\n"
                "  --disable-pass  skip an optimization pass (see --list-passes)\n"
                "  --tf32          fp32 tensors; CUDA convolutions and matmuls may use TF32 tensor cores\n"
+               "  --tune          CUDA: time each convolution's and matmul's candidate algorithms and\n"
+               "                  keep the fastest in the engine (default: the libraries' heuristic)\n"
                "  --timing-cache  CUDA: reuse and extend the tactic choices kept in FILE (created if\n"
                "                  missing); the same cache gives the same engine bytes\n"
                "  --verbose       print what each pass did and, on CUDA, each tactic timed and chosen\n"
@@ -241,6 +243,7 @@ int cmd_build(int argc, char **argv)
         } else if (!strcmp(a, "--fp16")) o.precision = INGOT_PRECISION_FP16;
         else if (!strcmp(a, "--bf16")) o.precision = INGOT_PRECISION_BF16;
         else if (!strcmp(a, "--tf32")) o.precision = INGOT_PRECISION_TF32;
+        else if (!strcmp(a, "--tune")) o.tune = 1;
         else if (!strcmp(a, "--timing-cache") && i + 1 < argc) o.timing_cache = argv[++i];
         else if (!strcmp(a, "--shapes") && i + 1 < argc) {
             int n = cli_parse_shapes(argv[++i], shapes, 64);

@@ -30,6 +30,7 @@ typedef struct ing_prepare_opts {
     struct ing_timing_cache *timing_cache; /* tactics known already; new ones added; may be NULL */
     const char *timing_cache_path;         /* its file, for messages */
     int verbose;                           /* non-zero: print each tactic decision to stderr */
+    int tune;                              /* non-zero: time tactics (else the run-time heuristic) */
 } ing_prepare_opts;
 
 typedef struct ing_backend {

@@ -213,7 +213,7 @@ static ingot_status build_model(ir_model *m, const ingot_build_opts *opts, ingot
     plan->n_profiles = n_profiles;
     profiles = NULL;
     if ((st = plan->n_profiles ? plan_for_max(plan) : plan_memory(plan)) != INGOT_OK) goto fail;
-    ing_prepare_opts po = {cache, cache_path, opts->verbose};
+    ing_prepare_opts po = {cache, cache_path, opts->verbose, opts->tune || cache_path};
     if ((st = b->prepare(plan, &po)) != INGOT_OK) goto fail;
     /* the engine first: a cache is rewritten only after a successful build */
     ingot_engine *e = NULL;

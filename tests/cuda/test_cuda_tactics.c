@@ -62,6 +62,7 @@ static ingot_engine *build(ingot_backend b, ingot_precision p, const char *cache
     o.backend = b;
     o.precision = p;
     o.timing_cache = cache;
+    o.tune = 1;
     ingot_engine *e = NULL;
     ingot_status st = ingot_builder_build_buffer(bytes, len, &o, &e);
     free(bytes);

@@ -180,8 +180,10 @@ struct cuda_exec {
         int32_t n_in, n_io;
         void *io[128];
         uint64_t gen, used;
+        ing_tensor out_t[64]; /* the graph outputs' dtype and shape its replay produces */
     } parked[8];
     uint64_t gen, graph_gen, tick;
+    ing_tensor graph_out_t[64]; /* the same for the current graph */
     int runs_same_shape;
     int timing, graph_used;
     cudaEvent_t ev[4]; /* before H2D, before compute, after compute, after D2H */
@@ -704,6 +706,7 @@ static void park_graph(cuda_exec *x)
     memcpy(slot->io, x->graph_io, sizeof slot->io);
     slot->n_io = x->n_io;
     slot->gen = x->graph_gen;
+    memcpy(slot->out_t, x->graph_out_t, sizeof slot->out_t);
     slot->used = ++x->tick;
     x->graph = NULL;
 }
@@ -726,6 +729,7 @@ static int unpark_graph(cuda_exec *x, const ing_binding *in, int32_t n_in)
         memcpy(x->graph_io, p->io, sizeof x->graph_io);
         x->n_io = p->n_io;
         x->graph_gen = p->gen;
+        memcpy(x->graph_out_t, p->out_t, sizeof x->graph_out_t);
         memset(p, 0, sizeof *p);
         return 1;
     }
@@ -843,6 +847,8 @@ static ingot_status capture(cuda_exec *x)
     }
     if (st == INGOT_OK && !x->graph) st = cuda_check(cudaGraphInstantiate(&x->graph, g, 0), "cudaGraphInstantiate");
     x->graph_gen = x->gen;
+    const ir_body *b0 = &x->m->bodies[0];
+    for (int32_t j = 0; j < b0->n_out && j < 64; j++) x->graph_out_t[j] = x->slots[b0->out[j]].t;
     if (g) cudaGraphDestroy(g);
     if (st != INGOT_OK && x->graph) {
         cudaGraphExecDestroy(x->graph);
@@ -851,10 +857,18 @@ static ingot_status capture(cuda_exec *x)
     return st;
 }
 
-/* The graph leaves every activation valid on the device only. */
+/* The graph leaves every activation valid on the device only, and the graph outputs with the
+ * shapes it was captured for (the slots may hold another shape set's). */
 static void mark_graph_outputs(cuda_exec *x)
 {
     const ir_body *b = &x->m->bodies[0];
+    for (int32_t j = 0; j < b->n_out && j < 64; j++) {
+        dslot *s = &x->slots[b->out[j]];
+        if (x->m->values[b->out[j]].kind != IR_VALUE_ACTIVATION) continue;
+        void *dev = s->dev;
+        s->t = x->graph_out_t[j];
+        s->dev = dev;
+    }
     for (int32_t k = 0; k < b->n_nodes; k++) {
         const ir_node *n = &x->m->nodes[b->nodes[k]];
         for (int32_t j = 0; j < n->n_out; j++)
