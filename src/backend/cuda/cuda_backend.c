@@ -10,6 +10,7 @@
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -745,16 +746,20 @@ static void drop_parked(cuda_exec *x)
         }
 }
 
-/* Copy n bytes with several threads when it pays (pageable <-> pinned staging). */
+/* Copy n bytes with several threads when it pays (pageable <-> pinned staging). One thread
+ * copies about 7 GB/s; a 4 MiB chunk cut into 256 KiB pieces keeps up to 16 of them busy (with
+ * 1 MiB pieces only 4 were, and staging ran at the 29 GB/s of 4 threads on an H100 machine). */
 static void copy_host(void *dst, const void *src, size_t n)
 {
-    const size_t piece = (size_t)1 << 20;
+    const size_t piece = (size_t)256 << 10;
     if (n < 2 * piece) {
         memcpy(dst, src, n);
         return;
     }
     long pieces = (long)((n + piece - 1) / piece);
-#pragma omp parallel for schedule(static) num_threads(8)
+    int threads = omp_get_num_procs();
+    threads = threads > 16 ? 16 : threads < 1 ? 1 : threads;
+#pragma omp parallel for schedule(static) num_threads(threads)
     for (long k = 0; k < pieces; k++) {
         size_t off = (size_t)k * piece, len = n - off < piece ? n - off : piece;
         memcpy((char *)dst + off, (const char *)src + off, len);
