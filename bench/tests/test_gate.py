@@ -250,6 +250,38 @@ class GateTest(unittest.TestCase):
 
 
 
+class SpreadTest(unittest.TestCase):
+    """bench_models.run_spread: what the gate allows for one engine's time."""
+
+    def setUp(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(GATE), "gpu"))
+        import bench_models  # noqa: E402  (needs no torch at import)
+        self.run_spread = bench_models.run_spread
+
+    def test_between_runs_wins_when_larger(self):
+        self.assertAlmostEqual(self.run_spread([5.0, 5.3], 4.99, 5.03), 0.06)
+
+    def test_within_run_wins_when_larger(self):
+        self.assertAlmostEqual(self.run_spread([1.0, 1.01], 0.9, 1.1), 0.2)
+
+    def test_one_run_and_missing_figures(self):
+        self.assertAlmostEqual(self.run_spread([2.0], 1.9, 2.1), 0.1)
+        self.assertEqual(self.run_spread([2.0, 2.0], None, None), 0.0)
+        self.assertIsNone(self.run_spread([], 1.0, 2.0))
+
+    def test_gate_uses_the_spread(self):
+        """A 6% slower variant passes when the two runs of one engine already differed by 3%."""
+        doc = with_variant(gpu_doc(), "no-x", 1.06)
+        for r in doc["rows"]:
+            r["ingot"]["spread"] = 0.03
+        with tempfile.TemporaryDirectory(prefix="gate-spread-") as d:
+            path = os.path.join(d, "r.json")
+            with open(path, "w") as f:
+                json.dump(doc, f)
+            r = subprocess.run([sys.executable, GATE, "--variant", "no-x", path, path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
 class TableTest(unittest.TestCase):
     """bench/gpu/bench_models.py --table [--write-perf] (no torch or GPU needed)."""
 
@@ -348,7 +380,7 @@ class TableTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    suite = unittest.TestSuite([unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in (GateTest, TableTest)])
+    suite = unittest.TestSuite([unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in (GateTest, SpreadTest, TableTest)])
     res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     failed = len(res.failures) + len(res.errors)
     passed = res.testsRun - failed - len(res.skipped)
