@@ -186,6 +186,9 @@ def last_line(r):
     return ((r.stderr or "") + (r.stdout or "")).strip()[-400:] or f"exit status {r.returncode}"
 
 
+EXTRA_BUILD = []  # --build-flags: more `ingot build` options for the CUDA engines (e.g. --tune)
+
+
 def ingot_build(ingot, onnx_path, eng, name, batch, prec, backend, disable):
     """Build one engine; (seconds, None) or (None, error)."""
     cmd = [ingot, "build", onnx_path, "-o", eng, "--backend", backend, "--shapes", shapes_arg(name, batch)]
@@ -193,6 +196,8 @@ def ingot_build(ingot, onnx_path, eng, name, batch, prec, backend, disable):
         cmd.append("--fp16")
     for p in disable:
         cmd += ["--disable-pass", p]
+    if backend == "cuda":
+        cmd += EXTRA_BUILD
     t0 = time.time()
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
@@ -681,8 +686,11 @@ def main():
     ap.add_argument("--compile-frac", type=float, default=0.6, help=argparse.SUPPRESS)
     ap.add_argument("--exporter-folding", action="store_true",
                     help="let torch.onnx.export fold constants and Conv+BatchNorm itself (default: ingot does)")
+    ap.add_argument("--build-flags", default="",
+                    help="more options for every CUDA `ingot build`, e.g. \"--tune\" (recorded in the command)")
     ap.add_argument("--gate", metavar="BASELINE.json", help="also run bench/gate on the results against it")
     a = ap.parse_args()
+    EXTRA_BUILD[:] = a.build_flags.split()
     unknown = [m for m in a.models.split(",") if m not in VISION + TEXT]
     if unknown and not a.table:
         ap.error(f"unknown model(s) {','.join(unknown)}; known: {','.join(VISION + TEXT)}")

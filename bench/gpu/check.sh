@@ -1,6 +1,8 @@
 #!/bin/bash
 # On the GPU machine: unpack devkit/, find the CUDA libraries of the machine's Python packages,
-# and run the CUDA checks. Writes logs under $OUT. usage: bench/gpu/check.sh [probe|tests|conformance|all]
+# and run the CUDA checks. Writes logs under $OUT. usage: bench/gpu/check.sh [probe|tests|conformance|perf|all]
+# perf (not part of all; about 9 minutes): ResNet-50 against the 2026-11-22 results with and without
+# --tune (the gate), the runtime-I/O benchmark, and the CUDA loader on a 5 GB engine.
 set -u
 what="${1:-all}"
 OUT="${OUT:-/tmp/out}"; mkdir -p "$OUT"
@@ -19,4 +21,12 @@ if [ "$what" = conformance ] || [ "$what" = all ]; then
   NODE="$INGOT_SHARED_DIR/onnx-node"
   bash bench/gpu/conformance.sh devkit/bin/ingot "$NODE" cuda 12 "$OUT/conformance-cuda.txt" | tail -1
   grep -E "^FAIL" "$OUT/conformance-cuda.txt" | cut -c1-200 | head -30
+fi
+if [ "$what" = perf ]; then
+  bench/run --quick --budget 60 --models resnet50 --precisions fp16 --variants none \
+    --gate bench/results/2026-11-22-H100.json --out "$OUT/heuristic" > /dev/null 2>&1; tail -5 "$OUT/heuristic/gate.txt"
+  bench/run --quick --budget 60 --models resnet50 --precisions fp16 --variants none --build-flags "--tune" \
+    --gate bench/results/2026-11-22-H100.json --out "$OUT/tuned" > /dev/null 2>&1; tail -5 "$OUT/tuned/gate.txt"
+  timeout 200 python3 bench/gpu/io_bench.py --ingot devkit/bin/ingot --out "$OUT/io" --iters 50 --log /tmp/io.log | tail -22
+  KIND=5g timeout 150 bash bench/load/run.sh devkit/bin/ingot /tmp/loadbench cuda > "$OUT/load.txt" 2>&1; tail -8 "$OUT/load.txt"
 fi
