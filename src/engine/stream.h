@@ -53,6 +53,9 @@ typedef struct engine_stream {
     engine_blob *blobs;         /* non-empty blobs sorted by offset; owned */
     int32_t n_blobs;
     uint64_t metadata_bytes;    /* host bytes the metadata took while decoding */
+    int pread_fd;               /* >= 0: a regular file whose bytes are also readable by offset:
+                                 * large reads use pread(2) on several threads (set by the
+                                 * caller after engine_stream_open; -1 there) */
 } engine_stream;
 
 /* Read the header and metadata from r (positioned at the engine's first byte) and decode

@@ -18,6 +18,7 @@ static const struct {
     const char *name, *what;
 } kinds[] = {
     {"tiny", "MatMul chain, 4 f32 64x64 weights (64 KiB), for tests"},
+    {"64m", "MatMul chain, 4 f32 2048x2048 weights (64 MiB), for tests of large reads"},
     {"1g", "MatMul chain, 16 f32 4096x4096 weights (1 GiB)"},
     {"5g", "MatMul chain, 80 f32 4096x4096 weights (5 GiB; offsets past 4 GiB)"},
     {"blob-5g", "one f32 weight of 5 GiB (a single blob past 4 GiB) feeding Shape"},
@@ -177,6 +178,7 @@ ingot_status engine_synth_plan_for(const char *name, int32_t backend, engine_pla
     m->opset = 17;
     if ((g.st = ir_add_body(m, -1, &body)) == INGOT_OK) {
         if (!strcmp(name, "tiny")) chain(&g, 64, 4);
+        else if (!strcmp(name, "64m")) chain(&g, 2048, 4);
         else if (!strcmp(name, "1g")) chain(&g, 4096, 16);
         else if (!strcmp(name, "5g")) chain(&g, 4096, 80);
         else if (!strcmp(name, "blob-5g")) blob5g(&g);

@@ -236,8 +236,9 @@ static ingot_status stream_to_device(engine_stream *s, const ing_backend *b, con
 }
 
 /* STREAM: header and metadata, then the weight section, in bounded host memory.
- * file_size: known for files, else ENGINE_SIZE_UNKNOWN. */
-static ingot_status load_stream(const ingot_reader *r, const ingot_load_opts *o, uint64_t file_size,
+ * file_size: known for files, else ENGINE_SIZE_UNKNOWN. pread_fd: the reader's regular file
+ * (large reads then go by offset on several threads), else -1. */
+static ingot_status load_stream(const ingot_reader *r, const ingot_load_opts *o, uint64_t file_size, int pread_fd,
                                 ingot_engine **out)
 {
     load_clock c = clock_start();
@@ -245,6 +246,7 @@ static ingot_status load_stream(const ingot_reader *r, const ingot_load_opts *o,
     ingot_engine *e = NULL;
     ingot_status st = engine_stream_open(&s, r, file_size, o->staging_count, o->staging_bytes);
     if (st != INGOT_OK) return st;
+    s.pread_fd = pread_fd;
     if ((st = engine_check_target(&s.plan->target)) == INGOT_OK) {
         const ing_backend *b = ing_backend_get(s.plan->target.backend);
         st = b && b->engine_create_stream ? stream_to_device(&s, b, o, &e) : stream_to_host(&s, o, &e);
@@ -267,7 +269,7 @@ ingot_status ingot_engine_load_stream(const ingot_reader *r, const ingot_load_op
         return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_engine_load_stream: reader, its read callback and out must not be NULL");
     ingot_load_opts o;
     ING_TRY(check_opts(opts, &o));
-    return load_stream(r, &o, ENGINE_SIZE_UNKNOWN, out);
+    return load_stream(r, &o, ENGINE_SIZE_UNKNOWN, -1, out);
 }
 
 /* STREAM from a path: the file through read(2), its size known up front. */
@@ -284,7 +286,8 @@ static ingot_status load_stream_path(const char *path, const ingot_load_opts *o,
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* read-ahead: a hint, failure is fine */
 #endif
         ingot_reader r = {.read = engine_fd_read, .seek = engine_fd_seek, .user = &fd};
-        st = load_stream(&r, o, S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : ENGINE_SIZE_UNKNOWN, out);
+        int regular = S_ISREG(sb.st_mode);
+        st = load_stream(&r, o, regular ? (uint64_t)sb.st_size : ENGINE_SIZE_UNKNOWN, regular ? fd : -1, out);
     }
     close(fd);
     return st;
