@@ -24,9 +24,9 @@ if [ "$what" = conformance ] || [ "$what" = all ]; then
 fi
 if [ "$what" = perf ]; then
   bench/run --quick --budget 60 --models resnet50 --precisions fp16 --variants none \
-    --gate bench/results/2026-11-22-H100.json --out "$OUT/heuristic" > /dev/null 2>&1; tail -5 "$OUT/heuristic/gate.txt"
+    --gate bench/baselines/gpu-h100.json --out "$OUT/heuristic" > /dev/null 2>&1; tail -5 "$OUT/heuristic/gate.txt"
   bench/run --quick --budget 60 --models resnet50 --precisions fp16 --variants none --build-flags "--tune" \
-    --gate bench/results/2026-11-22-H100.json --out "$OUT/tuned" > /dev/null 2>&1; tail -5 "$OUT/tuned/gate.txt"
+    --gate bench/baselines/gpu-h100.json --out "$OUT/tuned" > /dev/null 2>&1; tail -5 "$OUT/tuned/gate.txt"
   timeout 200 python3 bench/gpu/io_bench.py --ingot devkit/bin/ingot --out "$OUT/io" --iters 50 --log /tmp/io.log | tail -22
   KIND=5g timeout 150 bash bench/load/run.sh devkit/bin/ingot /tmp/loadbench cuda > "$OUT/load.txt" 2>&1; tail -8 "$OUT/load.txt"
 fi
