@@ -25,6 +25,53 @@ static void *realloc_cb(void *user, const char *name, void *current, size_t size
 static void fill(float *x, unsigned seed) { io_fill(x, N, seed); }
 static int wrong(const float *x, const float *y) { return (int)io_wrong(x, y, N); }
 
+/* An output whose size depends on the data: NonZero(x > 0) served by an allocator, grown when
+ * more elements are positive, told each run's shape, holding the right indices. */
+static void data_dependent_output(void)
+{
+    gu_graph *g = gu_new(17);
+    gu_input(g, "x", INGOT_DTYPE_F32, 1, (int64_t[]){64});
+    gu_const_f32(g, "zero", 0, NULL, (float[]){0.0f});
+    gu_node(g, "Greater", "gt", "x,zero", "pos");
+    gu_node(g, "NonZero", "nz", "pos", "y");
+    gu_output(g, "y");
+    ingot_engine *e = gu_build(g, NULL, 0, NULL);
+    gu_free(g);
+    CHECK(e != NULL, "NonZero model: %s", ingot_last_error());
+    if (!e) return;
+    ingot_context *c = NULL;
+    ingot_context_create(e, &c);
+    io_alloc_state as = {0};
+    ingot_output_allocator a = {realloc_cb, io_notify, INGOT_MEMORY_HOST, &as};
+    CHECK_STATUS(ingot_context_set_output_allocator(c, "y", &a), INGOT_OK, NULL);
+    static const int positives[] = {5, 3, 20, 20, 7, 64, 0};
+    float x[64];
+    int grows = 0, cap = 0;
+    for (size_t r = 0; r < sizeof positives / sizeof positives[0]; r++) {
+        int k = positives[r];
+        for (int i = 0; i < 64; i++) x[i] = (i * 37) % 64 < k ? 1.0f + (float)i : -1.0f - (float)i;
+        if (k > cap) grows++, cap = k;
+        ingot_context_bind_input(c, "x", x, sizeof x);
+        CHECK_STATUS(ingot_context_run(c, NULL), INGOT_OK, NULL);
+        const void *y = NULL;
+        ingot_tensor_info info;
+        ingot_context_get_output(c, "y", &info, &y, NULL);
+        CHECK(as.rank == 2 && as.dims[0] == 1 && as.dims[1] == k, "NonZero run %zu: told [%lld, %lld], want [1, %d]", r,
+              (long long)as.dims[0], (long long)as.dims[1], k);
+        CHECK(info.rank == 2 && info.dims[1] == k && (k == 0 || y == as.mem), "NonZero run %zu: shape and memory", r);
+        int bad = 0, j = 0;
+        for (int i = 0; i < 64 && y; i++)
+            if (x[i] > 0) bad += ((const int64_t *)y)[j++] != i;
+        CHECK(bad == 0 && j == k, "NonZero run %zu: %d of %d indices wrong", r, bad, k);
+    }
+    CHECK(as.calls == grows + (positives[0] == 0), "NonZero: reallocate called %d times, want %d (once per growth)",
+          as.calls, grows);
+    CHECK(as.notified == (int)(sizeof positives / sizeof positives[0]), "NonZero: notified %d times", as.notified);
+    ingot_context_destroy(c);
+    free(as.mem);
+    ingot_engine_destroy(e);
+}
+
 static ingot_status build_profiled(int64_t lo, int64_t hi, const char *name, int with_shape, ingot_engine **e)
 {
     ingot_build_opts o;
@@ -189,5 +236,6 @@ int main(void)
     ingot_context_destroy(c);
     ingot_engine_destroy(e);
     profiles();
+    data_dependent_output();
     DONE();
 }
