@@ -273,35 +273,23 @@ static ingot_status bench_ctx_open(ingot_engine *e, bench_ctx *b, const ing_tens
     return ingot_context_set_output_buffers(b->c, out_sets);
 }
 
-/* After a first run has sized them: outputs in memory of `kind` (pinned/mapped/device and
- * pageable; the context's own buffers are used only with --output-buffers). */
+/* Bind every output to new memory of `kind`, freeing what was bound before: after a first run
+ * has sized them (the sizes are read then), and before every run with --output-alloc-per-run. */
 static ingot_status bench_ctx_bind_outputs(ingot_engine *e, bench_ctx *b, ingot_memory kind)
 {
     size_t n_out = ingot_engine_num_outputs(e);
     for (size_t j = 0; j < n_out && j < MAX_IO; j++) {
         ingot_tensor_info info;
-        const void *data;
-        size_t nb = 0;
         ingot_engine_get_output(e, j, &info);
-        ING_TRY(ingot_context_get_output(b->c, info.name, NULL, &data, &nb));
-        ING_TRY(ingot_memory_alloc(kind, nb ? nb : 1, &b->out[j]));
-        b->out_bytes[j] = nb;
-        ING_TRY(ingot_context_bind_output_memory(b->c, info.name, b->out[j], nb ? nb : 1, kind));
-    }
-    return INGOT_OK;
-}
-
-/* --output-alloc-per-run: new output buffers for the next run, the old ones freed. */
-static ingot_status bench_ctx_realloc_outputs(ingot_engine *e, bench_ctx *b, ingot_memory kind)
-{
-    size_t n_out = ingot_engine_num_outputs(e);
-    for (size_t j = 0; j < n_out && j < MAX_IO; j++) {
-        ingot_tensor_info info;
-        ingot_engine_get_output(e, j, &info);
+        if (!b->out[j]) {
+            const void *data;
+            ING_TRY(ingot_context_get_output(b->c, info.name, NULL, &data, &b->out_bytes[j]));
+        }
+        size_t nb = b->out_bytes[j] ? b->out_bytes[j] : 1;
         ingot_memory_free(kind, b->out[j]);
         b->out[j] = NULL;
-        ING_TRY(ingot_memory_alloc(kind, b->out_bytes[j] ? b->out_bytes[j] : 1, &b->out[j]));
-        ING_TRY(ingot_context_bind_output_memory(b->c, info.name, b->out[j], b->out_bytes[j] ? b->out_bytes[j] : 1, kind));
+        ING_TRY(ingot_memory_alloc(kind, nb, &b->out[j]));
+        ING_TRY(ingot_context_bind_output_memory(b->c, info.name, b->out[j], nb, kind));
     }
     return INGOT_OK;
 }
@@ -537,7 +525,7 @@ int cmd_bench(int argc, char **argv)
         }
         if (enough) continue;
         b->t_enqueue = (cli_now_s() * 1e3);
-        if (alloc_per_run && (st = bench_ctx_realloc_outputs(e, b, (ingot_memory)io_kind)) != INGOT_OK) {
+        if (alloc_per_run && (st = bench_ctx_bind_outputs(e, b, (ingot_memory)io_kind)) != INGOT_OK) {
             cli_fail_status(st, "bench: --output-alloc-per-run");
             goto done;
         }

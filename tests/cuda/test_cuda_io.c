@@ -51,17 +51,6 @@ static const float *host_view(const void *p, ingot_memory kind, float *tmp)
     return tmp;
 }
 
-static void *realloc_cb(void *user, const char *name, void *current, size_t size, size_t alignment, void *stream)
-{
-    io_alloc_state *a = user;
-    (void)name; (void)alignment; (void)stream;
-    a->calls++;
-    ingot_memory_free(a->kind, current);
-    a->mem = NULL;
-    if (ingot_memory_alloc(a->kind, size, &a->mem) != INGOT_OK) return NULL;
-    return a->mem;
-}
-
 enum { OUT_OWN = -1, OUT_ALLOC_DEVICE = 10, OUT_ALLOC_PINNED = 11 };
 
 static const char *out_name(int k)
@@ -91,7 +80,7 @@ static void run_kinds(ingot_engine *e, int ok, float *x, float *tmp)
             CHECK_STATUS(ingot_context_bind_output_memory(c, "y", out.p, BYTES, out.kind), INGOT_OK, NULL);
         } else if (ok == OUT_ALLOC_DEVICE || ok == OUT_ALLOC_PINNED) {
             as.kind = ok == OUT_ALLOC_DEVICE ? INGOT_MEMORY_DEVICE : INGOT_MEMORY_PINNED;
-            ingot_output_allocator a = {realloc_cb, io_notify, as.kind, &as};
+            ingot_output_allocator a = {io_realloc, io_notify, as.kind, &as};
             CHECK_STATUS(ingot_context_set_output_allocator(c, "y", &a), INGOT_OK, NULL);
         }
         CHECK_STATUS(ingot_context_bind_input_memory(c, "x", in.p, BYTES, in.kind), INGOT_OK, NULL);

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "graph_util.h"
 
@@ -60,6 +61,23 @@ typedef struct io_alloc_state {
     ingot_memory kind;
     void *mem;
 } io_alloc_state;
+
+/* An output allocator's reallocate: frees what it gave before, returns fresh memory of a->kind
+ * (host-addressable memory poisoned with 0xFF), or NULL when a->fail is set. */
+static inline void *io_realloc(void *user, const char *name, void *current, size_t size, size_t alignment, void *stream)
+{
+    io_alloc_state *a = user;
+    (void)name;
+    (void)alignment;
+    (void)stream;
+    a->calls++;
+    if (a->fail) return NULL;
+    ingot_memory_free(a->kind, current);
+    a->mem = NULL;
+    if (ingot_memory_alloc(a->kind, size, &a->mem) != INGOT_OK) return NULL;
+    if (a->kind != INGOT_MEMORY_DEVICE) memset(a->mem, 0xFF, size);
+    return a->mem;
+}
 
 static inline void io_notify(void *user, const char *name, int32_t rank, const int64_t *dims)
 {

@@ -10,18 +10,6 @@
 
 #define N 1000
 
-static void *realloc_cb(void *user, const char *name, void *current, size_t size, size_t alignment, void *stream)
-{
-    io_alloc_state *a = user;
-    (void)name; (void)alignment; (void)stream;
-    a->calls++;
-    if (a->fail) return NULL;
-    free(current);
-    a->mem = malloc(size);
-    if (a->mem) memset(a->mem, 0xFF, size);
-    return a->mem;
-}
-
 static void fill(float *x, unsigned seed) { io_fill(x, N, seed); }
 static int wrong(const float *x, const float *y) { return (int)io_wrong(x, y, N); }
 
@@ -42,7 +30,7 @@ static void data_dependent_output(void)
     ingot_context *c = NULL;
     ingot_context_create(e, &c);
     io_alloc_state as = {0};
-    ingot_output_allocator a = {realloc_cb, io_notify, INGOT_MEMORY_HOST, &as};
+    ingot_output_allocator a = {io_realloc, io_notify, INGOT_MEMORY_HOST, &as};
     CHECK_STATUS(ingot_context_set_output_allocator(c, "y", &a), INGOT_OK, NULL);
     static const int positives[] = {5, 3, 20, 20, 7, 64, 0};
     float x[64];
@@ -68,7 +56,7 @@ static void data_dependent_output(void)
           as.calls, grows);
     CHECK(as.notified == (int)(sizeof positives / sizeof positives[0]), "NonZero: notified %d times", as.notified);
     ingot_context_destroy(c);
-    free(as.mem);
+    ingot_memory_free(INGOT_MEMORY_HOST, as.mem);
     ingot_engine_destroy(e);
 }
 
@@ -158,7 +146,7 @@ int main(void)
     CHECK_STATUS(ingot_context_bind_input_memory(c, "nope", x, sizeof x, INGOT_MEMORY_PINNED), INGOT_ERR_NOT_FOUND, "nope");
     ingot_output_allocator bad = {NULL, NULL, INGOT_MEMORY_HOST, NULL};
     CHECK_STATUS(ingot_context_set_output_allocator(c, "y", &bad), INGOT_ERR_INVALID_ARG, "reallocate");
-    ingot_output_allocator dev = {realloc_cb, NULL, INGOT_MEMORY_DEVICE, NULL};
+    ingot_output_allocator dev = {io_realloc, NULL, INGOT_MEMORY_DEVICE, NULL};
     CHECK_STATUS(ingot_context_set_output_allocator(c, "y", &dev), INGOT_ERR_INVALID_ARG, "device");
     void *p = NULL;
     CHECK_STATUS(ingot_memory_alloc(INGOT_MEMORY_HOST, 100, &p), INGOT_OK, NULL);
@@ -211,7 +199,7 @@ int main(void)
 
     /* an output allocator: called once, told the shape every run, written correctly */
     io_alloc_state as = {0};
-    ingot_output_allocator a = {realloc_cb, io_notify, INGOT_MEMORY_HOST, &as};
+    ingot_output_allocator a = {io_realloc, io_notify, INGOT_MEMORY_HOST, &as};
     CHECK_STATUS(ingot_context_set_output_allocator(c, "y", &a), INGOT_OK, NULL);
     for (int run = 0; run < 3; run++) {
         fill(x, 70 + (unsigned)run);
@@ -225,9 +213,9 @@ int main(void)
           as.notified);
     CHECK(as.rank == 2 && as.dims[0] == 4 && as.dims[1] == N / 4, "allocator: shape told %d-D %lld x %lld", as.rank,
           (long long)as.dims[0], (long long)as.dims[1]);
-    free(as.mem);
+    ingot_memory_free(INGOT_MEMORY_HOST, as.mem);
     io_alloc_state failing = {.fail = 1};
-    ingot_output_allocator f = {realloc_cb, NULL, INGOT_MEMORY_HOST, &failing};
+    ingot_output_allocator f = {io_realloc, NULL, INGOT_MEMORY_HOST, &failing};
     ingot_context_set_output_allocator(c, "y", &f);
     CHECK_STATUS(ingot_context_run(c, NULL), INGOT_ERR_NOMEM, "allocator returned NULL");
     ingot_context_set_output_allocator(c, "y", NULL);

@@ -169,22 +169,19 @@ struct cuda_exec {
     cpu_exec *cpu;
     int synced;              /* a run needed a host round trip (no graph then) */
     int capturing;
-    cudaGraphExec_t graph;
-    int64_t graph_shapes[64][IR_MAX_RANK + 1];
-    int32_t graph_n_in;
-    /* Graphs of other input-shape sets, kept for when those shapes come back. A graph bakes
-     * in device addresses: gen counts the reallocations of device buffers, and a graph
-     * captured at another gen is dropped, never replayed. */
-    struct parked_graph {
+    /* The graph of the current input-shape set (cur.shapes: the last run's input shapes, with
+     * or without a graph), and graphs of other shape sets kept for when those come back. A
+     * graph bakes in device addresses: gen counts the reallocations of device buffers, and a
+     * graph captured at another gen is dropped, never replayed. */
+    struct graph_entry {
         cudaGraphExec_t g;
         int64_t shapes[64][IR_MAX_RANK + 1];
         int32_t n_in, n_io;
-        void *io[128];
+        void *io[128];        /* input and output device pointers it was captured with */
         uint64_t gen, used;
         ing_tensor out_t[64]; /* the graph outputs' dtype and shape its replay produces */
-    } parked[8];
-    uint64_t gen, graph_gen, tick;
-    ing_tensor graph_out_t[64]; /* the same for the current graph */
+    } cur, parked[8];
+    uint64_t gen, tick;
     int runs_same_shape;
     int timing, graph_used;
     cudaEvent_t ev[4]; /* before H2D, before compute, after compute, after D2H */
@@ -194,12 +191,10 @@ struct cuda_exec {
     uint8_t *pev_rec;  /* per node id: recorded in the last run */
     /* I/O. ext[v]: the caller's device-addressable memory (DEVICE or MAPPED binding) that
      * graph input or output v uses in place this run, NULL otherwise; ext_cap[v] its bytes.
-     * A captured graph bakes these pointers in: graph_io remembers them (inputs, then
+     * A captured graph bakes these pointers in: cur.io remembers them (inputs, then
      * outputs) and a run with other pointers re-captures and updates the graph. */
     void **ext;
     size_t *ext_cap;
-    void *graph_io[128];
-    int32_t n_io;
     /* Context-owned outputs: pinned host buffers, out_sets sets of n_out ([set * n_out + j]);
      * the next run writes set out_set. */
     void **obuf;
@@ -562,7 +557,7 @@ static void ctx_destroy(void *state)
     cuda_exec *x = state;
     if (!x) return;
     if (x->stream) cudaStreamSynchronize(x->stream);
-    if (x->graph) cudaGraphExecDestroy(x->graph);
+    if (x->cur.g) cudaGraphExecDestroy(x->cur.g);
     drop_parked(x);
     for (int i = 0; i < 4; i++)
         if (x->ev[i]) cudaEventDestroy(x->ev[i]);
@@ -659,24 +654,24 @@ static ingot_status ctx_create(const engine_plan *plan, void *engine_state, void
     return INGOT_OK;
 }
 
-/* Did the inputs keep the shapes the graph was captured with? */
-static int same_shapes(cuda_exec *x, const ing_binding *in, int32_t n_in)
+/* Were these input shapes e's? */
+static int entry_matches(const struct graph_entry *e, const ing_binding *in, int32_t n_in)
 {
-    if (n_in != x->graph_n_in || n_in > 64) return 0;
+    if (n_in != e->n_in || n_in > 64) return 0;
     for (int32_t i = 0; i < n_in; i++) {
-        if (x->graph_shapes[i][0] != in[i].t.rank) return 0;
+        if (e->shapes[i][0] != in[i].t.rank) return 0;
         for (int d = 0; d < in[i].t.rank; d++)
-            if (x->graph_shapes[i][d + 1] != in[i].t.dims[d]) return 0;
+            if (e->shapes[i][d + 1] != in[i].t.dims[d]) return 0;
     }
     return 1;
 }
 
 static void remember_shapes(cuda_exec *x, const ing_binding *in, int32_t n_in)
 {
-    x->graph_n_in = n_in > 64 ? 64 : n_in;
-    for (int32_t i = 0; i < x->graph_n_in; i++) {
-        x->graph_shapes[i][0] = in[i].t.rank;
-        for (int d = 0; d < in[i].t.rank; d++) x->graph_shapes[i][d + 1] = in[i].t.dims[d];
+    x->cur.n_in = n_in > 64 ? 64 : n_in;
+    for (int32_t i = 0; i < x->cur.n_in; i++) {
+        x->cur.shapes[i][0] = in[i].t.rank;
+        for (int d = 0; d < in[i].t.rank; d++) x->cur.shapes[i][d + 1] = in[i].t.dims[d];
     }
 }
 
@@ -686,13 +681,13 @@ static int graphs_enabled(const cuda_exec *x) { return !x->graph_off && !x->prof
  * or drop it when its addresses are stale. */
 static void park_graph(cuda_exec *x)
 {
-    if (!x->graph) return;
-    if (x->graph_gen != x->gen) {
-        cudaGraphExecDestroy(x->graph);
-        x->graph = NULL;
+    if (!x->cur.g) return;
+    if (x->cur.gen != x->gen) {
+        cudaGraphExecDestroy(x->cur.g);
+        x->cur.g = NULL;
         return;
     }
-    struct parked_graph *slot = &x->parked[0];
+    struct graph_entry *slot = &x->parked[0];
     for (int k = 0; k < 8; k++) {
         if (!x->parked[k].g) {
             slot = &x->parked[k];
@@ -701,36 +696,24 @@ static void park_graph(cuda_exec *x)
         if (x->parked[k].used < slot->used) slot = &x->parked[k];
     }
     if (slot->g) cudaGraphExecDestroy(slot->g);
-    slot->g = x->graph;
-    memcpy(slot->shapes, x->graph_shapes, sizeof slot->shapes);
-    slot->n_in = x->graph_n_in;
-    memcpy(slot->io, x->graph_io, sizeof slot->io);
-    slot->n_io = x->n_io;
-    slot->gen = x->graph_gen;
-    memcpy(slot->out_t, x->graph_out_t, sizeof slot->out_t);
+    *slot = x->cur;
     slot->used = ++x->tick;
-    x->graph = NULL;
+    x->cur.g = NULL;
 }
 
 /* A kept graph for these input shapes, still valid, becomes the current one: 1 if found. */
 static int unpark_graph(cuda_exec *x, const ing_binding *in, int32_t n_in)
 {
     for (int k = 0; k < 8; k++) {
-        struct parked_graph *p = &x->parked[k];
+        struct graph_entry *p = &x->parked[k];
         if (!p->g) continue;
         if (p->gen != x->gen) { /* buffers moved since: never replay it */
             cudaGraphExecDestroy(p->g);
             memset(p, 0, sizeof *p);
             continue;
         }
-        memcpy(x->graph_shapes, p->shapes, sizeof x->graph_shapes);
-        x->graph_n_in = p->n_in;
-        if (!same_shapes(x, in, n_in)) continue;
-        x->graph = p->g;
-        memcpy(x->graph_io, p->io, sizeof x->graph_io);
-        x->n_io = p->n_io;
-        x->graph_gen = p->gen;
-        memcpy(x->graph_out_t, p->out_t, sizeof x->graph_out_t);
+        if (!entry_matches(p, in, n_in)) continue;
+        x->cur = *p;
         memset(p, 0, sizeof *p);
         return 1;
     }
@@ -842,22 +825,22 @@ static ingot_status capture(cuda_exec *x)
     x->capturing = 0;
     cudaError_t ce = cudaStreamEndCapture(x->stream, &g);
     if (st == INGOT_OK) st = cuda_check(ce, "cudaStreamEndCapture");
-    if (st == INGOT_OK && x->graph) {
+    if (st == INGOT_OK && x->cur.g) {
         cudaGraphExecUpdateResultInfo info;
-        if (cudaGraphExecUpdate(x->graph, g, &info) != cudaSuccess) {
+        if (cudaGraphExecUpdate(x->cur.g, g, &info) != cudaSuccess) {
             cudaGetLastError();
-            cudaGraphExecDestroy(x->graph);
-            x->graph = NULL;
+            cudaGraphExecDestroy(x->cur.g);
+            x->cur.g = NULL;
         }
     }
-    if (st == INGOT_OK && !x->graph) st = cuda_check(cudaGraphInstantiate(&x->graph, g, 0), "cudaGraphInstantiate");
-    x->graph_gen = x->gen;
+    if (st == INGOT_OK && !x->cur.g) st = cuda_check(cudaGraphInstantiate(&x->cur.g, g, 0), "cudaGraphInstantiate");
+    x->cur.gen = x->gen;
     const ir_body *b0 = &x->m->bodies[0];
-    for (int32_t j = 0; j < b0->n_out && j < 64; j++) x->graph_out_t[j] = x->slots[b0->out[j]].t;
+    for (int32_t j = 0; j < b0->n_out && j < 64; j++) x->cur.out_t[j] = x->slots[b0->out[j]].t;
     if (g) cudaGraphDestroy(g);
-    if (st != INGOT_OK && x->graph) {
-        cudaGraphExecDestroy(x->graph);
-        x->graph = NULL;
+    if (st != INGOT_OK && x->cur.g) {
+        cudaGraphExecDestroy(x->cur.g);
+        x->cur.g = NULL;
     }
     return st;
 }
@@ -871,7 +854,7 @@ static void mark_graph_outputs(cuda_exec *x)
         dslot *s = &x->slots[b->out[j]];
         if (x->m->values[b->out[j]].kind != IR_VALUE_ACTIVATION) continue;
         void *dev = s->dev;
-        s->t = x->graph_out_t[j];
+        s->t = x->cur.out_t[j];
         s->dev = dev;
     }
     for (int32_t k = 0; k < b->n_nodes; k++) {
@@ -971,14 +954,14 @@ static ingot_status take_outputs(cuda_exec *x, ing_binding *out, int32_t n_out)
 
 static ingot_status ctx_enqueue(cuda_exec *x, ing_binding *in, int32_t n_in, ing_binding *out, int32_t n_out)
 {
-    int shapes_repeat = same_shapes(x, in, n_in);
+    int shapes_repeat = entry_matches(&x->cur, in, n_in);
     if (!shapes_repeat) {
         park_graph(x);
         shapes_repeat = unpark_graph(x, in, n_in);
     }
-    if (x->graph && x->graph_gen != x->gen) { /* buffers moved since its capture */
-        cudaGraphExecDestroy(x->graph);
-        x->graph = NULL;
+    if (x->cur.g && x->cur.gen != x->gen) { /* buffers moved since its capture */
+        cudaGraphExecDestroy(x->cur.g);
+        x->cur.g = NULL;
     }
     x->runs_same_shape = shapes_repeat ? x->runs_same_shape + 1 : 0;
     remember_shapes(x, in, n_in);
@@ -1000,12 +983,12 @@ static ingot_status ctx_enqueue(cuda_exec *x, ing_binding *in, int32_t n_in, ing
     if (x->timing) CU(cudaEventRecord(x->ev[0], x->stream));
     ING_TRY(put_inputs(x, in, n_in, io));
     int32_t n_io = n_in + n_out < 128 ? n_in + n_out : 128;
-    int io_same = n_io == x->n_io && !memcmp(io, x->graph_io, (size_t)n_io * sizeof(void *));
+    int io_same = n_io == x->cur.n_io && !memcmp(io, x->cur.io, (size_t)n_io * sizeof(void *));
     if (x->timing) CU(cudaEventRecord(x->ev[1], x->stream));
     x->graph_used = 0;
-    int want_graph = graphs_enabled(x) && ((x->graph && shapes_repeat) || (x->runs_same_shape >= 1 && !x->synced));
+    int want_graph = graphs_enabled(x) && ((x->cur.g && shapes_repeat) || (x->runs_same_shape >= 1 && !x->synced));
     int failed = 0;
-    if (want_graph && !(x->graph && io_same)) {
+    if (want_graph && !(x->cur.g && io_same)) {
         /* capture anew (first time for these shapes) or with the new pointers */
         if (capture(x) != INGOT_OK) {
             cudaGetLastError();
@@ -1013,10 +996,10 @@ static ingot_status ctx_enqueue(cuda_exec *x, ing_binding *in, int32_t n_in, ing
             want_graph = 0;
         }
     }
-    if (want_graph && x->graph) {
-        memcpy(x->graph_io, io, (size_t)n_io * sizeof(void *));
-        x->n_io = n_io;
-        CU(cudaGraphLaunch(x->graph, x->stream));
+    if (want_graph && x->cur.g) {
+        memcpy(x->cur.io, io, (size_t)n_io * sizeof(void *));
+        x->cur.n_io = n_io;
+        CU(cudaGraphLaunch(x->cur.g, x->stream));
         mark_graph_outputs(x);
         x->graph_used = 1;
     } else {
@@ -1151,9 +1134,9 @@ static void drop_graph(cuda_exec *x)
 {
     cudaStreamSynchronize(x->stream);
     drop_parked(x);
-    if (!x->graph) return;
-    cudaGraphExecDestroy(x->graph);
-    x->graph = NULL;
+    if (!x->cur.g) return;
+    cudaGraphExecDestroy(x->cur.g);
+    x->cur.g = NULL;
 }
 
 static void ctx_set_cuda_graph(void *state, int on)
