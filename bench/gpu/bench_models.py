@@ -588,10 +588,11 @@ def suite(a, log):
                 log(json.dumps({k: vrow[k] for k in ("model", "variant", "precision", "batch", "ingot")}))
         del model, wrapped
         torch.cuda.empty_cache()
-        try:
-            os.remove(onnx_path)
-        except OSError:
-            pass
+        if not a.keep_onnx:
+            try:
+                os.remove(onnx_path)
+            except OSError:
+                pass
 
     gate_out = os.path.join(a.out, "gate-variants.txt")
     if os.path.exists(gate_out):
@@ -665,6 +666,7 @@ def main():
     ap.add_argument("--ingot", help="the ingot binary (default devkit/bin/ingot, else build/ingot)")
     ap.add_argument("--out", help="output folder (default $OUT, else bench/results; with --table: the results "
                                   "file's folder)")
+    ap.add_argument("--keep-onnx", action="store_true", help="leave the exported ONNX files in --work")
     ap.add_argument("--work", help="folder for the ONNX files and engines (default a new one under /tmp)")
     ap.add_argument("--table", metavar="RESULTS.json", help="only write the tables + chart from a results file")
     ap.add_argument("--write-perf", metavar="PERF.md", help="with --table: replace PERF.md's generated block")
