@@ -1,5 +1,10 @@
 /* Greedy-by-size arena planning: place the largest tensors first at the lowest offset that
- * does not collide with an already placed tensor whose lifetime overlaps. */
+ * does not collide with an already placed tensor whose lifetime overlaps.
+ *
+ * Views: the output of a Reshape, Flatten, Squeeze or Unsqueeze has its input's bytes, so when
+ * both are planned the output shares the input's slot (one item, alive from the input's first
+ * step to the last use of either) and the kernels, seeing equal pointers, copy nothing. Values
+ * are never written after the step that produces them, so sharing is safe. */
 #include "plan/memplan.h"
 
 #include <stdlib.h>
@@ -13,6 +18,11 @@ typedef struct item {
     int32_t first, last; /* step positions in the main body */
     uint64_t size, off;
 } item;
+
+static int is_view(const char *op)
+{
+    return !strcmp(op, "Reshape") || !strcmp(op, "Flatten") || !strcmp(op, "Squeeze") || !strcmp(op, "Unsqueeze");
+}
 
 static int by_size_desc(const void *a, const void *b)
 {
@@ -44,8 +54,9 @@ ingot_status plan_memory(engine_plan *plan)
     int64_t *off = ing_malloc((size_t)(nv ? nv : 1) * sizeof(int64_t));
     int32_t *first = ing_malloc((size_t)(nv ? nv : 1) * sizeof(int32_t));
     int32_t *last = ing_malloc((size_t)(nv ? nv : 1) * sizeof(int32_t));
+    int32_t *root = ing_malloc((size_t)(nv ? nv : 1) * sizeof(int32_t)); /* the value whose slot v uses */
     item *items = ing_malloc((size_t)(nv ? nv : 1) * sizeof(item));
-    if (!off || !first || !last || !items) {
+    if (!off || !first || !last || !root || !items) {
         st = ingot_fail(INGOT_ERR_NOMEM, "out of memory planning the arena for %d values", nv);
         goto done;
     }
@@ -61,16 +72,33 @@ ingot_status plan_memory(engine_plan *plan)
         mark_uses(m, n, p, last);
     }
     for (int32_t k = 0; k < main->n_out; k++) first[main->out[k]] = -1; /* outputs: not planned */
+    for (int32_t v = 0; v < nv; v++) {
+        const ir_value *iv = &m->values[v];
+        root[v] = v;
+        if (first[v] >= 0 && (iv->kind != IR_VALUE_ACTIVATION || !ing_shape_known(&iv->t) || !ing_nbytes(&iv->t)))
+            first[v] = -1; /* not planned */
+        if (last[v] < first[v]) last[v] = first[v];
+    }
+    for (int32_t p = 0; p < main->n_nodes; p++) { /* in step order: a view of a view joins the first's slot */
+        const ir_node *n = &m->nodes[main->nodes[p]];
+        if (!is_view(n->op) || n->n_in < 1 || n->n_out < 1) continue;
+        int32_t in = n->in[0], out = n->out[0];
+        if (in < 0 || out < 0 || first[in] < 0 || first[out] < 0 ||
+            ing_nbytes(&m->values[in].t) != ing_nbytes(&m->values[out].t))
+            continue;
+        int32_t r = root[in];
+        root[out] = r;
+        if (last[out] > last[r]) last[r] = last[out];
+    }
 
     int32_t n_items = 0;
     for (int32_t v = 0; v < nv; v++) {
         const ir_value *iv = &m->values[v];
-        if (first[v] < 0 || iv->kind != IR_VALUE_ACTIVATION || !ing_shape_known(&iv->t)) continue;
+        if (first[v] < 0 || root[v] != v) continue;
         size_t bytes = ing_nbytes(&iv->t);
-        if (bytes == 0) continue;
         items[n_items].value = v;
         items[n_items].first = first[v];
-        items[n_items].last = last[v] < first[v] ? first[v] : last[v];
+        items[n_items].last = last[v];
         items[n_items].size = ((uint64_t)bytes + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN;
         n_items++;
     }
@@ -92,6 +120,8 @@ ingot_status plan_memory(engine_plan *plan)
         if (o + items[i].size > total) total = o + items[i].size;
         off[items[i].value] = (int64_t)o;
     }
+    for (int32_t v = 0; v < nv; v++)
+        if (first[v] >= 0 && root[v] != v) off[v] = off[root[v]];
     ing_free(plan->arena_offset);
     plan->arena_offset = off;
     plan->arena_bytes = total;
@@ -100,6 +130,7 @@ done:
     ing_free(off);
     ing_free(first);
     ing_free(last);
+    ing_free(root);
     ing_free(items);
     return st;
 }

@@ -155,6 +155,61 @@ static void gemm_case(const char *what, int ta, int tb, float alpha, float beta,
     compare(what, g, "Gemm", 1e-4);
 }
 
+/* MatMul (A [.., M, K] by a constant B [K, N]) + bias [N] + residual + activation → FusedMatMul:
+ * with Relu or none it is one cuBLASLt call (bias and Relu in its epilogue, the residual as its C
+ * matrix); Gelu takes the epilogue kernel after the GEMM. */
+static void fused_matmul_case(const char *what, int ra, const int64_t *da, int64_t N, int dtype, int residual,
+                              const char *act)
+{
+    gu_graph *g = gu_new(17);
+    int64_t K = da[ra - 1], dy[4];
+    memcpy(dy, da, (size_t)ra * sizeof(int64_t));
+    dy[ra - 1] = N;
+    gu_input(g, "a", dtype, ra, da);
+    if (residual) gu_input(g, "r", dtype, ra, dy);
+    float *w = randv((size_t)(K * N), 8), *b = randv((size_t)N, 9);
+    if (dtype == INGOT_DTYPE_F16) {
+        uint16_t *wh = malloc((size_t)(K * N) * 2), *bh = malloc((size_t)N * 2);
+        for (int64_t i = 0; i < K * N; i++) wh[i] = ing_f32_to_f16(w[i]);
+        for (int64_t i = 0; i < N; i++) bh[i] = ing_f32_to_f16(b[i]);
+        gu_const(g, "w", dtype, 2, (int64_t[]){K, N}, wh);
+        gu_const(g, "b", dtype, 1, (int64_t[]){N}, bh);
+        free(wh);
+        free(bh);
+    } else {
+        gu_const(g, "w", dtype, 2, (int64_t[]){K, N}, w);
+        gu_const(g, "b", dtype, 1, (int64_t[]){N}, b);
+    }
+    gu_node(g, "MatMul", "mm", "a,w", "p");
+    gu_node(g, "Add", "bias", "p,b", act || residual ? "q" : "y");
+    if (residual) gu_node(g, "Add", "res", "q,r", act ? "s" : "y");
+    if (act) gu_node(g, act, "act", residual ? "s" : "q", "y");
+    gu_output(g, "y");
+    free(w);
+    free(b);
+    compare(what, g, "FusedMatMul", dtype == INGOT_DTYPE_F16 ? 1e-2 : 1e-4);
+}
+
+/* Gemm (transB, bias [N]) + residual + Relu → FusedGemm in one cuBLASLt call. */
+static void fused_gemm_case(void)
+{
+    const int64_t M = 9, K = 40, N = 24;
+    gu_graph *g = gu_new(17);
+    gu_input(g, "a", INGOT_DTYPE_F32, 2, (int64_t[]){M, K});
+    gu_input(g, "r", INGOT_DTYPE_F32, 2, (int64_t[]){M, N});
+    float *w = randv((size_t)(N * K), 10), *c = randv((size_t)N, 11);
+    gu_const_f32(g, "w", 2, (int64_t[]){N, K}, w);
+    gu_const_f32(g, "c", 1, (int64_t[]){N}, c);
+    gu_node(g, "Gemm", "gemm", "a,w,c", "p");
+    gu_attr_int(g, "transB", 1);
+    gu_node(g, "Add", "res", "p,r", "s");
+    gu_node(g, "Relu", "act", "s", "y");
+    gu_output(g, "y");
+    free(w);
+    free(c);
+    compare("FusedGemm (transB, bias, residual, relu)", g, "FusedGemm", 1e-4);
+}
+
 int main(void)
 {
     conv_case("Conv 3x3 pad 1", 8, 16, 1, 3, 1, 1, 1, INGOT_DTYPE_F32, 1);
@@ -179,5 +234,14 @@ int main(void)
     gemm_case("Gemm", 0, 0, 1.0f, 1.0f, 0);
     gemm_case("Gemm transA transB, bias [N]", 1, 1, 1.0f, 1.0f, 1);
     gemm_case("Gemm alpha beta, C [M,N]", 0, 1, 0.5f, 2.0f, 2);
+    fused_matmul_case("FusedMatMul bias", 2, (int64_t[]){7, 33}, 19, INGOT_DTYPE_F32, 0, NULL);
+    fused_matmul_case("FusedMatMul bias relu", 2, (int64_t[]){7, 33}, 19, INGOT_DTYPE_F32, 0, "Relu");
+    fused_matmul_case("FusedMatMul bias residual relu, 3-D A", 3, (int64_t[]){3, 5, 32}, 24, INGOT_DTYPE_F32, 1,
+                      "Relu");
+    fused_matmul_case("FusedMatMul bias residual, 3-D A, f16", 3, (int64_t[]){2, 16, 64}, 48, INGOT_DTYPE_F16, 1,
+                      NULL);
+    fused_matmul_case("FusedMatMul bias residual gelu (epilogue pass), f16", 3, (int64_t[]){2, 16, 64}, 48,
+                      INGOT_DTYPE_F16, 1, "Gelu");
+    fused_gemm_case();
     DONE();
 }

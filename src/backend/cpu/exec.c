@@ -61,6 +61,17 @@ void *cpu_scratch(cpu_exec *x, int slot_id, size_t bytes)
     return x->scratch[slot_id];
 }
 
+/* Is v a view planned into the slot of its producer's input (plan/memplan.c)? Poisoning it
+ * would destroy that input. */
+static int shares_input_slot(const cpu_exec *x, int32_t v)
+{
+    const int64_t *off = x->plan->arena_offset;
+    int32_t p = x->m->values[v].producer;
+    if (!off || off[v] < 0 || p < 0) return 0;
+    const ir_node *n = &x->m->nodes[p];
+    return n->n_in > 0 && n->in[0] >= 0 && off[n->in[0]] == off[v];
+}
+
 /* Give value v's slot room for t's shape and point t.data at it. */
 static ingot_status place(cpu_exec *x, int32_t v, ing_tensor *t)
 {
@@ -90,7 +101,7 @@ static ingot_status place(cpu_exec *x, int32_t v, ing_tensor *t)
         }
         t->data = s->buf;
     }
-    if (poison_outputs && bytes) memset(t->data, 0xA5, bytes);
+    if (poison_outputs && bytes && !shares_input_slot(x, v)) memset(t->data, 0xA5, bytes);
     return INGOT_OK;
 }
 
@@ -402,6 +413,7 @@ ingot_status cpu_run_kernel(cpu_exec *x, const ir_node *n, const ing_tensor *con
     if (!k) return IR_NODE_FAIL(n, INGOT_ERR_UNSUPPORTED, "no CPU kernel for op type '%s'", n->op);
     if (poison_outputs)
         for (int32_t j = 0; j < n->n_out; j++)
-            if (out[j] && out[j]->data) memset(out[j]->data, 0xA5, ing_nbytes(out[j]));
+            if (out[j] && out[j]->data && !(n->n_in > 0 && in[0] && in[0]->data == out[j]->data))
+                memset(out[j]->data, 0xA5, ing_nbytes(out[j])); /* not a view sharing its input */
     return k->run(x, n, in, n->n_in, out, n->n_out);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backend/cuda/cuda.h"
+#include "backend/cuda/kernels/epilogue.h"
 #include "core/alloc.h"
 
 #define WORKSPACE ((size_t)32 << 20) /* bytes */
@@ -24,8 +25,9 @@ typedef struct mm {
     int trans_a, trans_b;
     int64_t stride_a, stride_b, stride_c; /* elements; 0 broadcasts */
     const void *bias;   /* [N] epilogue bias or NULL */
-    const void *c;      /* full [M,N] C matrix or NULL */
+    const void *c;      /* full [M,N] C matrix (Gemm's C, or a fused op's residual) or NULL */
     float alpha, beta;
+    int relu; /* Relu in cuBLASLt's epilogue (after the bias) */
 } mm;
 
 static int float_dtype(int dt) { return dt == INGOT_DTYPE_F32 || dt == INGOT_DTYPE_F16; }
@@ -140,9 +142,11 @@ static ingot_status lt_descs_make(const ir_node *node, const mm *g, int dtype, i
     TRY(cublasLtMatmulDescCreate(&l->op, ct, CUDA_R_32F));
     TRY(cublasLtMatmulDescSetAttribute(l->op, CUBLASLT_MATMUL_DESC_TRANSA, &opb, sizeof opb));
     TRY(cublasLtMatmulDescSetAttribute(l->op, CUBLASLT_MATMUL_DESC_TRANSB, &opa, sizeof opa));
-    if (bias) {
-        cublasLtEpilogue_t ep = CUBLASLT_EPILOGUE_BIAS;
+    if (bias || g->relu) {
+        cublasLtEpilogue_t ep = !g->relu ? CUBLASLT_EPILOGUE_BIAS : bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
         TRY(cublasLtMatmulDescSetAttribute(l->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &ep, sizeof ep));
+    }
+    if (bias) {
         TRY(cublasLtMatmulDescSetAttribute(l->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
         TRY(cublasLtMatmulDescSetAttribute(l->op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &t, sizeof t));
     }
@@ -198,7 +202,7 @@ static ingot_status lt_heuristic(cublasLtHandle_t lt, const ir_node *node, const
 /* What a context keeps per matmul node for the geometry it last ran: descriptors and the
  * algorithm, so uncaptured runs skip the descriptor calls and the heuristic. */
 typedef struct lt_state {
-    int64_t key[12]; /* m, n, k, batch, trans_a, trans_b, strides a/b/c, dtype, has_c */
+    int64_t key[12]; /* m, n, k, batch, trans_a, trans_b, strides a/b/c, dtype, has_c, relu */
     const void *bias; /* the epilogue's pointer is part of the descriptor */
     lt_descs l;
     cublasLtMatmulAlgo_t algo;
@@ -215,7 +219,7 @@ static void lt_state_free(void *p)
 static void lt_key(const mm *g, int dtype, int has_c, int64_t key[12])
 {
     int64_t k[12] = {g->m, g->n, g->k, g->batch, g->trans_a, g->trans_b, g->stride_a, g->stride_b, g->stride_c,
-                     dtype, has_c, 0};
+                     dtype, has_c, g->relu};
     memcpy(key, k, sizeof k);
 }
 
@@ -307,7 +311,7 @@ static ingot_status tune_lt(cuda_tuner *tu, const ir_node *node, const mm *g, in
     if (!(t.a = cuda_tuner_buffer(tu, 0, mat_bytes(g->m, g->k, ba, dtype), dtype)) ||
         !(t.b = cuda_tuner_buffer(tu, 1, mat_bytes(g->k, g->n, g->batch, dtype), dtype)) ||
         !(t.d = cuda_tuner_buffer(tu, 2, mat_bytes(g->m, g->n, g->batch, dtype), -1)) ||
-        (g->c && !(t.c = cuda_tuner_buffer(tu, 3, mat_bytes(g->m, g->n, 1, dtype), dtype))) ||
+        (g->c && !(t.c = cuda_tuner_buffer(tu, 3, mat_bytes(g->m, g->n, g->batch, dtype), dtype))) ||
         (g->bias && !(bias = cuda_tuner_buffer(tu, 4, mat_bytes(1, g->n, 1, dtype), dtype))))
         return INGOT_ERR_NOMEM;
     lt_descs l;
@@ -368,8 +372,28 @@ static ingot_status k_gemm(cuda_exec *x, const ir_node *node, const ing_tensor *
     return run_lt(x, node, &g, in[0]->data, in[1]->data, c, bias, out[0]->data, in[0]->dtype);
 }
 
-/* FusedGemm: A, B, C?, Z?; FusedMatMul: A, B, bias?, Z?: y = act(op + bias + z). The GEMM
- * runs plain (Gemm keeps its C), then one epilogue pass adds the rest. */
+/* FusedGemm: A, B, C?, Z?; FusedMatMul: A, B, bias?, Z?: y = act(op + bias + z). With no
+ * activation or Relu it is one cuBLASLt call: the bias and Relu in cuBLASLt's epilogue, the
+ * residual as its C matrix with beta 1 (D = act(AB + C + bias)). Otherwise, or beside Gemm's own
+ * full C, the GEMM runs plain (Gemm keeps its C), then one epilogue pass adds the rest. */
+
+/* The one-call geometry of a fused node; 0 when it needs the epilogue pass. */
+static int fused_geom(const ir_node *n, const ing_tensor *const *in, int n_in, mm *g)
+{
+    float a, b;
+    int act = cuda_epilogue_act(n, &a, &b), is_mm = !strcmp(n->op, "FusedMatMul");
+    if (act != EPI_ACT_NONE && act != EPI_ACT_RELU) return 0;
+    if (is_mm ? !matmul_geom(in[0], in[1], g) : !gemm_geom(n, in, n_in < 3 ? n_in : 3, g)) return 0;
+    if (is_mm && n_in > 2 && in[2]) g->bias = in[2];
+    if (n_in > 3 && in[3]) {
+        if (g->c) return 0;
+        g->c = in[3];
+        g->beta = 1.0f;
+    }
+    g->relu = act == EPI_ACT_RELU;
+    return 1;
+}
+
 static int fused_gemm_accepts(const ir_node *n, const ing_tensor *const *in, int n_in)
 {
     float a, b;
@@ -390,6 +414,10 @@ static int fused_gemm_accepts(const ir_node *n, const ing_tensor *const *in, int
 static ingot_status k_fused_gemm(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
                                  ing_tensor *const *out, int n_out)
 {
+    mm g;
+    if (fused_geom(node, in, n_in, &g)) /* bias and c are the tensors (markers) fused_geom chose */
+        return run_lt(x, node, &g, in[0]->data, in[1]->data, g.c ? ((const ing_tensor *)g.c)->data : NULL,
+                      g.bias ? ((const ing_tensor *)g.bias)->data : NULL, out[0]->data, in[0]->dtype);
     int is_mm = !strcmp(node->op, "FusedMatMul");
     if (is_mm) ING_TRY(k_matmul(x, node, in, 2, out, n_out));
     else ING_TRY(k_gemm(x, node, in, n_in < 3 ? n_in : 3, out, n_out));
@@ -403,8 +431,10 @@ static ingot_status tune_gemm_family(cuda_tuner *tu, const ir_node *node, const 
 {
     (void)out;
     mm g;
-    int ok = !strcmp(node->op, "MatMul") || !strcmp(node->op, "FusedMatMul") ? matmul_geom(in[0], in[1], &g)
-                                                                            : gemm_geom(node, in, n_in < 3 ? n_in : 3, &g);
+    int fused = !strncmp(node->op, "Fused", 5) && fused_geom(node, in, n_in, &g);
+    int ok = fused || (!strcmp(node->op, "MatMul") || !strcmp(node->op, "FusedMatMul")
+                           ? matmul_geom(in[0], in[1], &g)
+                           : gemm_geom(node, in, n_in < 3 ? n_in : 3, &g));
     if (!ok) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "shapes not supported on cuBLASLt");
     return tune_lt(tu, node, &g, in[0]->dtype, best);
 }
