@@ -386,7 +386,10 @@ ingot_status ingot_context_bind_input(ingot_context *c, const char *name, const 
                                       size_t size);
 
 /* Bind the caller's memory for an output; ingot writes there and never frees it. If the
- * output's shape after the run needs more than size bytes, the run fails with INGOT_ERR_SHAPE.
+ * output's shape needs more than size bytes, the run fails with INGOT_ERR_SHAPE: before
+ * anything is enqueued when the shape follows from the input shapes (shape inference from the
+ * inputs, redone when they change), else (a shape that depends on data) when the output's
+ * producer has run, and nothing is written to the buffer either way.
  * Pass data NULL to go back to ingot's own persistent buffer. */
 ingot_status ingot_context_bind_output(ingot_context *c, const char *name, void *data,
                                        size_t size);

@@ -5,6 +5,7 @@
 
 #include "core/alloc.h"
 #include "core/status.h"
+#include "ir/op.h"
 #include "runtime/runtime.h"
 
 struct ingot_context {
@@ -28,6 +29,11 @@ struct ingot_context {
     ingot_run_counters last, total;
     int profiling, profiled; /* profiled: a run finished since profiling was turned on */
     double *node_ms;         /* per node id, filled from the backend after each profiled run */
+    /* Output shapes predicted from the input shapes (check_output_room): per value, and the
+     * input shapes they were predicted for (rank, dims) */
+    ing_tensor *pred;
+    int64_t (*pred_in)[IR_MAX_RANK + 1];
+    int pred_valid;
 };
 
 static double now_ms(void)
@@ -55,7 +61,10 @@ ingot_status ingot_context_create(const ingot_engine *e, ingot_context **out)
     c->out_copy = ing_calloc((size_t)(2 * b->n_out + 1), sizeof(void *));
     c->out_copy_cap = ing_calloc((size_t)(2 * b->n_out + 1), sizeof(size_t));
     c->out_sets = 1;
-    if (!c->in || !c->out || !c->in_bound || !c->in_size || !c->out_alloc || !c->out_copy || !c->out_copy_cap) {
+    c->pred = ing_calloc((size_t)m->n_values + 1, sizeof(ing_tensor));
+    c->pred_in = ing_calloc((size_t)(b->n_in + 1), sizeof *c->pred_in);
+    if (!c->in || !c->out || !c->in_bound || !c->in_size || !c->out_alloc || !c->out_copy || !c->out_copy_cap ||
+        !c->pred || !c->pred_in) {
         ingot_context_destroy(c);
         return ingot_fail(INGOT_ERR_NOMEM, "out of memory creating a context");
     }
@@ -93,6 +102,8 @@ void ingot_context_destroy(ingot_context *c)
     ing_free(c->in_bound);
     ing_free(c->in_size);
     ing_free(c->node_ms);
+    ing_free(c->pred);
+    ing_free(c->pred_in);
     ing_free(c);
 }
 
@@ -271,6 +282,84 @@ static ingot_status finish_run(ingot_context *c)
     return INGOT_OK;
 }
 
+static int has_body(const ir_node *n)
+{
+    for (int32_t a = 0; a < n->n_attr; a++)
+        if (n->attrs[a].type == IR_ATTR_GRAPH) return 1;
+    return 0;
+}
+
+/* Shape inference over the main graph from the inputs' shapes and the constants, as the
+ * builder does: each op's infer function in step order. A shape that depends on data (or on a
+ * control-flow body, or on anything an infer function rejects here) stays unknown, and so do
+ * the shapes computed from it. */
+static void predict_shapes(ingot_context *c)
+{
+    const ir_model *m = c->e->plan->model;
+    const ir_body *b = &m->bodies[0];
+    for (int32_t v = 0; v < m->n_values; v++) {
+        c->pred[v] = m->values[v].t;
+        if (m->values[v].kind != IR_VALUE_CONST) c->pred[v].data = NULL;
+    }
+    for (int32_t i = 0; i < c->n_in; i++) {
+        c->pred[c->in[i].value] = c->in[i].t;
+        c->pred[c->in[i].value].data = NULL;
+    }
+    for (int32_t k = 0; k < b->n_nodes; k++) {
+        const ir_node *n = &m->nodes[b->nodes[k]];
+        const ir_op_def *d = ir_op_lookup(n->op);
+        const ing_tensor *in[64];
+        ing_tensor *out[64];
+        int ok = d && !has_body(n) && n->n_in <= 64 && n->n_out <= 64;
+        for (int32_t i = 0; ok && i < n->n_in; i++) in[i] = n->in[i] >= 0 ? &c->pred[n->in[i]] : NULL;
+        for (int32_t j = 0; ok && j < n->n_out; j++) {
+            out[j] = n->out[j] >= 0 ? &c->pred[n->out[j]] : NULL;
+            if (out[j]) out[j]->rank = -1;
+        }
+        if (ok && d->infer(n, in, n->n_in, out, n->n_out) != INGOT_OK) ok = 0;
+        for (int32_t j = 0; j < n->n_out; j++) {
+            if (n->out[j] < 0) continue;
+            ing_tensor *t = &c->pred[n->out[j]];
+            t->data = NULL;
+            if (!ok) t->rank = -1;
+        }
+    }
+}
+
+/* Before a run: every output bound to the caller's memory (not through an allocator) must hold
+ * the output's shape for these input shapes, where that shape follows from them; then nothing
+ * is enqueued when it does not. Outputs whose shape depends on data are checked when their
+ * producer runs. The prediction is redone only when the input shapes change. */
+static ingot_status check_output_room(ingot_context *c)
+{
+    int bound = 0;
+    for (int32_t j = 0; j < c->n_out; j++) bound |= c->out[j].user && !c->out[j].alloc;
+    if (!bound) return INGOT_OK;
+    int same = c->pred_valid;
+    for (int32_t i = 0; same && i < c->n_in; i++) {
+        const ing_tensor *t = &c->in[i].t;
+        same = c->pred_in[i][0] == t->rank && !memcmp(&c->pred_in[i][1], t->dims, (size_t)t->rank * sizeof(int64_t));
+    }
+    if (!same) {
+        predict_shapes(c);
+        for (int32_t i = 0; i < c->n_in; i++) {
+            c->pred_in[i][0] = c->in[i].t.rank;
+            memcpy(&c->pred_in[i][1], c->in[i].t.dims, (size_t)c->in[i].t.rank * sizeof(int64_t));
+        }
+        c->pred_valid = 1;
+    }
+    for (int32_t j = 0; j < c->n_out; j++) {
+        const ing_binding *o = &c->out[j];
+        const ing_tensor *t = &c->pred[o->value];
+        if (!o->user || o->alloc || !ing_shape_known(t) || ing_nbytes(t) <= o->user_size) continue;
+        char sb[128];
+        return ingot_fail(INGOT_ERR_SHAPE, "output '%s' has shape %s for these input shapes and needs %zu bytes; the "
+                          "bound buffer holds %zu (nothing was run)", o->name, ing_shape_str(t, sb, sizeof sb),
+                          ing_nbytes(t), o->user_size);
+    }
+    return INGOT_OK;
+}
+
 ingot_status ingot_context_enqueue(ingot_context *c, void *stream)
 {
     if (!c) return ingot_fail(INGOT_ERR_INVALID_ARG, "ingot_context_enqueue: context must not be NULL");
@@ -289,6 +378,7 @@ ingot_status ingot_context_enqueue(ingot_context *c, void *stream)
             return ingot_fail(INGOT_ERR_SHAPE, "input '%s': bound buffer holds %zu bytes, its shape needs %zu", name,
                               c->in_size[i], need);
     }
+    ING_TRY(check_output_room(c));
     if (c->pending) ING_TRY(ingot_context_synchronize(c));
     c->ran = 0;
     c->t_enqueue = now_ms();

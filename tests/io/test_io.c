@@ -116,6 +116,24 @@ static void profiles(void)
             if (r > 0) CHECK(last.host_allocs == 0, "engine %d, %lld rows after the max: %llu allocations", k,
                              (long long)rows, (unsigned long long)last.host_allocs);
         }
+        /* a bound output too small for the next input shape: refused before anything runs,
+         * its memory untouched; the shape that fits runs into it */
+        float ybuf[2 * (N / 4)];
+        for (int i = 0; i < 2 * (N / 4); i++) ybuf[i] = -7.0f;
+        ingot_run_counters before, after;
+        ingot_context_get_counters(c, NULL, &before);
+        CHECK_STATUS(ingot_context_bind_output(c, "y", ybuf, sizeof ybuf), INGOT_OK, NULL);
+        CHECK_STATUS(ingot_context_set_input_shape(c, "x", 2, (int64_t[]){3, N / 4}), INGOT_OK, NULL);
+        CHECK_STATUS(ingot_context_run(c, NULL), INGOT_ERR_SHAPE, "nothing was run");
+        ingot_context_get_counters(c, NULL, &after);
+        int untouched = 1;
+        for (int i = 0; i < 2 * (N / 4); i++) untouched &= ybuf[i] == -7.0f;
+        CHECK(after.runs == before.runs && untouched, "engine %d: refused before the run (runs %llu -> %llu), buffer "
+              "untouched", k, (unsigned long long)before.runs, (unsigned long long)after.runs);
+        fill(x, 97);
+        CHECK_STATUS(ingot_context_set_input_shape(c, "x", 2, (int64_t[]){2, N / 4}), INGOT_OK, NULL);
+        CHECK_STATUS(ingot_context_run(c, NULL), INGOT_OK, NULL);
+        CHECK(io_wrong(x, ybuf, 2 * (N / 4)) == 0, "engine %d: 2 rows run into the bound buffer", k);
         CHECK_STATUS(ingot_context_set_input_shape(c, "x", 2, (int64_t[]){5, N / 4}), INGOT_ERR_SHAPE, "profile range [1, 4]");
         CHECK_STATUS(ingot_context_set_input_shape(c, "x", 2, (int64_t[]){0, N / 4}), INGOT_ERR_SHAPE, "profile range");
         ingot_context_destroy(c);
