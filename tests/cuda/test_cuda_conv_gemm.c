@@ -1,7 +1,7 @@
 /* cuDNN convolution/pooling and cuBLASLt MatMul/Gemm (and their fused forms) against the CPU
  * backend: each one-node (or fusable) graph is built for CUDA and for the CPU, both run on the
  * same fresh random inputs, outputs compared (f32: 1e-4 relative + 1e-4 absolute, the two sum
- * in different orders; f16: 1e-2 + 1e-2), and the CUDA plan must use the CUDA kernel, not the
+ * in different orders; f16: 1e-2 + 1e-2; bf16: 3e-2 + 3e-2), and the CUDA plan must use the CUDA kernel, not the
  * fallback. Skipped (77) without a GPU. */
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +133,7 @@ static void matmul_case(const char *what, int ra, const int64_t *da, int rb, con
     gu_input(g, "b", dtype, rb, db);
     gu_node(g, "MatMul", "mm", "a,b", "y");
     gu_output(g, "y");
-    compare(what, g, "MatMul", dtype == INGOT_DTYPE_F16 ? 1e-2 : 1e-4);
+    compare(what, g, "MatMul", dtype == INGOT_DTYPE_F32 ? 1e-4 : dtype == INGOT_DTYPE_F16 ? 1e-2 : 3e-2);
 }
 
 static void gemm_case(const char *what, int ta, int tb, float alpha, float beta, int c_rank)
@@ -168,10 +168,11 @@ static void fused_matmul_case(const char *what, int ra, const int64_t *da, int64
     gu_input(g, "a", dtype, ra, da);
     if (residual) gu_input(g, "r", dtype, ra, dy);
     float *w = randv((size_t)(K * N), 8), *b = randv((size_t)N, 9);
-    if (dtype == INGOT_DTYPE_F16) {
+    if (dtype != INGOT_DTYPE_F32) { /* f16 or bf16 */
         uint16_t *wh = malloc((size_t)(K * N) * 2), *bh = malloc((size_t)N * 2);
-        for (int64_t i = 0; i < K * N; i++) wh[i] = ing_f32_to_f16(w[i]);
-        for (int64_t i = 0; i < N; i++) bh[i] = ing_f32_to_f16(b[i]);
+        int h = dtype == INGOT_DTYPE_F16;
+        for (int64_t i = 0; i < K * N; i++) wh[i] = h ? ing_f32_to_f16(w[i]) : ing_f32_to_bf16(w[i]);
+        for (int64_t i = 0; i < N; i++) bh[i] = h ? ing_f32_to_f16(b[i]) : ing_f32_to_bf16(b[i]);
         gu_const(g, "w", dtype, 2, (int64_t[]){K, N}, wh);
         gu_const(g, "b", dtype, 1, (int64_t[]){N}, bh);
         free(wh);
@@ -187,7 +188,7 @@ static void fused_matmul_case(const char *what, int ra, const int64_t *da, int64
     gu_output(g, "y");
     free(w);
     free(b);
-    compare(what, g, "FusedMatMul", dtype == INGOT_DTYPE_F16 ? 1e-2 : 1e-4);
+    compare(what, g, "FusedMatMul", dtype == INGOT_DTYPE_F32 ? 1e-4 : dtype == INGOT_DTYPE_F16 ? 1e-2 : 3e-2);
 }
 
 /* Gemm (transB, bias [N]) + residual + Relu → FusedGemm in one cuBLASLt call. */
@@ -242,6 +243,11 @@ int main(void)
                       NULL);
     fused_matmul_case("FusedMatMul bias residual gelu (epilogue pass), f16", 3, (int64_t[]){2, 16, 64}, 48,
                       INGOT_DTYPE_F16, 1, "Gelu");
+    matmul_case("MatMul bf16", 3, (int64_t[]){3, 16, 64}, 3, (int64_t[]){3, 64, 32}, INGOT_DTYPE_BF16);
+    fused_matmul_case("FusedMatMul bias residual relu, bf16", 3, (int64_t[]){2, 16, 64}, 48, INGOT_DTYPE_BF16, 1,
+                      "Relu");
+    fused_matmul_case("FusedMatMul bias gelu (epilogue pass), bf16", 2, (int64_t[]){16, 64}, 48, INGOT_DTYPE_BF16, 0,
+                      "Gelu");
     fused_gemm_case();
     DONE();
 }

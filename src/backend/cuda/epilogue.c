@@ -30,7 +30,9 @@ ingot_status cuda_run_epilogue(cuda_exec *x, const ir_node *n, ing_tensor *y, co
                                      ir_attr_string(n, "activation", ""));
     if (act == EPI_ACT_NONE && !bias && !residual) return INGOT_OK;
     int err = ingot_epilogue(y->data, bias ? bias->data : NULL, residual ? residual->data : NULL, ing_numel(y), channels,
-                             inner, act, alpha, beta, y->dtype == INGOT_DTYPE_F16, cuda_stream(x));
+                             inner, act, alpha, beta,
+                             y->dtype == INGOT_DTYPE_F16 ? EPI_F16 : y->dtype == INGOT_DTYPE_BF16 ? EPI_BF16 : EPI_F32,
+                             cuda_stream(x));
     if (err) return cuda_check(err, "ingot_epilogue");
     return INGOT_OK;
 }

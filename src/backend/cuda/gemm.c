@@ -1,4 +1,4 @@
-/* MatMul and Gemm on cuBLASLt (f32 and f16; f16 accumulates in f32).
+/* MatMul and Gemm on cuBLASLt (f32, f16 and bf16; f16 and bf16 accumulate in f32).
  *
  * Row-major C[M,N] = A[M,K] B[K,N] is column-major C^T = B^T A^T, and a row-major matrix is its
  * own transpose seen column-major: so every call passes B first and A second, column-major,
@@ -30,7 +30,7 @@ typedef struct mm {
     int relu; /* Relu in cuBLASLt's epilogue (after the bias) */
 } mm;
 
-static int float_dtype(int dt) { return dt == INGOT_DTYPE_F32 || dt == INGOT_DTYPE_F16; }
+static int float_dtype(int dt) { return dt == INGOT_DTYPE_F32 || dt == INGOT_DTYPE_F16 || dt == INGOT_DTYPE_BF16; }
 
 static int64_t prod(const int64_t *d, int n)
 {
@@ -130,7 +130,7 @@ static ingot_status lt_descs_make(const ir_node *node, const mm *g, int dtype, i
                                   lt_descs *l)
 {
     memset(l, 0, sizeof *l);
-    cudaDataType_t t = dtype == INGOT_DTYPE_F16 ? CUDA_R_16F : CUDA_R_32F;
+    cudaDataType_t t = dtype == INGOT_DTYPE_F16 ? CUDA_R_16F : dtype == INGOT_DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
     cublasComputeType_t ct = compute == TACTIC_LT_32F_FAST_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     ingot_status st = INGOT_OK;
 #define TRY(call)                                                                                  \
@@ -298,7 +298,7 @@ static ingot_status lt_trial_run(void *arg)
 
 static size_t mat_bytes(int64_t rows, int64_t cols, int64_t batch, int dtype)
 {
-    return (size_t)rows * (size_t)cols * (size_t)(batch > 0 ? batch : 1) * (dtype == INGOT_DTYPE_F16 ? 2 : 4);
+    return (size_t)rows * (size_t)cols * (size_t)(batch > 0 ? batch : 1) * (dtype == INGOT_DTYPE_F32 ? 4 : 2);
 }
 
 static ingot_status tune_lt(cuda_tuner *tu, const ir_node *node, const mm *g, int dtype, engine_tactic *best)

@@ -1,5 +1,6 @@
 // Fused-op epilogue. One thread per element with a grid-stride loop; loads are coalesced
 // (consecutive threads, consecutive elements); the bias index costs one division.
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -25,9 +26,17 @@ __device__ __forceinline__ float act_apply(float v, int act, float a, float b)
 template <typename T> __device__ __forceinline__ float ld(const T *p, int64_t i);
 template <> __device__ __forceinline__ float ld<float>(const float *p, int64_t i) { return p[i]; }
 template <> __device__ __forceinline__ float ld<__half>(const __half *p, int64_t i) { return __half2float(p[i]); }
+template <> __device__ __forceinline__ float ld<__nv_bfloat16>(const __nv_bfloat16 *p, int64_t i)
+{
+    return __bfloat162float(p[i]);
+}
 template <typename T> __device__ __forceinline__ void st(T *p, int64_t i, float v);
 template <> __device__ __forceinline__ void st<float>(float *p, int64_t i, float v) { p[i] = v; }
 template <> __device__ __forceinline__ void st<__half>(__half *p, int64_t i, float v) { p[i] = __float2half_rn(v); }
+template <> __device__ __forceinline__ void st<__nv_bfloat16>(__nv_bfloat16 *p, int64_t i, float v)
+{
+    p[i] = __float2bfloat16_rn(v);
+}
 
 template <typename T>
 __global__ void epilogue_kernel(T *y, const T *bias, const T *res, int64_t n, int64_t channels, int64_t inner,
@@ -41,8 +50,15 @@ __global__ void epilogue_kernel(T *y, const T *bias, const T *res, int64_t n, in
     }
 }
 
+template <typename T>
+static void launch(void *y, const void *bias, const void *res, int64_t n, int64_t channels, int64_t inner, int act,
+                   float a, float b, unsigned blocks, int threads, cudaStream_t s)
+{
+    epilogue_kernel<T><<<blocks, threads, 0, s>>>((T *)y, (const T *)bias, (const T *)res, n, channels, inner, act, a, b);
+}
+
 extern "C" int ingot_epilogue(void *y, const void *bias, const void *residual, int64_t n, int64_t channels,
-                              int64_t inner, int act, float alpha, float beta, int half, void *stream)
+                              int64_t inner, int act, float alpha, float beta, int type, void *stream)
 {
     if (n <= 0) return 0;
     int threads = 256;
@@ -51,13 +67,11 @@ extern "C" int ingot_epilogue(void *y, const void *bias, const void *residual, i
     cudaStream_t s = (cudaStream_t)stream;
     if (channels <= 0) channels = 1;
     if (inner <= 0) inner = 1;
-    if (half)
-        epilogue_kernel<__half><<<(unsigned)blocks, threads, 0, s>>>((__half *)y, (const __half *)bias,
-                                                                     (const __half *)residual, n, channels, inner,
-                                                                     act, alpha, beta);
+    if (type == EPI_F16)
+        launch<__half>(y, bias, residual, n, channels, inner, act, alpha, beta, (unsigned)blocks, threads, s);
+    else if (type == EPI_BF16)
+        launch<__nv_bfloat16>(y, bias, residual, n, channels, inner, act, alpha, beta, (unsigned)blocks, threads, s);
     else
-        epilogue_kernel<float><<<(unsigned)blocks, threads, 0, s>>>((float *)y, (const float *)bias,
-                                                                    (const float *)residual, n, channels, inner, act,
-                                                                    alpha, beta);
+        launch<float>(y, bias, residual, n, channels, inner, act, alpha, beta, (unsigned)blocks, threads, s);
     return (int)cudaGetLastError();
 }

@@ -14,11 +14,13 @@ enum {
     EPI_ACT_HARDSWISH, EPI_ACT_GELU, EPI_ACT_GELU_TANH, EPI_ACT_SWISH, EPI_ACT_LEAKYRELU
 };
 
-/* y: n elements (f32 when half == 0, f16 otherwise); bias: NULL or `channels` elements of the
+enum { EPI_F32 = 0, EPI_F16 = 1, EPI_BF16 = 2 };
+
+/* y: n elements of type `type` (EPI_F32, EPI_F16, EPI_BF16); bias: NULL or `channels` elements of the
  * same type, element i uses bias[(i / inner) % channels]; residual: NULL or n elements.
  * alpha/beta: Clip min/max, HardSigmoid alpha/beta, LeakyRelu alpha. Returns a cudaError_t. */
 int ingot_epilogue(void *y, const void *bias, const void *residual, int64_t n, int64_t channels, int64_t inner,
-                   int act, float alpha, float beta, int half, void *stream);
+                   int act, float alpha, float beta, int type, void *stream);
 
 #ifdef __cplusplus
 }
