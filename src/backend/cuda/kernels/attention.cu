@@ -21,7 +21,6 @@
 #define ATT_ROWS 4
 #define ATT_BQ (ATT_WARPS * ATT_ROWS)
 #define ATT_BK 32
-#define ATT_COLS (INGK_ATTN_MAX_HEAD / 32)
 
 __device__ __forceinline__ float ldf(float x) { return x; }
 __device__ __forceinline__ float ldf(__half x) { return __half2float(x); }
@@ -56,7 +55,8 @@ __device__ __forceinline__ float mask_bias(const ingk_attn_params &p, const void
     return ldf(((const T *)mask)[base + j]);
 }
 
-template <typename T>
+/* NC: output features per lane, ceil(Dv / 32) (1..4), so a head of 64 keeps 2 accumulators a row. */
+template <typename T, int NC>
 __global__ void __launch_bounds__(ATT_WARPS * 32)
     attn_kernel(const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v, const void *__restrict__ mask,
                 T *__restrict__ y, ingk_attn_params p)
@@ -80,14 +80,14 @@ __global__ void __launch_bounds__(ATT_WARPS * 32)
     const T *kb = k + b * p.k.b + hk * p.k.h;
     const T *vb = v + b * p.v.b + hk * p.v.h;
 
-    float mx[ATT_ROWS], sum[ATT_ROWS], acc[ATT_ROWS][ATT_COLS];
+    float mx[ATT_ROWS], sum[ATT_ROWS], acc[ATT_ROWS][NC];
     int64_t mbase[ATT_ROWS];
 #pragma unroll
     for (int r = 0; r < ATT_ROWS; r++) {
         mx[r] = -INFINITY;
         sum[r] = 0.0f;
 #pragma unroll
-        for (int c = 0; c < ATT_COLS; c++) acc[r][c] = 0.0f;
+        for (int c = 0; c < NC; c++) acc[r][c] = 0.0f;
         /* rows past Sq are computed (their scores are discarded) but must not read past the mask */
         int64_t i = i0 + warp * ATT_ROWS + r;
         mbase[r] = b * p.m.b + h * p.m.h + (i < p.sq ? i : p.sq - 1) * p.m.s;
@@ -112,8 +112,18 @@ __global__ void __launch_bounds__(ATT_WARPS * 32)
         for (int r = 0; r < ATT_ROWS; r++) s[r] = 0.0f;
         if (lane < nk) {
             const float *kr = kt + lane * ks, *qr = qs + warp * ATT_ROWS * dh;
+            int d = 0;
+            if ((dh & 3) == 0) /* Q rows 16-byte aligned: one broadcast load brings 4 features */
+                for (; d < dh; d += 4) {
+                    float k0 = kr[d], k1 = kr[d + 1], k2 = kr[d + 2], k3 = kr[d + 3];
+#pragma unroll
+                    for (int r = 0; r < ATT_ROWS; r++) {
+                        float4 qv = *reinterpret_cast<const float4 *>(qr + r * dh + d);
+                        s[r] = fmaf(qv.x, k0, fmaf(qv.y, k1, fmaf(qv.z, k2, fmaf(qv.w, k3, s[r]))));
+                    }
+                }
 #pragma unroll 4
-            for (int d = 0; d < dh; d++) {
+            for (; d < dh; d++) {
                 float kv = kr[d];
 #pragma unroll
                 for (int r = 0; r < ATT_ROWS; r++) s[r] = fmaf(qr[r * dh + d], kv, s[r]);
@@ -126,26 +136,26 @@ __global__ void __launch_bounds__(ATT_WARPS * 32)
             float mnew = fmaxf(mx[r], warp_max(sc));
             float alpha = 1.0f, e = 0.0f;
             if (mnew != -INFINITY) { /* else every key so far is masked: nothing to rescale */
-                alpha = __expf(mx[r] - mnew); /* 0 when mx was -inf */
-                e = __expf(sc - mnew);        /* 0 for a masked key */
+                alpha = expf(mx[r] - mnew); /* 0 when mx was -inf */
+                e = expf(sc - mnew);        /* 0 for a masked key */
             }
             mx[r] = mnew;
             sum[r] = sum[r] * alpha + e;
 #pragma unroll
-            for (int c = 0; c < ATT_COLS; c++) acc[r][c] *= alpha;
+            for (int c = 0; c < NC; c++) acc[r][c] *= alpha;
             pr[r] = e;
         }
         /* acc += P V: key jj's probability comes from lane jj */
         for (int jj = 0; jj < nk; jj++) {
             const float *vr = vt + jj * dv;
-            float vv[ATT_COLS];
+            float vv[NC];
 #pragma unroll
-            for (int c = 0; c < ATT_COLS; c++) vv[c] = lane + 32 * c < dv ? vr[lane + 32 * c] : 0.0f;
+            for (int c = 0; c < NC; c++) vv[c] = lane + 32 * c < dv ? vr[lane + 32 * c] : 0.0f;
 #pragma unroll
             for (int r = 0; r < ATT_ROWS; r++) {
                 float pj = __shfl_sync(0xffffffffu, pr[r], jj);
 #pragma unroll
-                for (int c = 0; c < ATT_COLS; c++) acc[r][c] = fmaf(pj, vv[c], acc[r][c]);
+                for (int c = 0; c < NC; c++) acc[r][c] = fmaf(pj, vv[c], acc[r][c]);
             }
         }
     }
@@ -158,7 +168,7 @@ __global__ void __launch_bounds__(ATT_WARPS * 32)
         float inv = mx[r] == -INFINITY || !(l > 0.0f) ? 0.0f : 1.0f / l; /* fully masked: zeros */
         T *yr = y + b * p.y.b + h * p.y.h + i * p.y.s;
 #pragma unroll
-        for (int c = 0; c < ATT_COLS; c++)
+        for (int c = 0; c < NC; c++)
             if (lane + 32 * c < dv) stf(yr + lane + 32 * c, acc[r][c] * inv);
     }
 }
@@ -170,8 +180,14 @@ static int launch(const void *q, const void *k, const void *v, const void *mask,
     int64_t blocks = p->batch * p->hq * ((p->sq + ATT_BQ - 1) / ATT_BQ);
     if (blocks == 0) return 0;
     size_t smem = sizeof(float) * (size_t)(ATT_BQ * p->dh + ATT_BK * k_stride(p->dh) + ATT_BK * p->dv);
-    attn_kernel<T><<<(unsigned)blocks, ATT_WARPS * 32, smem, st>>>((const T *)q, (const T *)k, (const T *)v, mask,
-                                                                   (T *)y, *p);
+    const T *qq = (const T *)q, *kk = (const T *)k, *vv = (const T *)v;
+    T *yy = (T *)y;
+    switch ((p->dv + 31) / 32) {
+    case 1: attn_kernel<T, 1><<<(unsigned)blocks, ATT_WARPS * 32, smem, st>>>(qq, kk, vv, mask, yy, *p); break;
+    case 2: attn_kernel<T, 2><<<(unsigned)blocks, ATT_WARPS * 32, smem, st>>>(qq, kk, vv, mask, yy, *p); break;
+    case 3: attn_kernel<T, 3><<<(unsigned)blocks, ATT_WARPS * 32, smem, st>>>(qq, kk, vv, mask, yy, *p); break;
+    default: attn_kernel<T, 4><<<(unsigned)blocks, ATT_WARPS * 32, smem, st>>>(qq, kk, vv, mask, yy, *p); break;
+    }
     return (int)cudaGetLastError();
 }
 
