@@ -15,10 +15,11 @@
  * steps on the GPU and its outputs equal to the CPU program's.
  *
  * Tolerances, |cuda - cpu| <= atol + rtol |cpu|: f32 1e-4 rel + 1e-5 abs (f32 on both sides; the
- * GPU sums in another order, uses __expf and an online softmax). f16 2e-3 + 2e-3: the CPU rounds
+ * GPU sums in another order and rescales an online softmax). f16 2e-3 + 2e-3: the CPU rounds
  * the scaled Q and K, each score, exp and probability to f16 as the reference does, the GPU keeps
  * them in f32; with inputs in [-1, 1) those roundings move an output by about one f16 ulp (9.8e-4
- * at 1). bf16 1.6e-2 + 1.6e-2 (two bf16 ulps, the same reasoning).
+ * at 1). bf16 1.6e-2 + 1.6e-2 (two bf16 ulps, the same reasoning). tiny_bert (f32, every kernel
+ * of the model on the GPU): 1e-3 + 1e-4, the bar the models meet against PyTorch.
  *
  * Exits 77 (skipped) with a message without a usable GPU; else prints a line per case and
  * "N passed, N failed"; exit 1 on any failure. */
@@ -210,7 +211,7 @@ static void tiny_bert(void)
         CHECK(n >= 1, "tiny_bert: %d Attention steps on CUDA (fuse_attention fired)", n);
         int on_gpu = gu_steps_use(eg, "Attention", "cuda.Attention", why, sizeof why);
         CHECK(on_gpu, "tiny_bert: %s", why);
-        gu_compare_opts co = {77, 2, -1.0, 1.0, 1, 1e-4, 1e-4};
+        gu_compare_opts co = {77, 2, -1.0, 1.0, 1, 1e-3, 1e-4}; /* the models' bar (README) */
         int same = gu_compare(eg, ec, &co);
         CHECK(same, "tiny_bert: CUDA equals the CPU program");
         printf("%s tiny_bert: %d Attention steps on cuda.Attention\n", same && on_gpu && n >= 1 ? "ok  " : "FAIL", n);
