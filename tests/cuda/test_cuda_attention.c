@@ -12,14 +12,17 @@
  * -inf that mask whole rows (the CPU writes zeros there) and bool masks; then the attention
  * pattern fuse_attention rewrites (BERT-base's [1,12,128,64] with a [B,1,1,S] mask, exactly one
  * Attention step on the GPU); then tiny_bert from ../shared/models built for CUDA: its Attention
- * steps on the GPU and its outputs equal to the CPU program's.
+ * steps on the GPU and its outputs equal to the CPU program's. f16/bf16 cases with head sizes that
+ * are multiples of 16 run the tensor-core kernel, the others (D 8/12, 16/24, 40) and all f32 cases
+ * the FMA kernel.
  *
  * Tolerances, |cuda - cpu| <= atol + rtol |cpu|: f32 1e-4 rel + 1e-5 abs (f32 on both sides; the
  * GPU sums in another order and rescales an online softmax). f16 2e-3 + 2e-3: the CPU rounds
  * the scaled Q and K, each score, exp and probability to f16 as the reference does, the GPU keeps
- * them in f32; with inputs in [-1, 1) those roundings move an output by about one f16 ulp (9.8e-4
- * at 1). bf16 1.6e-2 + 1.6e-2 (two bf16 ulps, the same reasoning). tiny_bert (f32, every kernel
- * of the model on the GPU): 1e-3 + 1e-4, the bar the models meet against PyTorch.
+ * them in f32 (the tensor-core kernel rounds P to f16 before P V); with inputs in [-1, 1) those
+ * roundings move an output by well under one f16 ulp (9.8e-4 at 1). bf16 1.6e-2 + 1.6e-2 (two
+ * bf16 ulps, the same reasoning). tiny_bert (f32, every kernel of the model on the GPU):
+ * 1e-3 + 1e-4, the bar the models meet against PyTorch.
  *
  * Exits 77 (skipped) with a message without a usable GPU; else prints a line per case and
  * "N passed, N failed"; exit 1 on any failure. */
@@ -243,6 +246,8 @@ int main(void)
         run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 64, 64, M_INF, 4, 1, 1, 37, 0});
         run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 64, 64, M_BOOL, 3, 1, 1, 37, 0});
         run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 64, 64, M_BOOL, 2, 0, 1, 37, 0});
+        /* head size not a multiple of 16: f16/bf16 on the FMA kernel too */
+        run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 40, 40, M_INF, 4, 1, 1, 37, 0});
         char what[128];
         snprintf(what, sizeof what, "%s fused pattern [1,12,128,64], mask [1,1,1,128]", ingot_dtype_name((ingot_dtype)dt));
         check_case(what, pattern(dt, 1, 12, 128, 64), dt, 1);

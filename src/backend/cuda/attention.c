@@ -5,8 +5,10 @@
  * 1..128 (Dv may differ from D), grouped queries (Hq a multiple of Hkv), an optional `scale`
  * (default 1/sqrt(D)), and an optional attn_mask of Q's dtype (added) or bool (true keeps the
  * key), up to 4-D, broadcast to [B, Hq, Sq, T] with a last dim of any length (keys past it are
- * masked, as the CPU kernel does). Fully masked rows give zeros. Products and softmax run in f32
- * (softmax_precision asks for at least what the kernel does, so any value is taken).
+ * masked, as the CPU kernel does). Fully masked rows give zeros. Products accumulate and the
+ * softmax runs in f32 (f16/bf16 with head sizes that are multiples of 16 on tensor cores, the
+ * probabilities rounded to the input type for P V, as the CPU's softmax precision does by
+ * default); softmax_precision asks for no more than that, so any value is taken.
  *
  * `accepts` refuses, so the CPU kernel (cpu/linalg_attention.c, the reference) runs them: is_causal,
  * softcap, sliding windows, past_key/past_value, nonpad_kv_seqlen, any output beyond Y

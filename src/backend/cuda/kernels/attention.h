@@ -1,7 +1,9 @@
-/* Launcher for the CUDA Attention kernel (kernels/attention.cu): one block per (batch, query
- * head, tile of ATT query rows); K and V staged through shared memory in tiles of keys with an
+/* Launcher for the CUDA Attention kernels (kernels/attention.cu): one block per (batch, query
+ * head, tile of query rows); K and V staged through shared memory in tiles of keys with an
  * online (running max) softmax, so any key count works; products, softmax statistics and the
- * output accumulate in f32. dtype: f32 (1), f16 (10) or bf16 (16) for Q, K, V and Y alike. */
+ * output accumulate in f32 (f16/bf16 with head sizes that are multiples of 16: WMMA tensor-core
+ * products, the probabilities rounded to the input type before P V). dtype: f32 (1), f16 (10) or
+ * bf16 (16) for Q, K, V and Y alike. */
 #ifndef INGOT_BACKEND_CUDA_KERNELS_ATTENTION_H
 #define INGOT_BACKEND_CUDA_KERNELS_ATTENTION_H
 
