@@ -43,24 +43,13 @@ static void tol(int out_dt, double *rtol, double *atol)
 static void check_case(const char *what, gu_graph *g, int precision, int out_dt, int want, double lo, double hi)
 {
     static uint64_t seed = 1;
-    size_t len = 0;
-    uint8_t *bytes = gu_pack(g, &len);
-    ingot_build_opts o;
-    ingot_build_opts_init(&o);
-    o.backend = INGOT_BACKEND_CUDA;
-    o.precision = precision;
     ingot_engine *eg = NULL, *ec = NULL;
-    ingot_status st = no_gpu ? INGOT_ERR_BACKEND : ingot_builder_build_buffer(bytes, len, &o, &eg);
-    free(bytes);
+    ingot_status st = gu_build_cuda_pair(g, precision, no_gpu, &eg, &ec);
     if (st == INGOT_ERR_BACKEND) {
-        if (!no_gpu) printf("SKIP: no usable CUDA device: %s\n", ingot_last_error());
         no_gpu = 1;
-        gu_free(g);
         return;
     }
-    CHECK(st == INGOT_OK, "%s: CUDA build: %s", what, ingot_last_error());
-    ec = gu_build_as_gpu(g, precision, NULL, 0, NULL);
-    gu_free(g);
+    CHECK(st == INGOT_OK, "%s: CUDA build (status %d)", what, (int)st);
     CHECK(ec != NULL, "%s: CPU oracle build", what);
     if (eg && ec) {
         char why[256] = "";

@@ -316,6 +316,24 @@ ingot_engine *gu_build_file_as_gpu(const char *path, int precision, const char *
     return build_as_gpu(m, precision, disabled, n_disabled, steps);
 }
 
+ingot_status gu_build_cuda_pair(gu_graph *g, int precision, int skip_gpu, ingot_engine **gpu, ingot_engine **cpu)
+{
+    size_t len = 0;
+    uint8_t *bytes = gu_pack(g, &len);
+    ingot_build_opts o;
+    ingot_build_opts_init(&o);
+    o.backend = INGOT_BACKEND_CUDA;
+    o.precision = precision;
+    *gpu = *cpu = NULL;
+    ingot_status st = skip_gpu ? INGOT_ERR_BACKEND : ingot_builder_build_buffer(bytes, len, &o, gpu);
+    free(bytes);
+    if (st == INGOT_ERR_BACKEND && !skip_gpu) printf("SKIP: no usable CUDA device: %s\n", ingot_last_error());
+    if (st != INGOT_OK && st != INGOT_ERR_BACKEND) printf("gu_build_cuda_pair: CUDA build: %s\n", ingot_last_error());
+    if (st != INGOT_ERR_BACKEND) *cpu = gu_build_as_gpu(g, precision, NULL, 0, NULL);
+    gu_free(g);
+    return st;
+}
+
 const ir_node *gu_find_op(const ingot_engine *e, const char *op)
 {
     const ir_model *m = e->plan->model;

@@ -46,6 +46,12 @@ ingot_engine *gu_build(gu_graph *g, const char *const *disabled, size_t n_disabl
 ingot_engine *gu_build_as_gpu(gu_graph *g, int precision, const char *const *disabled, size_t n_disabled, int *steps);
 ingot_engine *gu_build_file_as_gpu(const char *path, int precision, const char *const *disabled, size_t n_disabled,
                                    int *steps);
+/* g built for CUDA (every pass on, `precision`) into *gpu and for the CPU oracle as for a GPU
+ * (gu_build_as_gpu) into *cpu; g is freed. Returns INGOT_ERR_BACKEND, building nothing, when
+ * there is no usable GPU (a SKIP line printed) or skip_gpu is set (an earlier case found none);
+ * else the CUDA build's
+ * status (a failed build or oracle prints its message; *cpu NULL when the oracle failed). */
+ingot_status gu_build_cuda_pair(gu_graph *g, int precision, int skip_gpu, ingot_engine **gpu, ingot_engine **cpu);
 /* The first main-graph node of op type `op`, or NULL. */
 const ir_node *gu_find_op(const ingot_engine *e, const char *op);
 /* 1 when the engine has a main-graph node of type `op` and every such node runs kernel `want`

@@ -10,6 +10,7 @@ extern const cuda_kernel_def cuda_kernels_conv[];
 extern const cuda_kernel_def cuda_kernels_gemm[];
 extern const cuda_kernel_def cuda_kernels_convert[];
 extern const cuda_kernel_def cuda_kernels_ewfuse[];
+extern const cuda_kernel_def cuda_kernels_attention[];
 
 static const cuda_kernel_def *const families[] = {
     cuda_kernels_ew,
@@ -19,6 +20,7 @@ static const cuda_kernel_def *const families[] = {
     cuda_kernels_gemm,
     cuda_kernels_convert,
     cuda_kernels_ewfuse,
+    cuda_kernels_attention,
 };
 
 const cuda_kernel_def *cuda_kernel_lookup(const char *op)

@@ -1,0 +1,360 @@
+/* Attention on the GPU: Y = softmax(scale · Q Kᵀ + mask) V, flash-attention style. Two kernels:
+ * f16/bf16 with head sizes that are multiples of 16 run on tensor cores (attn_tc_kernel, below);
+ * everything else (f32, other head sizes) on f32 FMAs (attn_kernel):
+ *
+ * One block of ATT_WARPS warps per (batch, query head, tile of ATT_BQ query rows); each warp owns
+ * ATT_ROWS of those rows. The block walks the keys in tiles of ATT_BK (one key per lane): the
+ * tile's K and V rows are converted to f32 into shared memory, every lane computes its key's
+ * score for the warp's rows, and the running maximum, the per-lane partial sums of exp and the
+ * output accumulators (lane owns features lane, lane+32, lane+64, lane+96) are rescaled when the
+ * maximum grows. Nothing of size Sq x T is ever stored, so any key count works. A row whose
+ * every key is masked (its maximum stays -inf) is written as zeros, as the CPU kernel does.
+ *
+ * K's shared rows have an odd stride, so lanes reading 32 different keys at one feature hit 32
+ * banks; Q rows are read by every lane at once (a broadcast); V rows are read along features. */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <mma.h>
+
+#include "backend/cuda/kernels/attention.h"
+
+#define ATT_WARPS 4
+#define ATT_ROWS 4
+#define ATT_BQ (ATT_WARPS * ATT_ROWS)
+#define ATT_BK 32
+
+__device__ __forceinline__ float ldf(float x) { return x; }
+__device__ __forceinline__ float ldf(__half x) { return __half2float(x); }
+__device__ __forceinline__ float ldf(__nv_bfloat16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ void stf(float *p, float v) { *p = v; }
+__device__ __forceinline__ void stf(__half *p, float v) { *p = __float2half_rn(v); }
+__device__ __forceinline__ void stf(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); }
+
+__device__ __forceinline__ float warp_max(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ float warp_sum(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+/* K's row stride in shared memory: odd, so 32 lanes reading one feature of 32 keys never share
+ * a bank. */
+__host__ __device__ __forceinline__ int k_stride(int64_t dh) { return (int)(dh | 1); }
+
+/* The mask's bias for key j of row (b, h, i); -inf where the key is masked out. */
+template <typename T>
+__device__ __forceinline__ float mask_bias(const ingk_attn_params &p, const void *mask, int64_t base, int64_t j)
+{
+    if (p.mask_kind == INGK_ATTN_MASK_NONE) return 0.0f;
+    if (j >= p.mlen) return -INFINITY;
+    if (p.mask_kind == INGK_ATTN_MASK_BOOL) return ((const unsigned char *)mask)[base + j] ? 0.0f : -INFINITY;
+    return ldf(((const T *)mask)[base + j]);
+}
+
+/* NC: output features per lane, ceil(Dv / 32) (1..4), so a head of 64 keeps 2 accumulators a row. */
+template <typename T, int NC>
+__global__ void __launch_bounds__(ATT_WARPS * 32)
+    attn_kernel(const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v, const void *__restrict__ mask,
+                T *__restrict__ y, ingk_attn_params p)
+{
+    extern __shared__ float smem[];
+    const int dh = (int)p.dh, dv = (int)p.dv, ks = k_stride(p.dh);
+    float *qs = smem;               /* [ATT_BQ][dh], scaled */
+    float *kt = qs + ATT_BQ * dh;   /* [ATT_BK][ks] */
+    float *vt = kt + ATT_BK * ks;   /* [ATT_BK][dv] */
+    const int64_t ntile = (p.sq + ATT_BQ - 1) / ATT_BQ;
+    const int64_t tile = blockIdx.x % ntile, bh = blockIdx.x / ntile;
+    const int64_t b = bh / p.hq, h = bh % p.hq, hk = h / (p.hq / p.hkv);
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int64_t i0 = tile * ATT_BQ;
+
+    for (int e = threadIdx.x; e < ATT_BQ * dh; e += blockDim.x) {
+        int r = e / dh, d = e - r * dh;
+        int64_t i = i0 + r;
+        qs[e] = i < p.sq ? ldf(q[b * p.q.b + h * p.q.h + i * p.q.s + d]) * p.scale : 0.0f;
+    }
+    const T *kb = k + b * p.k.b + hk * p.k.h;
+    const T *vb = v + b * p.v.b + hk * p.v.h;
+
+    float mx[ATT_ROWS], sum[ATT_ROWS], acc[ATT_ROWS][NC];
+    int64_t mbase[ATT_ROWS];
+#pragma unroll
+    for (int r = 0; r < ATT_ROWS; r++) {
+        mx[r] = -INFINITY;
+        sum[r] = 0.0f;
+#pragma unroll
+        for (int c = 0; c < NC; c++) acc[r][c] = 0.0f;
+        /* rows past Sq are computed (their scores are discarded) but must not read past the mask */
+        int64_t i = i0 + warp * ATT_ROWS + r;
+        mbase[r] = b * p.m.b + h * p.m.h + (i < p.sq ? i : p.sq - 1) * p.m.s;
+    }
+
+    for (int64_t j0 = 0; j0 < p.skv; j0 += ATT_BK) {
+        const int nk = p.skv - j0 < ATT_BK ? (int)(p.skv - j0) : ATT_BK;
+        __syncthreads(); /* the previous tile is consumed (and Q is in place) */
+        for (int e = threadIdx.x; e < nk * dh; e += blockDim.x) {
+            int r = e / dh, d = e - r * dh;
+            kt[r * ks + d] = ldf(kb[(j0 + r) * p.k.s + d]);
+        }
+        for (int e = threadIdx.x; e < nk * dv; e += blockDim.x) {
+            int r = e / dv, d = e - r * dv;
+            vt[r * dv + d] = ldf(vb[(j0 + r) * p.v.s + d]);
+        }
+        __syncthreads();
+
+        /* scores of this lane's key for the warp's rows */
+        float s[ATT_ROWS];
+#pragma unroll
+        for (int r = 0; r < ATT_ROWS; r++) s[r] = 0.0f;
+        if (lane < nk) {
+            const float *kr = kt + lane * ks, *qr = qs + warp * ATT_ROWS * dh;
+            int d = 0;
+            if ((dh & 3) == 0) /* Q rows 16-byte aligned: one broadcast load brings 4 features */
+                for (; d < dh; d += 4) {
+                    float k0 = kr[d], k1 = kr[d + 1], k2 = kr[d + 2], k3 = kr[d + 3];
+#pragma unroll
+                    for (int r = 0; r < ATT_ROWS; r++) {
+                        float4 qv = *reinterpret_cast<const float4 *>(qr + r * dh + d);
+                        s[r] = fmaf(qv.x, k0, fmaf(qv.y, k1, fmaf(qv.z, k2, fmaf(qv.w, k3, s[r]))));
+                    }
+                }
+#pragma unroll 4
+            for (; d < dh; d++) {
+                float kv = kr[d];
+#pragma unroll
+                for (int r = 0; r < ATT_ROWS; r++) s[r] = fmaf(qr[r * dh + d], kv, s[r]);
+            }
+        }
+        float pr[ATT_ROWS];
+#pragma unroll
+        for (int r = 0; r < ATT_ROWS; r++) {
+            float sc = lane < nk ? s[r] + mask_bias<T>(p, mask, mbase[r], j0 + lane) : -INFINITY;
+            float mnew = fmaxf(mx[r], warp_max(sc));
+            float alpha = 1.0f, e = 0.0f;
+            if (mnew != -INFINITY) { /* else every key so far is masked: nothing to rescale */
+                alpha = expf(mx[r] - mnew); /* 0 when mx was -inf */
+                e = expf(sc - mnew);        /* 0 for a masked key */
+            }
+            mx[r] = mnew;
+            sum[r] = sum[r] * alpha + e;
+#pragma unroll
+            for (int c = 0; c < NC; c++) acc[r][c] *= alpha;
+            pr[r] = e;
+        }
+        /* acc += P V: key jj's probability comes from lane jj */
+        for (int jj = 0; jj < nk; jj++) {
+            const float *vr = vt + jj * dv;
+            float vv[NC];
+#pragma unroll
+            for (int c = 0; c < NC; c++) vv[c] = lane + 32 * c < dv ? vr[lane + 32 * c] : 0.0f;
+#pragma unroll
+            for (int r = 0; r < ATT_ROWS; r++) {
+                float pj = __shfl_sync(0xffffffffu, pr[r], jj);
+#pragma unroll
+                for (int c = 0; c < NC; c++) acc[r][c] = fmaf(pj, vv[c], acc[r][c]);
+            }
+        }
+    }
+
+#pragma unroll
+    for (int r = 0; r < ATT_ROWS; r++) {
+        float l = warp_sum(sum[r]);
+        int64_t i = i0 + warp * ATT_ROWS + r;
+        if (i >= p.sq) continue;
+        float inv = mx[r] == -INFINITY || !(l > 0.0f) ? 0.0f : 1.0f / l; /* fully masked: zeros */
+        T *yr = y + b * p.y.b + h * p.y.h + i * p.y.s;
+#pragma unroll
+        for (int c = 0; c < NC; c++)
+            if (lane + 32 * c < dv) stf(yr + lane + 32 * c, acc[r][c] * inv);
+    }
+}
+
+/* ---- tensor cores (f16 / bf16, head sizes multiples of 16) ----------------------------------
+ *
+ * One block of TC_WARPS warps per (batch, query head, tile of TC_BQ query rows); each warp owns 16
+ * rows and runs QKᵀ and PV as 16x16x16 WMMA products with f32 accumulators. Per key tile of
+ * TC_BK: S = Q Kᵀ (f32) goes to the warp's shared scratch, two lanes per row apply scale and
+ * mask and update the running maximum and sum, write P = exp(S - max) in the input type and
+ * rescale the row's output, which lives in shared memory (f32) between tiles, so the row
+ * statistics never need the opaque fragment layout; then O += P V. Key rows past the end of a
+ * partial tile are zero-filled so the products read defined values (their P is 0). */
+#define TC_WARPS 2
+#define TC_BQ (16 * TC_WARPS)
+#define TC_BK 32
+
+/* Per-warp scratch in floats: S [16][TC_BK], O [16][dv], P [16][TC_BK] of 2-byte elements. */
+__host__ __device__ __forceinline__ int64_t tc_warp_floats(int64_t dv) { return 16 * TC_BK + 16 * dv + 8 * TC_BK; }
+
+template <typename T>
+__global__ void __launch_bounds__(TC_WARPS * 32)
+    attn_tc_kernel(const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v,
+                   const void *__restrict__ mask, T *__restrict__ y, ingk_attn_params p)
+{
+    namespace wm = nvcuda::wmma;
+    extern __shared__ __align__(128) unsigned char tc_smem[];
+    const int dh = (int)p.dh, dv = (int)p.dv;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    /* every region starts on a 32-byte boundary, as WMMA loads and stores require: dh and dv
+     * are multiples of 16 */
+    T *qs = (T *)tc_smem;          /* [TC_BQ][dh] */
+    T *ks = qs + TC_BQ * dh;       /* [TC_BK][dh] */
+    T *vs = ks + TC_BK * dh;       /* [TC_BK][dv] */
+    float *S = (float *)(vs + TC_BK * dv) + warp * tc_warp_floats(dv);
+    float *O = S + 16 * TC_BK;     /* [16][dv] */
+    T *P = (T *)(O + 16 * dv);     /* [16][TC_BK] */
+    const int64_t ntile = (p.sq + TC_BQ - 1) / TC_BQ;
+    const int64_t tile = blockIdx.x % ntile, bh = blockIdx.x / ntile;
+    const int64_t b = bh / p.hq, h = bh % p.hq, hk = h / (p.hq / p.hkv);
+    const int64_t i0 = tile * TC_BQ;
+
+    for (int e = threadIdx.x; e < TC_BQ * dh; e += blockDim.x) {
+        int r = e / dh, d = e - r * dh;
+        int64_t i = i0 + r;
+        if (i < p.sq) qs[e] = q[b * p.q.b + h * p.q.h + i * p.q.s + d];
+        else stf(qs + e, 0.0f);
+    }
+    for (int e = lane; e < 16 * dv; e += 32) O[e] = 0.0f;
+    const T *kb = k + b * p.k.b + hk * p.k.h;
+    const T *vb = v + b * p.v.b + hk * p.v.h;
+    const int row = lane >> 1, half = lane & 1; /* two lanes per row: keys / features split */
+    const int64_t irow = i0 + warp * 16 + row;
+    const int64_t mb = b * p.m.b + h * p.m.h + (irow < p.sq ? irow : p.sq - 1) * p.m.s;
+    float mx = -INFINITY, sum = 0.0f;
+
+    for (int64_t j0 = 0; j0 < p.skv; j0 += TC_BK) {
+        const int nk = p.skv - j0 < TC_BK ? (int)(p.skv - j0) : TC_BK;
+        __syncthreads(); /* the previous tile is consumed (and Q is in place) */
+        for (int e = threadIdx.x; e < TC_BK * dh; e += blockDim.x) {
+            int r = e / dh, d = e - r * dh;
+            if (r < nk) ks[e] = kb[(j0 + r) * p.k.s + d];
+            else stf(ks + e, 0.0f);
+        }
+        for (int e = threadIdx.x; e < TC_BK * dv; e += blockDim.x) {
+            int r = e / dv, d = e - r * dv;
+            if (r < nk) vs[e] = vb[(j0 + r) * p.v.s + d];
+            else stf(vs + e, 0.0f);
+        }
+        __syncthreads();
+
+        /* S = Q Kᵀ: K rows [key][d] are Kᵀ in column-major order */
+        for (int n = 0; n < TC_BK / 16; n++) {
+            wm::fragment<wm::accumulator, 16, 16, 16, float> sf;
+            wm::fill_fragment(sf, 0.0f);
+            for (int kk = 0; kk < dh / 16; kk++) {
+                wm::fragment<wm::matrix_a, 16, 16, 16, T, wm::row_major> af;
+                wm::fragment<wm::matrix_b, 16, 16, 16, T, wm::col_major> bf;
+                wm::load_matrix_sync(af, qs + warp * 16 * dh + kk * 16, dh);
+                wm::load_matrix_sync(bf, ks + n * 16 * dh + kk * 16, dh);
+                wm::mma_sync(sf, af, bf, sf);
+            }
+            wm::store_matrix_sync(S + n * 16, sf, TC_BK, wm::mem_row_major);
+        }
+        __syncwarp();
+
+        /* online softmax of this row's keys half*16 .. half*16+15 */
+        float sv[16], tmax = -INFINITY;
+#pragma unroll
+        for (int c = 0; c < 16; c++) {
+            int j = half * 16 + c;
+            sv[c] = j < nk ? S[row * TC_BK + j] * p.scale + mask_bias<T>(p, mask, mb, j0 + j) : -INFINITY;
+            tmax = fmaxf(tmax, sv[c]);
+        }
+        tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 1));
+        const float mnew = fmaxf(mx, tmax);
+        const float alpha = mnew == -INFINITY ? 1.0f : expf(mx - mnew); /* 0 when mx was -inf */
+        float tsum = 0.0f;
+#pragma unroll
+        for (int c = 0; c < 16; c++) {
+            float e = mnew == -INFINITY ? 0.0f : expf(sv[c] - mnew); /* 0 for a masked key */
+            stf(P + row * TC_BK + half * 16 + c, e);
+            tsum += e;
+        }
+        tsum += __shfl_xor_sync(0xffffffffu, tsum, 1);
+        sum = sum * alpha + tsum;
+        mx = mnew;
+        for (int c = half; c < dv; c += 2) O[row * dv + c] *= alpha;
+        __syncwarp();
+
+        /* O += P V */
+        for (int n = 0; n < dv / 16; n++) {
+            wm::fragment<wm::accumulator, 16, 16, 16, float> of;
+            wm::load_matrix_sync(of, O + n * 16, dv, wm::mem_row_major);
+            for (int kk = 0; kk < TC_BK / 16; kk++) {
+                wm::fragment<wm::matrix_a, 16, 16, 16, T, wm::row_major> af;
+                wm::fragment<wm::matrix_b, 16, 16, 16, T, wm::row_major> bf;
+                wm::load_matrix_sync(af, P + kk * 16, TC_BK);
+                wm::load_matrix_sync(bf, vs + kk * 16 * dv + n * 16, dv);
+                wm::mma_sync(of, af, bf, of);
+            }
+            wm::store_matrix_sync(O + n * 16, of, dv, wm::mem_row_major);
+        }
+        __syncwarp();
+    }
+
+    if (irow < p.sq) {
+        float inv = mx == -INFINITY || !(sum > 0.0f) ? 0.0f : 1.0f / sum; /* fully masked: zeros */
+        T *yr = y + b * p.y.b + h * p.y.h + irow * p.y.s;
+        for (int c = half; c < dv; c += 2) stf(yr + c, O[row * dv + c] * inv);
+    }
+}
+
+/* The tensor-core kernel takes 2-byte types with head sizes that are multiples of 16. */
+static int tc_fits(int dt, const ingk_attn_params *p)
+{
+    return (dt == 10 || dt == 16) && p->dh % 16 == 0 && p->dv % 16 == 0;
+}
+
+template <typename T>
+static int launch_tc(const void *q, const void *k, const void *v, const void *mask, void *y,
+                     const ingk_attn_params *p, cudaStream_t st)
+{
+    int64_t blocks = p->batch * p->hq * ((p->sq + TC_BQ - 1) / TC_BQ);
+    if (blocks == 0) return 0;
+    size_t smem = 2 * (size_t)(TC_BQ * p->dh + TC_BK * p->dh + TC_BK * p->dv) +
+                  sizeof(float) * (size_t)(TC_WARPS * tc_warp_floats(p->dv));
+    attn_tc_kernel<T><<<(unsigned)blocks, TC_WARPS * 32, smem, st>>>((const T *)q, (const T *)k, (const T *)v, mask,
+                                                                     (T *)y, *p);
+    return (int)cudaGetLastError();
+}
+
+template <typename T>
+static int launch(const void *q, const void *k, const void *v, const void *mask, void *y, const ingk_attn_params *p,
+                  cudaStream_t st)
+{
+    int64_t blocks = p->batch * p->hq * ((p->sq + ATT_BQ - 1) / ATT_BQ);
+    if (blocks == 0) return 0;
+    size_t smem = sizeof(float) * (size_t)(ATT_BQ * p->dh + ATT_BK * k_stride(p->dh) + ATT_BK * p->dv);
+    const T *qq = (const T *)q, *kk = (const T *)k, *vv = (const T *)v;
+    T *yy = (T *)y;
+    switch ((p->dv + 31) / 32) {
+    case 1: attn_kernel<T, 1><<<(unsigned)blocks, ATT_WARPS * 32, smem, st>>>(qq, kk, vv, mask, yy, *p); break;
+    case 2: attn_kernel<T, 2><<<(unsigned)blocks, ATT_WARPS * 32, smem, st>>>(qq, kk, vv, mask, yy, *p); break;
+    case 3: attn_kernel<T, 3><<<(unsigned)blocks, ATT_WARPS * 32, smem, st>>>(qq, kk, vv, mask, yy, *p); break;
+    default: attn_kernel<T, 4><<<(unsigned)blocks, ATT_WARPS * 32, smem, st>>>(qq, kk, vv, mask, yy, *p); break;
+    }
+    return (int)cudaGetLastError();
+}
+
+extern "C" int ingk_attention(int dt, const void *q, const void *k, const void *v, const void *mask, void *y,
+                              const ingk_attn_params *p, void *stream)
+{
+    if (p->dh < 1 || p->dh > INGK_ATTN_MAX_HEAD || p->dv < 1 || p->dv > INGK_ATTN_MAX_HEAD || p->hkv < 1 ||
+        p->hq % p->hkv || p->batch * p->hq * ((p->sq + ATT_BQ - 1) / ATT_BQ) > 0x7fffffff)
+        return (int)cudaErrorInvalidValue;
+    cudaStream_t st = (cudaStream_t)stream;
+    if (tc_fits(dt, p))
+        return dt == 10 ? launch_tc<__half>(q, k, v, mask, y, p, st) : launch_tc<__nv_bfloat16>(q, k, v, mask, y, p, st);
+    switch (dt) {
+    case 1: return launch<float>(q, k, v, mask, y, p, st);
+    case 10: return launch<__half>(q, k, v, mask, y, p, st);
+    case 16: return launch<__nv_bfloat16>(q, k, v, mask, y, p, st);
+    default: return (int)cudaErrorInvalidValue;
+    }
+}

@@ -1,0 +1,259 @@
+/* The CUDA Attention kernel against the CPU backend's (cpu/linalg_attention.c, the reference).
+ * Each case is an ONNX graph built twice: for CUDA (every Attention step must run on
+ * "cuda.Attention", not the CPU fallback) and for the CPU oracle as for a GPU (gu_build_as_gpu:
+ * the same passes, so the same Attention nodes, run by the CPU kernel). Both run 3 times on fresh
+ * seeded random inputs uniform in [-1, 1) (masks that are graph inputs too), the CUDA outputs
+ * bound to buffers filled with 0xFF bytes (NaN) before every run, so an element the kernel never
+ * writes fails; runs 2 and 3 replay a captured CUDA graph.
+ *
+ * Cases: direct Attention-23 nodes over 4-D and 3-D layouts, Sq != Skv, odd sizes (S = 77, 33,
+ * 1), head sizes 32/64/80/128 and Dv != D, grouped queries, default and given scales, float masks
+ * of rank 1-4 broadcast over batch/head/rows, a mask shorter than the keys, constant masks with
+ * -inf that mask whole rows (the CPU writes zeros there) and bool masks; then the attention
+ * pattern fuse_attention rewrites (BERT-base's [1,12,128,64] with a [B,1,1,S] mask, exactly one
+ * Attention step on the GPU); then tiny_bert from ../shared/models built for CUDA: its Attention
+ * steps on the GPU and its outputs equal to the CPU program's. f16/bf16 cases with head sizes that
+ * are multiples of 16 run the tensor-core kernel, the others (D 8/12, 16/24, 40) and all f32 cases
+ * the FMA kernel.
+ *
+ * Tolerances, |cuda - cpu| <= atol + rtol |cpu|: f32 1e-4 rel + 1e-5 abs (f32 on both sides; the
+ * GPU sums in another order and rescales an online softmax). f16 2e-3 + 2e-3: the CPU rounds
+ * the scaled Q and K, each score, exp and probability to f16 as the reference does, the GPU keeps
+ * them in f32 (the tensor-core kernel rounds P to f16 before P V); with inputs in [-1, 1) those
+ * roundings move an output by well under one f16 ulp (9.8e-4 at 1). bf16 1.6e-2 + 1.6e-2 (two
+ * bf16 ulps, the same reasoning). tiny_bert (f32, every kernel of the model on the GPU):
+ * 1e-3 + 1e-4, the bar the models meet against PyTorch.
+ *
+ * Exits 77 (skipped) with a message without a usable GPU; else prints a line per case and
+ * "N passed, N failed"; exit 1 on any failure. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/dtype.h"
+#include "graph_util.h"
+#include "runtime/runtime.h"
+
+#define F32 INGOT_DTYPE_F32
+#define F16 INGOT_DTYPE_F16
+#define BF16 INGOT_DTYPE_BF16
+
+static int no_gpu;
+
+static void tol(int dt, double *rtol, double *atol)
+{
+    if (dt == F16) *rtol = 2e-3, *atol = 2e-3;
+    else if (dt == BF16) *rtol = 1.6e-2, *atol = 1.6e-2;
+    else *rtol = 1e-4, *atol = 1e-5;
+}
+
+/* Build g for CUDA and for the CPU oracle, check the steps, compare. want: Attention steps. */
+static void check_case(const char *what, gu_graph *g, int dt, int want)
+{
+    static uint64_t seed = 1;
+    ingot_engine *eg = NULL, *ec = NULL;
+    ingot_status st = gu_build_cuda_pair(g, INGOT_PRECISION_FP32, no_gpu, &eg, &ec);
+    if (st == INGOT_ERR_BACKEND) {
+        no_gpu = 1;
+        return;
+    }
+    CHECK(st == INGOT_OK, "%s: CUDA build (status %d)", what, (int)st);
+    CHECK(ec != NULL, "%s: CPU oracle build", what);
+    if (eg && ec) {
+        char why[256] = "";
+        int n = gu_count_op(eg, "Attention");
+        CHECK(n == want, "%s: %d Attention steps, want %d", what, n, want);
+        CHECK(gu_count_op(ec, "Attention") == want, "%s: the oracle has the same Attention steps", what);
+        int on_gpu = gu_steps_use(eg, "Attention", "cuda.Attention", why, sizeof why);
+        CHECK(on_gpu, "%s: %s", what, why);
+        double rtol, atol;
+        tol(dt, &rtol, &atol);
+        gu_compare_opts co = {seed++ * 0x9E3779B97F4A7C15ull, 3, -1.0, 1.0, 1, rtol, atol};
+        int same = gu_compare(eg, ec, &co);
+        CHECK(same, "%s: CUDA equals the CPU (rtol %g, atol %g)", what, rtol, atol);
+        printf("%s %s\n", same && on_gpu && n == want ? "ok  " : "FAIL", what);
+    }
+    ingot_engine_destroy(eg);
+    ingot_engine_destroy(ec);
+}
+
+/* A constant of dtype dt from f32 values. */
+static void const_of(gu_graph *g, const char *name, int dt, int rank, const int64_t *dims, const float *v, int64_t n)
+{
+    if (dt == F32) {
+        gu_const_f32(g, name, rank, dims, v);
+        return;
+    }
+    uint16_t *h = malloc((size_t)(n ? n : 1) * sizeof *h);
+    if (!h) abort();
+    for (int64_t i = 0; i < n; i++) h[i] = dt == F16 ? ing_f32_to_f16(v[i]) : ing_f32_to_bf16(v[i]);
+    gu_const(g, name, dt, rank, dims, h);
+    free(h);
+}
+
+enum { M_NONE, M_INPUT, M_INF, M_BOOL };
+
+typedef struct acase {
+    int dt, r3;                             /* r3: 3-D [B, S, H*D] inputs */
+    int64_t b, hq, hkv, sq, skv, dh, dv;
+    int mask;                               /* M_* */
+    int mrank;                              /* mask rank; dims right-aligned to [B, 1|Hq, Sq, T] */
+    int m_heads, m_rows;                    /* mask varies over heads / rows (else 1 there) */
+    int64_t mlen;                           /* the mask's last dim (T unless testing a short one) */
+    float scale;                            /* 0: the default 1/sqrt(D) */
+} acase;
+
+/* One Attention-23 node over graph inputs q, k, v [and mask]. */
+static gu_graph *direct(const acase *c)
+{
+    gu_graph *g = gu_new(23);
+    if (c->r3) {
+        gu_input(g, "q", c->dt, 3, (int64_t[]){c->b, c->sq, c->hq * c->dh});
+        gu_input(g, "k", c->dt, 3, (int64_t[]){c->b, c->skv, c->hkv * c->dh});
+        gu_input(g, "v", c->dt, 3, (int64_t[]){c->b, c->skv, c->hkv * c->dv});
+    } else {
+        gu_input(g, "q", c->dt, 4, (int64_t[]){c->b, c->hq, c->sq, c->dh});
+        gu_input(g, "k", c->dt, 4, (int64_t[]){c->b, c->hkv, c->skv, c->dh});
+        gu_input(g, "v", c->dt, 4, (int64_t[]){c->b, c->hkv, c->skv, c->dv});
+    }
+    if (c->mask != M_NONE) {
+        int64_t full[4] = {c->b, c->m_heads ? c->hq : 1, c->m_rows ? c->sq : 1, c->mlen}, md[4], n = 1;
+        for (int d = 0; d < c->mrank; d++) n *= md[d] = full[4 - c->mrank + d];
+        if (c->mask == M_INPUT) {
+            gu_input(g, "mask", c->dt, c->mrank, md);
+        } else {
+            /* key j of mask row r masked when (r + j) % 3 == 0; rows r % 4 == 1 masked whole */
+            float *f = malloc((size_t)n * sizeof *f);
+            uint8_t *u = malloc((size_t)n);
+            if (!f || !u) abort();
+            for (int64_t i = 0; i < n; i++) {
+                int64_t r = i / c->mlen, j = i % c->mlen;
+                int keep = (r + j) % 3 != 0 && r % 4 != 1;
+                f[i] = keep ? 0.25f * (float)(j % 5) - 0.5f : -INFINITY;
+                u[i] = (uint8_t)keep;
+            }
+            if (c->mask == M_BOOL) gu_const(g, "mask", INGOT_DTYPE_BOOL, c->mrank, md, u);
+            else const_of(g, "mask", c->dt, c->mrank, md, f, n);
+            free(f);
+            free(u);
+        }
+    }
+    gu_node(g, "Attention", "attn", c->mask != M_NONE ? "q,k,v,mask" : "q,k,v", "y");
+    if (c->scale != 0.0f) gu_attr_float(g, "scale", c->scale);
+    if (c->r3) {
+        gu_attr_int(g, "q_num_heads", c->hq);
+        gu_attr_int(g, "kv_num_heads", c->hkv);
+    }
+    gu_output(g, "y");
+    return g;
+}
+
+static void run_direct(const acase *c)
+{
+    static const char *const mk[] = {"no mask", "mask input", "-inf const mask", "bool const mask"};
+    char what[256];
+    snprintf(what, sizeof what, "%s %s B%lld Hq%lld Hkv%lld Sq%lld Skv%lld D%lld Dv%lld, %s rank %d%s%s len %lld%s",
+             ingot_dtype_name((ingot_dtype)c->dt), c->r3 ? "3-D" : "4-D", (long long)c->b, (long long)c->hq,
+             (long long)c->hkv, (long long)c->sq, (long long)c->skv, (long long)c->dh, (long long)c->dv, mk[c->mask],
+             c->mrank, c->m_heads ? " per head" : "", c->m_rows ? " per row" : "", (long long)c->mlen,
+             c->scale != 0.0f ? ", scale given" : "");
+    check_case(what, direct(c), c->dt, 1);
+}
+
+/* The attention pattern fuse_attention rewrites (PyTorch SDPA export): Transpose(K), MatMul,
+ * Mul by a scale, Add a [B,1,1,T] mask input, Softmax(-1), Where(IsNaN(p), 0, p), MatMul V. */
+static gu_graph *pattern(int dt, int64_t b, int64_t h, int64_t s, int64_t d)
+{
+    gu_graph *g = gu_new(17);
+    gu_input(g, "q", dt, 4, (int64_t[]){b, h, s, d});
+    gu_input(g, "k", dt, 4, (int64_t[]){b, h, s, d});
+    gu_input(g, "v", dt, 4, (int64_t[]){b, h, s, d});
+    gu_input(g, "mask", dt, 4, (int64_t[]){b, 1, 1, s});
+    float sc = 1.0f / sqrtf((float)d), zero = 0.0f;
+    const_of(g, "scale", dt, 0, NULL, &sc, 1);
+    const_of(g, "zero", dt, 1, (int64_t[]){1}, &zero, 1);
+    gu_node(g, "Transpose", "kt", "k", "kt");
+    gu_attr_ints(g, "perm", 4, (int64_t[]){0, 1, 3, 2});
+    gu_node(g, "MatMul", "qk", "q,kt", "s");
+    gu_node(g, "Mul", "mul", "s,scale", "ss");
+    gu_node(g, "Add", "add_mask", "ss,mask", "sm");
+    gu_node(g, "Softmax", "softmax", "sm", "p");
+    gu_attr_int(g, "axis", -1);
+    gu_node(g, "IsNaN", "isnan", "p", "nan");
+    gu_node(g, "Where", "where", "nan,zero,p", "pw");
+    gu_node(g, "MatMul", "pv", "pw,v", "y");
+    gu_output(g, "y");
+    return g;
+}
+
+/* tiny_bert built for CUDA: Attention steps on the GPU, outputs equal to the CPU program's. */
+static void tiny_bert(void)
+{
+    const char *shared = getenv("INGOT_SHARED_DIR");
+    if (!shared) shared = INGOT_SHARED_DIR;
+    char path[2048];
+    snprintf(path, sizeof path, "%s/models/tiny_bert/model.onnx", shared);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        printf("SKIP tiny_bert: %s is absent\n", path);
+        return;
+    }
+    fclose(f);
+    ingot_build_opts o;
+    ingot_build_opts_init(&o);
+    o.backend = INGOT_BACKEND_CUDA;
+    ingot_engine *eg = NULL, *ec = NULL;
+    CHECK(ingot_builder_build_file(path, &o, &eg) == INGOT_OK, "tiny_bert: CUDA build: %s", ingot_last_error());
+    ec = gu_build_file_as_gpu(path, INGOT_PRECISION_FP32, NULL, 0, NULL);
+    CHECK(ec != NULL, "tiny_bert: CPU oracle build");
+    if (eg && ec) {
+        char why[256] = "";
+        int n = gu_count_op(eg, "Attention");
+        CHECK(n >= 1, "tiny_bert: %d Attention steps on CUDA (fuse_attention fired)", n);
+        int on_gpu = gu_steps_use(eg, "Attention", "cuda.Attention", why, sizeof why);
+        CHECK(on_gpu, "tiny_bert: %s", why);
+        gu_compare_opts co = {77, 2, -1.0, 1.0, 1, 1e-3, 1e-4}; /* the models' bar (README) */
+        int same = gu_compare(eg, ec, &co);
+        CHECK(same, "tiny_bert: CUDA equals the CPU program");
+        printf("%s tiny_bert: %d Attention steps on cuda.Attention\n", same && on_gpu && n >= 1 ? "ok  " : "FAIL", n);
+    }
+    ingot_engine_destroy(eg);
+    ingot_engine_destroy(ec);
+}
+
+int main(void)
+{
+    static const int dts[] = {F32, F16, BF16};
+    for (int k = 0; k < 3; k++) {
+        int dt = dts[k];
+        /* BERT-base's shape, its [B,1,1,S] mask */
+        run_direct(&(acase){dt, 0, 1, 12, 12, 128, 128, 64, 64, M_INPUT, 4, 0, 0, 128, 0});
+        if (no_gpu) return 77;
+        run_direct(&(acase){dt, 0, 2, 3, 3, 77, 77, 64, 64, M_NONE, 0, 0, 0, 77, 0});
+        /* Sq != Skv, odd head sizes, Dv != D, more than one key tile with a partial last one */
+        run_direct(&(acase){dt, 0, 2, 4, 4, 33, 100, 32, 32, M_INPUT, 2, 0, 1, 100, 0.3f});
+        run_direct(&(acase){dt, 0, 1, 2, 2, 1, 77, 80, 80, M_INPUT, 1, 0, 0, 77, 0});
+        run_direct(&(acase){dt, 0, 2, 2, 2, 19, 45, 80, 48, M_INPUT, 4, 1, 1, 45, 0});
+        run_direct(&(acase){dt, 0, 1, 2, 2, 40, 70, 128, 128, M_INPUT, 3, 1, 0, 70, 0});
+        /* grouped queries, 3-D layout */
+        run_direct(&(acase){dt, 0, 2, 6, 2, 17, 23, 16, 24, M_NONE, 0, 0, 0, 23, 0});
+        run_direct(&(acase){dt, 1, 2, 4, 2, 21, 29, 8, 12, M_INPUT, 2, 0, 1, 29, 0.5f});
+        /* a mask shorter than the keys: keys past it are masked */
+        run_direct(&(acase){dt, 0, 1, 2, 2, 9, 40, 32, 32, M_INPUT, 4, 0, 1, 31, 0});
+        /* -inf and bool masks: rows r % 4 == 1 have every key masked (zeros) */
+        run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 64, 64, M_INF, 4, 1, 1, 37, 0});
+        run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 64, 64, M_BOOL, 3, 1, 1, 37, 0});
+        run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 64, 64, M_BOOL, 2, 0, 1, 37, 0});
+        /* head size not a multiple of 16: f16/bf16 on the FMA kernel too */
+        run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 40, 40, M_INF, 4, 1, 1, 37, 0});
+        char what[128];
+        snprintf(what, sizeof what, "%s fused pattern [1,12,128,64], mask [1,1,1,128]", ingot_dtype_name((ingot_dtype)dt));
+        check_case(what, pattern(dt, 1, 12, 128, 64), dt, 1);
+        snprintf(what, sizeof what, "%s fused pattern [2,3,77,32], mask [2,1,1,77]", ingot_dtype_name((ingot_dtype)dt));
+        check_case(what, pattern(dt, 2, 3, 77, 32), dt, 1);
+    }
+    tiny_bert();
+    DONE();
+}
