@@ -1,5 +1,7 @@
 /* fuse_attention: MatMul(Q[·s], Kᵀ[·s]) [÷|· const] [+ mask] → Softmax(last) [→ Where(IsNaN, 0)] →
- * MatMul(·, V) → Attention-23 (4-D, scale attribute, mask as input 3, Kᵀ's Transpose re-permuted).
+ * MatMul(·, V) → Attention-23 (4-D, scale attribute, mask as input 3, Kᵀ's Transpose re-permuted);
+ * then, where the heads are split by Reshape+Transpose before it and merged after it, the 3-D
+ * Attention on the unsplit tensors (try_3d).
  * Preconditions: static 4-D shapes, one float dtype, no broadcasting, scales > 0, masks finite or guarded. */
 #include <math.h>
 #include <string.h>
@@ -258,6 +260,70 @@ static ingot_status try_attention(opt_rec_ctx *c, int32_t mm2, int *done, opt_st
     return INGOT_OK;
 }
 
+/* The head split feeding one Attention input: v = Transpose(perm 0,2,1,3) of Reshape(x) with x
+ * [B,S,E] and the reshape [B,S,H,E/H], each read only by the next; absorbed gets both nodes.
+ * Returns x, or -1; *heads = H. */
+static int32_t head_split(const opt_rec_ctx *c, int32_t v, int32_t user, int64_t *heads, int32_t *absorbed)
+{
+    static const int64_t swap[4] = {0, 2, 1, 3};
+    int32_t t = opt_rec_producer(c, v, "Transpose");
+    size_t np = 0;
+    if (t < 0 || !opt_rec_only_use(c, v, user)) return -1;
+    const int64_t *perm = ir_attr_ints(&c->m->nodes[t], "perm", &np);
+    if (!perm || np != 4 || memcmp(perm, swap, sizeof swap) != 0) return -1;
+    int32_t mid = c->m->nodes[t].in[0], r = opt_rec_producer(c, mid, "Reshape");
+    if (r < 0 || !opt_rec_only_use(c, mid, t)) return -1;
+    int32_t x = c->m->nodes[r].in[0];
+    const ing_tensor *xt = &c->m->values[x].t, *mt = &c->m->values[mid].t;
+    if (xt->rank != 3 || !known4(mt) || !ing_shape_known(xt) || xt->dtype != mt->dtype) return -1;
+    if (xt->dims[0] != mt->dims[0] || xt->dims[1] != mt->dims[1] || xt->dims[2] != mt->dims[2] * mt->dims[3]) return -1;
+    *heads = mt->dims[2];
+    absorbed[0] = t;
+    absorbed[1] = r;
+    return x;
+}
+
+/* A 4-D Attention between head splits (Reshape [B,S,E] → [B,S,H,D], Transpose 0,2,1,3) on Q, K
+ * and V and the head merge after it (Transpose 0,2,1,3, Reshape to [B,S,H·Dv]) becomes the 3-D
+ * Attention on the unsplit tensors (q_num_heads, kv_num_heads): the same arithmetic, and the
+ * eight data movements are gone (a kernel reads each head in place). */
+static ingot_status try_3d(opt_rec_ctx *c, int32_t att, int *done, opt_stats *st)
+{
+    ir_model *m = c->m;
+    const ir_node *a = &m->nodes[att];
+    static const int64_t swap[4] = {0, 2, 1, 3};
+    int32_t absorbed[9], x[3];
+    int64_t heads[3];
+    *done = 0;
+    if (a->n_in < 3 || a->n_out != 1 || !known4(&m->values[a->out[0]].t)) return INGOT_OK;
+    for (int i = 0; i < 3; i++)
+        if ((x[i] = head_split(c, a->in[i], att, &heads[i], &absorbed[2 * i])) < 0) return INGOT_OK;
+    if (heads[1] != heads[2] || heads[0] % heads[1] != 0) return INGOT_OK;
+    int32_t y = a->out[0], t = opt_rec_consumer(c, y, "Transpose");
+    size_t np = 0;
+    const int64_t *perm = t >= 0 ? ir_attr_ints(&m->nodes[t], "perm", &np) : NULL;
+    if (!perm || np != 4 || memcmp(perm, swap, sizeof swap) != 0) return INGOT_OK;
+    int32_t r = opt_rec_consumer(c, m->nodes[t].out[0], "Reshape");
+    if (r < 0) return INGOT_OK;
+    const ing_tensor *yt = &m->values[y].t, *ot = &m->values[m->nodes[r].out[0]].t;
+    if (ot->rank != 3 || !ing_shape_known(ot) || ot->dims[0] != yt->dims[0] || ot->dims[1] != yt->dims[2] ||
+        ot->dims[2] != yt->dims[1] * yt->dims[3])
+        return INGOT_OK;
+    absorbed[6] = t;
+    absorbed[7] = r;
+    absorbed[8] = att;
+    int32_t in[4] = {x[0], x[1], x[2], a->n_in > 3 ? a->in[3] : -1}, id;
+    float scale = ir_attr_float(a, "scale", 0.0f);
+    ING_TRY(opt_rec_new_node(c, att, "Attention", 23, in, a->n_in > 3 ? 4 : 3, m->nodes[r].out[0], &id));
+    if (scale > 0.0f) ING_TRY(opt_rec_attr_float(c, id, "scale", scale));
+    ING_TRY(opt_rec_attr_int(c, id, "q_num_heads", heads[0]));
+    ING_TRY(opt_rec_attr_int(c, id, "kv_num_heads", heads[1]));
+    ING_TRY(opt_rec_commit(c, id, att, absorbed, 9));
+    st->fused += 8;
+    *done = 1;
+    return INGOT_OK;
+}
+
 static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
 {
     /* Only for a backend with its own Attention kernel: otherwise the fused op would run as a
@@ -273,6 +339,13 @@ static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
             int done = 0;
             s = try_attention(&c, m->bodies[b].nodes[k], &done, st);
             if (done) k = -1; /* the body changed: rescan it */
+        }
+        for (int32_t k = 0; s == INGOT_OK && k < m->bodies[b].n_nodes; k++) {
+            const ir_node *n = &m->nodes[m->bodies[b].nodes[k]];
+            if (n->domain[0] || strcmp(n->op, "Attention") || ir_attr_int(n, "q_num_heads", 0)) continue;
+            int done = 0;
+            s = try_3d(&c, m->bodies[b].nodes[k], &done, st);
+            if (done) k = -1;
         }
     }
     opt_rec_free(&c);

@@ -420,6 +420,44 @@ static gu_graph *sdpa_attention(int inf_mask)
     return g;
 }
 
+/* BERT's self-attention as exported: Q, K, V [B,S,H·D] split into heads (Reshape [B,S,H,D],
+ * Transpose 0,2,1,3; K transposed 0,2,3,1 for Kᵀ), the heads merged after (Transpose 0,2,1,3,
+ * Reshape [B,S,H·D]). extra_use: the merged heads' 4-D value is an output too (the 3-D form
+ * must not fire). */
+static gu_graph *bert_attention(int extra_use)
+{
+    gu_graph *g = gu_new(17);
+    const char *xs[3] = {"q3", "k3", "v3"};
+    for (int i = 0; i < 3; i++) gu_input(g, xs[i], INGOT_DTYPE_F32, 3, (int64_t[]){AB, AS, AH * AD});
+    gu_const(g, "split", INGOT_DTYPE_I64, 1, (int64_t[]){4}, (int64_t[]){AB, AS, AH, AD});
+    gu_const(g, "merge", INGOT_DTYPE_I64, 1, (int64_t[]){3}, (int64_t[]){AB, AS, AH * AD});
+    gu_const_f32(g, "scale", 0, NULL, (float[]){2.828427f});
+    float mk[AB * AS];
+    for (int i = 0; i < AB * AS; i++) mk[i] = (i % 4 == 3) ? -10000.0f : 0.0f;
+    gu_const_f32(g, "mask", 4, (int64_t[]){AB, 1, 1, AS}, mk);
+    gu_node(g, "Reshape", "rq", "q3,split", "q4");
+    gu_node(g, "Transpose", "tq", "q4", "q");
+    gu_attr_ints(g, "perm", 4, (int64_t[]){0, 2, 1, 3});
+    gu_node(g, "Reshape", "rk", "k3,split", "k4");
+    gu_node(g, "Transpose", "tk", "k4", "kt");
+    gu_attr_ints(g, "perm", 4, (int64_t[]){0, 2, 3, 1});
+    gu_node(g, "Reshape", "rv", "v3,split", "v4");
+    gu_node(g, "Transpose", "tv", "v4", "v");
+    gu_attr_ints(g, "perm", 4, (int64_t[]){0, 2, 1, 3});
+    gu_node(g, "MatMul", "qk", "q,kt", "s");
+    gu_node(g, "Div", "div", "s,scale", "ss");
+    gu_node(g, "Add", "add_mask", "ss,mask", "sm");
+    gu_node(g, "Softmax", "softmax", "sm", "p");
+    gu_attr_int(g, "axis", -1);
+    gu_node(g, "MatMul", "pv", "p,v", "o");
+    gu_node(g, "Transpose", "to", "o", "ot");
+    gu_attr_ints(g, "perm", 4, (int64_t[]){0, 2, 1, 3});
+    gu_node(g, "Reshape", "ro", "ot,merge", "y");
+    gu_output(g, "y");
+    if (extra_use) gu_output(g, "ot");
+    return g;
+}
+
 /* Run e once on inputs 0.25·(i mod 7) - 0.75 and copy its single f32 output to out. */
 static int run_outputs(ingot_engine *e, float *out, size_t bytes)
 {
@@ -537,6 +575,23 @@ static void test_attention(void)
     run_only("attention scores used elsewhere (no)", hf_attention(0, -1, 1, 2.828427f), &no4);
     run_only("attention negative scale (no)", hf_attention(0, -1, 0, -2.0f), &no4);
 
+    /* BERT's head split and merge: one 3-D Attention on the unsplit tensors */
+    expect e3 = {"fuse_attention", "Attention", 13, 1, 1, 13, 1e-4, 1e-5};
+    on = run_case("attention bert 3-D", bert_attention(0), &e3);
+    if (on) {
+        const ir_node *n = gu_find_op(on, "Attention");
+        CHECK(n && ir_attr_int(n, "q_num_heads", 0) == AH && ir_attr_int(n, "kv_num_heads", 0) == AH && n->n_in == 4,
+              "attention bert: 3-D with %d heads, mask input", AH);
+        ingot_engine_destroy(on);
+    }
+    /* the 4-D result is read elsewhere: the 4-D Attention stays, with its reshapes/transposes */
+    expect e4 = {"fuse_attention", "Attention", 13, 9, 1, 0, 1e-4, 1e-5};
+    on = run_case("attention bert, merged heads read twice (4-D)", bert_attention(1), &e4);
+    if (on) {
+        const ir_node *n = gu_find_op(on, "Attention");
+        CHECK(n && ir_attr_int(n, "q_num_heads", 0) == 0, "attention bert read twice: stays 4-D");
+        ingot_engine_destroy(on);
+    }
     /* must not fire: K broadcast over the batch (MatMul broadcasts, Attention does not) */
     g = gu_new(17);
     gu_input(g, "q", INGOT_DTYPE_F32, 4, (int64_t[]){AB, AH, AS, AD});
