@@ -270,7 +270,7 @@ static ingot_engine *build_as_gpu(ir_model *m, int precision, const char *const 
 {
     engine_plan *plan = NULL;
     ingot_engine *e = NULL;
-    opt_options oo = {INGOT_BACKEND_CPU, precision, gpu_has_kernel};
+    opt_options oo = {INGOT_BACKEND_CUDA, precision, gpu_has_kernel}; /* passes for CUDA (layout_nhwc) */
     ingot_status st = ir_infer_model(m);
     if (st == INGOT_OK) st = opt_run(m, &oo, disabled, n_disabled, 0);
     if (st == INGOT_OK && (st = engine_plan_create(m, &plan)) == INGOT_OK) m = NULL;
@@ -452,4 +452,15 @@ done:
     ingot_context_destroy(ca);
     ingot_context_destroy(cb);
     return same;
+}
+
+int gu_inputs_fixed(const ingot_engine *e)
+{
+    int fixed = 1;
+    for (size_t k = 0; k < ingot_engine_num_inputs(e); k++) {
+        ingot_tensor_info info;
+        ingot_engine_get_input(e, k, &info);
+        for (int d = 0; d < info.rank; d++) fixed &= info.dims[d] >= 0;
+    }
+    return fixed;
 }

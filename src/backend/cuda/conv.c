@@ -1,4 +1,5 @@
-/* Convolution and pooling on cuDNN (NCHW, f32 and f16; f16 accumulates in f32).
+/* Convolution and pooling on cuDNN (NCHW, or NHWC under channels_last; f32 and f16; f16
+ * accumulates in f32).
  *
  * Accepted: 1-D and 2-D Conv with explicit symmetric pads (or VALID), any group count,
  * strides and dilations, optional bias; FusedConv (bias, residual, activation) likewise, its
@@ -34,8 +35,15 @@ typedef struct geom {
     int k[2], s[2], d[2], p[2];
 } geom;
 
+/* channels_last (opt/layout_nhwc.c): X [N, H, W, C], W [M, kh, kw, C/group] (KRSC), Y [N, H, W, M];
+ * the descriptors take them as CUDNN_TENSOR_NHWC with the same logical NCHW dims. */
+static int node_cl(const ir_node *n) { return ir_attr_int(n, "channels_last", 0) != 0; }
+
+static cudnnTensorFormat_t dnn_format(int cl) { return cl ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW; }
+
 static int read_geom(const ir_node *n, const ing_tensor *x, const ing_tensor *w, geom *g)
 {
+    int ks0 = node_cl(n) ? 1 : 2; /* the weight's first kernel axis */
     int nd = x->rank - 2;
     if (nd < 1 || nd > 2) return 0;
     const char *ap = ir_attr_string(n, "auto_pad", "NOTSET");
@@ -49,7 +57,7 @@ static int read_geom(const ir_node *n, const ing_tensor *x, const ing_tensor *w,
     if ((ks && (int)nk != nd) || (st && (int)ns != nd) || (dl && (int)ndl != nd) || (pd && (int)np != 2 * nd)) return 0;
     g->nd = nd;
     for (int i = 0; i < nd; i++) {
-        g->k[i] = (int)(ks ? ks[i] : (w ? w->dims[2 + i] : 1));
+        g->k[i] = (int)(ks ? ks[i] : (w ? w->dims[ks0 + i] : 1));
         g->s[i] = (int)(st ? st[i] : 1);
         g->d[i] = (int)(dl ? dl[i] : 1);
         int64_t b = pd && !valid ? pd[i] : 0, e = pd && !valid ? pd[i + nd] : 0;
@@ -63,13 +71,15 @@ static int read_geom(const ir_node *n, const ing_tensor *x, const ing_tensor *w,
     return 1;
 }
 
-/* NCHW dims of a 3-D or 4-D tensor (3-D gets H = 1). */
-static void nchw(const ing_tensor *t, int d[4])
+/* Logical NCHW dims of a 3-D or 4-D tensor (3-D gets H = 1), stored NCHW or (cl) NHWC. */
+static void nchw(const ing_tensor *t, int cl, int d[4])
 {
-    if (t->rank == 3) {
-        d[0] = (int)t->dims[0], d[1] = (int)t->dims[1], d[2] = 1, d[3] = (int)t->dims[2];
+    int r = t->rank, c = cl ? r - 1 : 1, sp = cl ? 1 : 2; /* channel axis, first spatial axis */
+    d[0] = (int)t->dims[0], d[1] = (int)t->dims[c];
+    if (r == 3) {
+        d[2] = 1, d[3] = (int)t->dims[sp];
     } else {
-        for (int i = 0; i < 4; i++) d[i] = (int)t->dims[i];
+        d[2] = (int)t->dims[sp], d[3] = (int)t->dims[sp + 1];
     }
 }
 
@@ -103,11 +113,12 @@ static ingot_status conv_descs_make(const ir_node *node, const ing_tensor *x, co
     geom g;
     memset(d, 0, sizeof *d);
     if (!read_geom(node, x, w, &g)) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "geometry not supported on cuDNN");
-    int xd[4], wd[4], yd[4];
-    nchw(x, xd);
-    nchw(w, wd);
-    nchw(y, yd);
+    int xd[4], wd[4], yd[4], cl = node_cl(node);
+    nchw(x, cl, xd);
+    nchw(w, cl, wd);
+    nchw(y, cl, yd);
     cudnnDataType_t dt = dnn_type(x->dtype);
+    cudnnTensorFormat_t f = dnn_format(cl);
     ingot_status st = INGOT_OK;
 #define TRY(call)                                                                                  \
     do {                                                                                           \
@@ -117,9 +128,9 @@ static ingot_status conv_descs_make(const ir_node *node, const ing_tensor *x, co
     TRY(cudnnCreateTensorDescriptor(&d->y));
     TRY(cudnnCreateFilterDescriptor(&d->w));
     TRY(cudnnCreateConvolutionDescriptor(&d->c));
-    TRY(cudnnSetTensor4dDescriptor(d->x, CUDNN_TENSOR_NCHW, dt, xd[0], xd[1], xd[2], xd[3]));
-    TRY(cudnnSetTensor4dDescriptor(d->y, CUDNN_TENSOR_NCHW, dt, yd[0], yd[1], yd[2], yd[3]));
-    TRY(cudnnSetFilter4dDescriptor(d->w, dt, CUDNN_TENSOR_NCHW, wd[0], wd[1], wd[2], wd[3]));
+    TRY(cudnnSetTensor4dDescriptor(d->x, f, dt, xd[0], xd[1], xd[2], xd[3]));
+    TRY(cudnnSetTensor4dDescriptor(d->y, f, dt, yd[0], yd[1], yd[2], yd[3]));
+    TRY(cudnnSetFilter4dDescriptor(d->w, dt, f, wd[0], wd[1], wd[2], wd[3]));
     TRY(cudnnSetConvolution2dDescriptor(d->c, g.p[0], g.p[1], g.s[0], g.s[1], g.d[0], g.d[1],
                                         CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     TRY(cudnnSetConvolutionGroupCount(d->c, (int)ir_attr_int(node, "group", 1)));
@@ -266,13 +277,13 @@ static ingot_status conv_call_run(void *arg)
     return err ? cuda_check(err, "ingot_epilogue") : INGOT_OK;
 }
 
-/* y's channel count and the elements per channel run (NCHW). */
-static void conv_call_shape(conv_call *c, const ing_tensor *y)
+/* y's channel count and the elements per channel run (NCHW; channels last: runs of one). */
+static void conv_call_shape(conv_call *c, const ing_tensor *y, int cl)
 {
     c->numel = ing_numel(y);
-    c->channels = y->dims[1];
+    c->channels = y->dims[cl ? y->rank - 1 : 1];
     c->inner = 1;
-    for (int d = 2; d < y->rank; d++) c->inner *= y->dims[d];
+    for (int d = 2; d < y->rank && !cl; d++) c->inner *= y->dims[d];
     c->half = y->dtype == INGOT_DTYPE_F16;
 }
 
@@ -298,12 +309,12 @@ static void conv_state_free(void *p)
     ing_free(s);
 }
 
-static void conv_key(const ing_tensor *x, const ing_tensor *w, const ing_tensor *y, int bias, int64_t key[14])
+static void conv_key(const ing_tensor *x, const ing_tensor *w, const ing_tensor *y, int cl, int bias, int64_t key[14])
 {
     int d[4];
     const ing_tensor *t[3] = {x, w, y};
     for (int i = 0; i < 3; i++) {
-        nchw(t[i], d);
+        nchw(t[i], cl, d);
         for (int j = 0; j < 4; j++) key[4 * i + j] = d[j];
     }
     key[12] = x->dtype;
@@ -372,7 +383,7 @@ static ingot_status k_conv(cuda_exec *x, const ir_node *node, const ing_tensor *
     conv_plan p;
     conv_plan_of(node, in, n_in, &p);
     int64_t key[14];
-    conv_key(in[0], in[1], out[0], p.bias, key);
+    conv_key(in[0], in[1], out[0], node_cl(node), p.bias, key);
     conv_state *s = cuda_node_state(x, node);
     if (!s || memcmp(s->key, key, sizeof key) != 0) {
         ING_TRY(conv_state_make(x, node, in, out[0], &p, key, &s));
@@ -381,7 +392,7 @@ static ingot_status k_conv(cuda_exec *x, const ir_node *node, const ing_tensor *
     conv_call c = {h, cuda_stream(x), node, &p, &s->d, s->b, s->act, s->algo, NULL, s->ws_bytes,
                    in[0]->data, in[1]->data, p.bias ? in[2]->data : NULL, p.res ? in[3]->data : NULL,
                    NULL, out[0]->data, 0, 0, 0, 0, s->fused};
-    conv_call_shape(&c, out[0]);
+    conv_call_shape(&c, out[0], node_cl(node));
     if (s->ws_bytes && !(c.ws = cuda_scratch(x, 0, s->ws_bytes))) return INGOT_ERR_NOMEM;
     if (c.fused && !p.bias) { /* the fused call always adds a bias: zeros, in scratch shared with other kernels */
         size_t nb = (size_t)c.channels * ingot_dtype_size((ingot_dtype)out[0]->dtype);
@@ -409,7 +420,7 @@ static ingot_status tune_conv(cuda_tuner *tu, const ir_node *node, const ing_ten
     ING_TRY(conv_descs_make(node, in[0], in[1], out, (int)base_math(dtype, precision), &d));
     conv_call t = {h, cuda_tuner_stream(tu), node, &p, &d, NULL, NULL, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0,
                    NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0};
-    conv_call_shape(&t, out);
+    conv_call_shape(&t, out, node_cl(node));
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int found = 0;
     double best_ms = -1;
@@ -454,7 +465,7 @@ static ingot_status tune_conv(cuda_tuner *tu, const ir_node *node, const ing_ten
             memset(best, 0, sizeof *best);
             best->kind = TACTIC_CUDNN_CONV;
             best->math = (uint8_t)math;
-            best->layout = TACTIC_LAYOUT_NCHW;
+            best->layout = TACTIC_LAYOUT_NCHW; /* the node's channels_last says how the tensors lie */
             best->algo = (int32_t)c->algo;
             best->workspace = c->memory;
         }
@@ -519,8 +530,9 @@ static ingot_status pool_state_make(const ir_node *node, const ing_tensor *xt, c
     if (!read_geom(node, xt, NULL, &g)) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "geometry not supported on cuDNN");
     pool_state *s = ing_calloc(1, sizeof *s);
     if (!s) return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "out of memory for pooling descriptors");
-    nchw(xt, s->xd);
-    nchw(yt, s->yd);
+    int cl = node_cl(node);
+    nchw(xt, cl, s->xd);
+    nchw(yt, cl, s->yd);
     s->dtype = xt->dtype;
     cudnnDataType_t dt = dnn_type(xt->dtype);
     cudnnPoolingMode_t mode = !strcmp(node->op, "MaxPool") ? CUDNN_POOLING_MAX
@@ -534,8 +546,8 @@ static ingot_status pool_state_make(const ir_node *node, const ing_tensor *xt, c
     TRY(cudnnCreateTensorDescriptor(&s->x));
     TRY(cudnnCreateTensorDescriptor(&s->y));
     TRY(cudnnCreatePoolingDescriptor(&s->p));
-    TRY(cudnnSetTensor4dDescriptor(s->x, CUDNN_TENSOR_NCHW, dt, s->xd[0], s->xd[1], s->xd[2], s->xd[3]));
-    TRY(cudnnSetTensor4dDescriptor(s->y, CUDNN_TENSOR_NCHW, dt, s->yd[0], s->yd[1], s->yd[2], s->yd[3]));
+    TRY(cudnnSetTensor4dDescriptor(s->x, dnn_format(cl), dt, s->xd[0], s->xd[1], s->xd[2], s->xd[3]));
+    TRY(cudnnSetTensor4dDescriptor(s->y, dnn_format(cl), dt, s->yd[0], s->yd[1], s->yd[2], s->yd[3]));
     TRY(cudnnSetPooling2dDescriptor(s->p, mode, CUDNN_PROPAGATE_NAN, g.k[0], g.k[1], g.p[0], g.p[1], g.s[0], g.s[1]));
 #undef TRY
     if (st != INGOT_OK) {
@@ -552,8 +564,8 @@ static ingot_status k_pool(cuda_exec *x, const ir_node *node, const ing_tensor *
     cudnnHandle_t h = cuda_cudnn(x);
     DNN(cudnnSetStream(h, cuda_stream(x)));
     int xd[4], yd[4];
-    nchw(in[0], xd);
-    nchw(out[0], yd);
+    nchw(in[0], node_cl(node), xd);
+    nchw(out[0], node_cl(node), yd);
     pool_state *s = cuda_node_state(x, node);
     if (!s || s->dtype != in[0]->dtype || memcmp(s->xd, xd, sizeof xd) != 0 || memcmp(s->yd, yd, sizeof yd) != 0) {
         ING_TRY(pool_state_make(node, in[0], out[0], &s));
