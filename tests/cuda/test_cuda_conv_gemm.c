@@ -13,20 +13,7 @@
 
 static int skipped;
 
-static ingot_engine *build(gu_graph *g, ingot_backend b)
-{
-    size_t len;
-    uint8_t *bytes = gu_pack(g, &len);
-    ingot_build_opts o;
-    ingot_build_opts_init(&o);
-    o.backend = b;
-    ingot_engine *e = NULL;
-    ingot_status st = ingot_builder_build_buffer(bytes, len, &o, &e);
-    free(bytes);
-    if (st == INGOT_ERR_BACKEND && b == INGOT_BACKEND_CUDA) skipped = 1;
-    else if (st != INGOT_OK) printf("build (%s): %s\n", b == INGOT_BACKEND_CUDA ? "cuda" : "cpu", ingot_last_error());
-    return e;
-}
+static ingot_engine *build(gu_graph *g, ingot_backend b) { return gu_build_for(g, b, NULL, 0, &skipped); }
 
 static void compare(const char *what, gu_graph *g, const char *op, double tol)
 {

@@ -18,30 +18,7 @@ static const char *const NO_NHWC[] = {"layout_nhwc"};
 
 static ingot_engine *build(gu_graph *g, ingot_backend b, int nhwc)
 {
-    size_t len;
-    uint8_t *bytes = gu_pack(g, &len);
-    ingot_build_opts o;
-    ingot_build_opts_init(&o);
-    o.backend = b;
-    if (!nhwc) {
-        o.disabled_passes = NO_NHWC;
-        o.n_disabled_passes = 1;
-    }
-    ingot_engine *e = NULL;
-    ingot_status st = ingot_builder_build_buffer(bytes, len, &o, &e);
-    free(bytes);
-    if (st == INGOT_ERR_BACKEND && b == INGOT_BACKEND_CUDA) skipped = 1;
-    else if (st != INGOT_OK) printf("build (%s): %s\n", b == INGOT_BACKEND_CUDA ? "cuda" : "cpu", ingot_last_error());
-    return e;
-}
-
-static int channels_last_nodes(const ingot_engine *e)
-{
-    const ir_model *m = e->plan->model;
-    int n = 0;
-    for (int32_t k = 0; k < m->bodies[0].n_nodes; k++)
-        n += ir_attr_int(&m->nodes[m->bodies[0].nodes[k]], "channels_last", 0) != 0;
-    return n;
+    return gu_build_for(g, b, nhwc ? NULL : NO_NHWC, nhwc ? 0 : 1, &skipped);
 }
 
 /* ops: the ops that must run on their cuda.* kernel (comma-separated). */
@@ -57,9 +34,9 @@ static void compare(const char *what, gu_graph *g, const char *ops, int want_cl,
     gu_free(g);
     CHECK(nhwc && nchw && cpu, "%s: all three build", what);
     if (nhwc && nchw && cpu) {
-        CHECK(channels_last_nodes(nhwc) == want_cl, "%s: %d channels_last nodes, want %d", what,
-              channels_last_nodes(nhwc), want_cl);
-        CHECK(channels_last_nodes(nchw) == 0, "%s: none with layout_nhwc off", what);
+        CHECK(gu_count_attr(nhwc, "channels_last") == want_cl, "%s: %d channels_last nodes, want %d", what,
+              gu_count_attr(nhwc, "channels_last"), want_cl);
+        CHECK(gu_count_attr(nchw, "channels_last") == 0, "%s: none with layout_nhwc off", what);
         char list[128], *save = NULL;
         snprintf(list, sizeof list, "%s", ops);
         for (char *op = strtok_r(list, ",", &save); op; op = strtok_r(NULL, ",", &save)) {

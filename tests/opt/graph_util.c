@@ -235,20 +235,9 @@ uint8_t *gu_pack(gu_graph *g, size_t *len)
 
 ingot_engine *gu_build(gu_graph *g, const char *const *disabled, size_t n_disabled, int *steps)
 {
-    size_t len;
-    uint8_t *bytes = gu_pack(g, &len);
-    ingot_build_opts o;
-    ingot_build_opts_init(&o);
-    o.disabled_passes = disabled;
-    o.n_disabled_passes = n_disabled;
-    ingot_engine *e = NULL;
-    ingot_status st = ingot_builder_build_buffer(bytes, len, &o, &e);
-    free(bytes);
-    if (st != INGOT_OK) {
-        printf("gu_build: %s\n", ingot_last_error());
-        return NULL;
-    }
-    if (steps) *steps = e->plan->model->bodies[0].n_nodes;
+    int no_backend = 0;
+    ingot_engine *e = gu_build_for(g, INGOT_BACKEND_CPU, disabled, n_disabled, &no_backend);
+    if (e && steps) *steps = e->plan->model->bodies[0].n_nodes;
     return e;
 }
 
@@ -350,6 +339,32 @@ int gu_count_op(const ingot_engine *e, const char *op)
     for (int32_t k = 0; k < m->bodies[0].n_nodes; k++)
         c += !strcmp(m->nodes[m->bodies[0].nodes[k]].op, op);
     return c;
+}
+
+int gu_count_attr(const ingot_engine *e, const char *attr)
+{
+    const ir_model *m = e->plan->model;
+    int c = 0;
+    for (int32_t k = 0; k < m->bodies[0].n_nodes; k++) c += ir_attr_int(&m->nodes[m->bodies[0].nodes[k]], attr, 0) != 0;
+    return c;
+}
+
+ingot_engine *gu_build_for(gu_graph *g, ingot_backend b, const char *const *disabled, size_t n_disabled,
+                           int *no_backend)
+{
+    size_t len;
+    uint8_t *bytes = gu_pack(g, &len);
+    ingot_build_opts o;
+    ingot_build_opts_init(&o);
+    o.backend = b;
+    o.disabled_passes = disabled;
+    o.n_disabled_passes = n_disabled;
+    ingot_engine *e = NULL;
+    ingot_status st = ingot_builder_build_buffer(bytes, len, &o, &e);
+    free(bytes);
+    if (st == INGOT_ERR_BACKEND && b == INGOT_BACKEND_CUDA) *no_backend = 1;
+    else if (st != INGOT_OK) printf("build (%s): %s\n", b == INGOT_BACKEND_CUDA ? "cuda" : "cpu", ingot_last_error());
+    return e;
 }
 
 static uint64_t rng(uint64_t *s)

@@ -54,6 +54,13 @@ const ir_node *gu_find_op(const ingot_engine *e, const char *op);
 int gu_steps_use(const ingot_engine *e, const char *op, const char *want, char *why, size_t cap);
 /* How many main-graph nodes of op type `op` the engine has. */
 int gu_count_op(const ingot_engine *e, const char *op);
+/* How many main-graph nodes have INT attribute `attr` set non-zero (e.g. "channels_last"). */
+int gu_count_attr(const ingot_engine *e, const char *attr);
+/* Build for backend b through the public builder with the passes in `disabled` off. A CUDA
+ * build without a GPU (INGOT_ERR_BACKEND) sets *no_backend and prints nothing; other failures
+ * print the message. Returns the engine or NULL. */
+ingot_engine *gu_build_for(gu_graph *g, ingot_backend b, const char *const *disabled, size_t n_disabled,
+                           int *no_backend);
 
 /* 1 when every input of e has a fixed shape (random inputs can be drawn for it). */
 int gu_inputs_fixed(const ingot_engine *e);

@@ -61,14 +61,6 @@ typedef struct want {
     int transposes, reshapes, reduce_means, gaps, channels_last;
 } want;
 
-static int count_channels_last(const ingot_engine *e)
-{
-    const ir_model *m = e->plan->model;
-    int n = 0;
-    for (int32_t k = 0; k < m->bodies[0].n_nodes; k++)
-        n += ir_attr_int(&m->nodes[m->bodies[0].nodes[k]], "channels_last", 0) != 0;
-    return n;
-}
 
 static void check_case(const char *what, gu_graph *g, int precision, const want *w, double tol)
 {
@@ -78,7 +70,7 @@ static void check_case(const char *what, gu_graph *g, int precision, const want 
     gu_free(g);
     CHECK(off && on, "%s: both builds succeed", what);
     if (off && on) {
-        CHECK(gu_count_op(off, "Transpose") == 0 && count_channels_last(off) == 0, "%s: the pass off leaves NCHW", what);
+        CHECK(gu_count_op(off, "Transpose") == 0 && gu_count_attr(off, "channels_last") == 0, "%s: the pass off leaves NCHW", what);
         CHECK(gu_count_op(on, "Transpose") == w->transposes, "%s: %d Transposes, want %d", what,
               gu_count_op(on, "Transpose"), w->transposes);
         CHECK(gu_count_op(on, "Reshape") == w->reshapes, "%s: %d Reshapes, want %d", what, gu_count_op(on, "Reshape"),
@@ -87,8 +79,8 @@ static void check_case(const char *what, gu_graph *g, int precision, const want 
               gu_count_op(on, "ReduceMean"), w->reduce_means);
         CHECK(gu_count_op(on, "GlobalAveragePool") == w->gaps, "%s: %d GlobalAveragePools, want %d", what,
               gu_count_op(on, "GlobalAveragePool"), w->gaps);
-        CHECK(count_channels_last(on) == w->channels_last, "%s: %d channels_last nodes, want %d", what,
-              count_channels_last(on), w->channels_last);
+        CHECK(gu_count_attr(on, "channels_last") == w->channels_last, "%s: %d channels_last nodes, want %d", what,
+              gu_count_attr(on, "channels_last"), w->channels_last);
         for (uint64_t seed = 1; seed <= 2; seed++) {
             gu_compare_opts co = {seed * 31, 2, -1.0, 1.0, 1, tol, tol / 10};
             CHECK(gu_compare(on, off, &co), "%s: NHWC equals NCHW (seed %llu)", what, (unsigned long long)seed);
@@ -171,9 +163,9 @@ static void check_model(const char *name, int want_t)
     if (off && on) {
         int t = gu_count_op(on, "Transpose");
         printf("%s as for CUDA: %d steps NCHW, %d NHWC (%d channels_last, %d Transposes, %d Reshapes)\n", name, off_n,
-               on_n, count_channels_last(on), t, gu_count_op(on, "Reshape"));
+               on_n, gu_count_attr(on, "channels_last"), t, gu_count_op(on, "Reshape"));
         print_relayouts(name, on);
-        CHECK(count_channels_last(on) > 0, "%s: some nodes go NHWC", name);
+        CHECK(gu_count_attr(on, "channels_last") > 0, "%s: some nodes go NHWC", name);
         if (want_t >= 0) CHECK(t == want_t, "%s: %d Transposes, want %d", name, t, want_t);
         gu_compare_opts co = {99, 2, -2.0, 2.0, 1, 1e-4, 1e-5};
         /* random inputs need fixed shapes (digits_cnn's batch is free) */
@@ -216,7 +208,7 @@ int main(void)
         gu_graph *g = resnet_like();
         ingot_engine *e = gu_build(g, NULL, 0, &n);
         gu_free(g);
-        CHECK(e && gu_count_op(e, "Transpose") == 0 && count_channels_last(e) == 0, "CPU build: no NHWC rewrite");
+        CHECK(e && gu_count_op(e, "Transpose") == 0 && gu_count_attr(e, "channels_last") == 0, "CPU build: no NHWC rewrite");
         ingot_engine_destroy(e);
     }
     /* one Transpose at the input; digits_cnn's is a Reshape (one channel) and its Flatten reads
