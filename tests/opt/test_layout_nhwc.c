@@ -4,7 +4,8 @@
  * ReduceMean + Reshape), outputs equal to the NCHW graph's on random inputs with the rewritten
  * graph's outputs poisoned first (fp32: 1e-4 rel + 1e-5 abs, the same sums in the same order up
  * to BLAS blocking; fp16: 2e-2 + 2e-2); a graph output read between two convolutions keeps its
- * NCHW value; asymmetric pads stay NCHW; a plain CPU build is never rewritten. */
+ * NCHW value; asymmetric pads stay NCHW; a plain CPU build is never rewritten; the shared CNNs
+ * and ResNet-50 keep one Transpose. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,14 +143,10 @@ static void print_relayouts(const char *name, const ingot_engine *e)
     }
 }
 
-/* The shared CNNs as built for CUDA: the Transposes left (want_t, -1: unchecked) and outputs
- * equal to the NCHW build's. */
-static void check_model(const char *name, int want_t)
+/* A CNN as built for CUDA: the Transposes left (want_t) and outputs equal to the NCHW build's
+ * (when its inputs have fixed shapes). */
+static void check_model(const char *name, const char *path, int want_t)
 {
-    const char *shared = getenv("INGOT_SHARED_DIR");
-    if (!shared) shared = INGOT_SHARED_DIR;
-    char path[2048];
-    snprintf(path, sizeof path, "%s/models/%s/model.onnx", shared, name);
     FILE *f = fopen(path, "rb");
     if (!f) {
         printf("SKIP %s: %s is absent\n", name, path);
@@ -213,8 +210,16 @@ int main(void)
     }
     /* one Transpose at the input; digits_cnn's is a Reshape (one channel) and its Flatten reads
      * NCHW order after the last pool */
-    check_model("squeezenet1_1", 1);
-    check_model("mobilenet_v3_small", 1);
-    check_model("digits_cnn", 1);
+    const char *shared = getenv("INGOT_SHARED_DIR"), *const names[] = {"squeezenet1_1", "mobilenet_v3_small", "digits_cnn"};
+    char path[2048];
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/models/%s/model.onnx", shared ? shared : INGOT_SHARED_DIR, names[i]);
+        check_model(names[i], path, 1);
+    }
+    /* ResNet-50 (bench/models/resnet50.py; INGOT_RESNET50 or build/resnet50.onnx, skipped when
+     * absent): FusedConv/Conv/MaxPool/GAP only, so one Transpose at the input */
+    const char *r50 = getenv("INGOT_RESNET50");
+    snprintf(path, sizeof path, "%s", r50 ? r50 : INGOT_SOURCE_DIR "/build/resnet50.onnx");
+    check_model("resnet50", path, 1);
     DONE();
 }
