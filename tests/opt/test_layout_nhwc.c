@@ -5,13 +5,17 @@
  * graph's outputs poisoned first (fp32: 1e-4 rel + 1e-5 abs, the same sums in the same order up
  * to BLAS blocking; fp16: 2e-2 + 2e-2); a graph output read between two convolutions keeps its
  * NCHW value; asymmetric pads stay NCHW; a plain CPU build is never rewritten; the shared CNNs
- * and ResNet-50 keep one Transpose. */
+ * and ResNet-50 keep one Transpose; failing allocations fail cleanly. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "core/alloc.h"
 #include "graph_util.h"
+#include "ir/infer.h"
+#include "onnx/importer.h"
+#include "opt/passes.h"
 #include "runtime/runtime.h"
 
 static const char *const OFF[] = {"layout_nhwc"};
@@ -172,8 +176,43 @@ static void check_model(const char *name, const char *path, int want_t)
     ingot_engine_destroy(on);
 }
 
+/* Every allocation of import + passes (for CUDA) failing in turn: INGOT_ERR_NOMEM and a model
+ * that still frees cleanly (the sanitizer build checks for leaks) until the run succeeds, and
+ * then the graph is NHWC. */
+static void test_alloc_failures(void)
+{
+    size_t len;
+    gu_graph *g = resnet_like();
+    uint8_t *bytes = gu_pack(g, &len);
+    gu_free(g);
+    opt_options oo = {INGOT_BACKEND_CUDA, INGOT_PRECISION_FP32, NULL};
+    static const char *const only[] = {"fuse_elementwise"}; /* the CPU build has no NVRTC kernel table */
+    int done = 0;
+    for (long n = 1; n < 20000 && !done; n++) {
+        ir_model *m = NULL;
+        ing_alloc_fail_at(n);
+        ingot_status st = onnx_import_buffer(bytes, len, ".", &m);
+        if (st == INGOT_OK) st = ir_infer_model(m);
+        if (st == INGOT_OK) st = opt_run(m, &oo, only, 1, 0);
+        ing_alloc_fail_at(0);
+        if (st == INGOT_OK) {
+            done = 1;
+            int cl = 0;
+            for (int32_t k = 0; k < m->bodies[0].n_nodes; k++)
+                cl += ir_attr_int(&m->nodes[m->bodies[0].nodes[k]], "channels_last", 0) != 0;
+            CHECK(cl == 7, "alloc: 7 channels_last nodes once allocations succeed (%d)", cl);
+        } else {
+            CHECK(st == INGOT_ERR_NOMEM, "alloc %ld: %s (%s)", n, ingot_status_name(st), ingot_last_error());
+        }
+        ir_model_destroy(m);
+    }
+    CHECK(done, "alloc: succeeds once allocations stop failing");
+    free(bytes);
+}
+
 int main(void)
 {
+    test_alloc_failures();
     /* stem, c1, c2, c3 (with proj's output as residual), proj, 2 pools; one Transpose at the input;
      * GAP → ReduceMean + Reshape */
     want rl = {1, 1, 1, 0, 7};
