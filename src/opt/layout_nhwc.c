@@ -2,7 +2,7 @@
  * ops and channel Concats of their outputs → the op with channels_last = 1 between Transpose(0,2,3,1) and
  * Transpose(0,3,1,2), W re-laid out KRSC as a new constant, GAP as ReduceMean(axes 1,2), elementwise ops and Concat
  * (axis 3) on the NHWC operands; an NHWC value is reused instead of transposing its NCHW form back (inverse pairs
- * cancel); back-transposes nobody reads are dropped; one that moves only size-1 dims is a Reshape.
+ * cancel); back-transposes nobody reads are dropped; any Transpose that moves only size-1 dims becomes a Reshape.
  * Preconditions: CUDA build; f32/f16; 4-D X; convolutions with symmetric pads (or VALID); pooling without
  * Indices. Main graph only. Graph outputs keep their values, names and layouts. */
 #include <stdio.h>
@@ -24,7 +24,8 @@ typedef struct layout {
     int32_t n_order, cap_order;
     int32_t *backs;   /* back-transposes added (node ids) */
     int32_t n_backs, cap_backs;
-    int32_t convs, pools, gaps, followers, transposes, reshapes;
+    int32_t convs, pools, gaps, followers; /* nodes moved to NHWC */
+    int32_t created, transposes, reshapes;  /* Transposes added; in the graph at the end; made Reshapes */
 } layout;
 
 static int is_float16_32(int dt) { return dt == INGOT_DTYPE_F32 || dt == INGOT_DTYPE_F16; }
@@ -166,39 +167,56 @@ static ingot_status i64_const(ir_model *m, const char *name, const int64_t *vals
     return ir_value_set_const(&m->values[*id], INGOT_DTYPE_I64, 1, &n, vals, (size_t)n * sizeof(int64_t));
 }
 
-/* src → dst, laid out by perm: a Transpose, or a Reshape when perm moves only size-1 dims (the
- * bytes keep their order; 0 keeps a dynamic batch). Appended to the new order. */
+/* src → dst by Transpose(perm), appended to the new order (the final sweep turns one that
+ * moves only size-1 dims into a Reshape). */
 static ingot_status relayout(layout *L, int32_t src, int32_t dst, const int64_t *perm, int32_t opset, int32_t *node)
 {
     ir_model *m = L->m;
-    const ing_tensor sv = m->values[src].t, *s = &sv; /* a copy: adding values moves the table */
-    int64_t kept[4];
-    int n_kept = 0, known = 1;
-    for (int i = 0; i < 4; i++) {
-        if (s->dims[perm[i]] < 0 && i > 0) known = 0;
-        if (s->dims[perm[i]] != 1) kept[n_kept++] = perm[i];
-    }
-    int in_order = 1;
-    for (int i = 1; i < n_kept; i++) in_order &= kept[i] > kept[i - 1];
     char name[512];
-    snprintf(name, sizeof name, "%s/%s", m->values[dst].name, known && in_order ? "reshape" : "transpose");
-    if (known && in_order && perm[0] == 0) {
-        int64_t shape[4];
-        for (int i = 0; i < 4; i++) shape[i] = i == 0 ? 0 : s->dims[perm[i]];
-        char cname[520];
-        snprintf(cname, sizeof cname, "%s/shape", name);
-        int32_t c, in[2];
-        ING_TRY(i64_const(m, cname, shape, 4, &c));
-        in[0] = src, in[1] = c;
-        ING_TRY(ir_add_node(m, name, "Reshape", "", opset < 14 ? 14 : opset, in, 2, &dst, 1, node));
-        L->reshapes++;
-    } else {
-        ING_TRY(ir_add_node(m, name, "Transpose", "", opset, &src, 1, &dst, 1, node));
-        ING_TRY(ints_attr(m, *node, "perm", perm, 4));
-        L->transposes++;
-    }
+    snprintf(name, sizeof name, "%s/transpose", m->values[dst].name);
+    ING_TRY(ir_add_node(m, name, "Transpose", "", opset, &src, 1, &dst, 1, node));
+    ING_TRY(ints_attr(m, *node, "perm", perm, 4));
     m->values[dst].producer = *node;
+    L->created++;
     return push(&L->order, &L->n_order, &L->cap_order, *node);
+}
+
+/* The Transpose at position pos of body 0, when it moves only size-1 dims (the bytes keep
+ * their order), becomes a Reshape, which needs no copy once the memory planner aliases it. A
+ * dim it leaves in place may be dynamic (0 copies it); *done says whether it changed. */
+static ingot_status transpose_to_reshape(ir_model *m, int32_t pos, int *done)
+{
+    int32_t id = m->bodies[0].nodes[pos];
+    const ir_node *n = &m->nodes[id];
+    *done = 0;
+    if (strcmp(n->op, "Transpose") != 0 || (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0) || n->n_in != 1 ||
+        n->n_out != 1 || n->in[0] < 0 || n->out[0] < 0)
+        return INGOT_OK;
+    const ing_tensor *x = &m->values[n->in[0]].t;
+    size_t np;
+    const int64_t *perm = ir_attr_ints(n, "perm", &np);
+    int32_t r = x->rank;
+    if (!perm || r < 1 || (int32_t)np != r) return INGOT_OK; /* the default (reversing) perm: left alone */
+    int64_t shape[IR_MAX_RANK], last = -1;
+    for (int32_t i = 0; i < r; i++) {
+        int64_t p = perm[i], d = p >= 0 && p < r ? x->dims[p] : 0;
+        if (d == 0 || (d < 0 && p != i)) return INGOT_OK;
+        shape[i] = d < 0 ? 0 : d;
+        if (d == 1) continue;
+        if (p < last) return INGOT_OK;
+        last = p;
+    }
+    char name[512], cname[520];
+    snprintf(name, sizeof name, "%s/reshape", n->name);
+    snprintf(cname, sizeof cname, "%s/shape", name);
+    int32_t in[2] = {n->in[0], -1}, out = n->out[0], opset = n->opset < 14 ? 14 : n->opset, node;
+    ING_TRY(i64_const(m, cname, shape, r, &in[1]));
+    ING_TRY(ir_add_node(m, name, "Reshape", "", opset, in, 2, &out, 1, &node));
+    ING_TRY(opt_merge_origin(m, node, id));
+    m->bodies[0].nodes[pos] = node;
+    m->values[out].producer = node;
+    *done = 1;
+    return INGOT_OK;
 }
 
 /* x's NHWC form: its twin when it has one (an NCHW value read back), else a new Transpose. */
@@ -356,16 +374,20 @@ static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
             if (uses[out] > 0 || ir_is_graph_output(m, out) || ir_node_body(m, node, &pos) != 0) continue;
             ir_body_remove_at(m, 0, pos);
             dropped++;
-            if (!strcmp(m->nodes[node].op, "Reshape")) L.reshapes--;
-            else L.transposes--;
         }
     }
+    for (int32_t p = 0; p < m->bodies[0].n_nodes && s == INGOT_OK; p++) {
+        int done = 0;
+        s = transpose_to_reshape(m, p, &done);
+        L.reshapes += done;
+        L.transposes += !done && !strcmp(m->nodes[m->bodies[0].nodes[p]].op, "Transpose");
+    }
     if (s == INGOT_OK) {
-        st->added = L.transposes + L.reshapes + L.gaps;
+        st->added = L.created - dropped + L.gaps; /* Transposes kept (some as Reshapes), ReduceMeans */
         st->removed = L.gaps; /* each GlobalAveragePool became a ReduceMean */
         snprintf(st->note, sizeof st->note,
                  "%d convolutions, %d pools, %d GlobalAveragePools, %d elementwise/Concat to NHWC; %d Transposes "
-                 "and %d Reshapes kept (%d back-transposes unread, dropped)",
+                 "and %d Transposes-as-Reshapes in the graph (%d back-transposes unread, dropped)",
                  L.convs, L.pools, L.gaps, L.followers, L.transposes, L.reshapes, dropped);
     }
     ing_free(uses);

@@ -239,6 +239,33 @@ int main(void)
         check_case("asymmetric pads stay NCHW", single_conv((int64_t[]){1, 4, 9, 9}, 4, (int64_t[]){0, 0, 1, 1}),
                    INGOT_PRECISION_FP32, &w, 1e-4);
     }
+    { /* the model's own Transposes: one moving only size-1 dims becomes a Reshape, one moving
+       * data stays */
+        gu_graph *g = gu_new(17);
+        gu_input(g, "x", INGOT_DTYPE_F32, 4, (int64_t[]){2, 1, 5, 1});
+        gu_input(g, "z", INGOT_DTYPE_F32, 4, (int64_t[]){2, 3, 4, 5});
+        gu_node(g, "Transpose", "t1", "x", "a");
+        gu_attr_ints(g, "perm", 4, (int64_t[]){0, 3, 1, 2});
+        gu_node(g, "Relu", "r", "a", "y");
+        gu_node(g, "Transpose", "t2", "z", "w");
+        gu_attr_ints(g, "perm", 4, (int64_t[]){0, 2, 1, 3});
+        gu_output(g, "y");
+        gu_output(g, "w");
+        int off_n = -1, on_n = -1;
+        ingot_engine *off = gu_build_as_gpu(g, INGOT_PRECISION_FP32, OFF, 1, &off_n);
+        ingot_engine *on = gu_build_as_gpu(g, INGOT_PRECISION_FP32, NULL, 0, &on_n);
+        gu_free(g);
+        CHECK(off && on && on_n == off_n, "size-1 Transpose: both build, same step count");
+        if (off && on) {
+            CHECK(gu_count_op(on, "Transpose") == 1 && gu_count_op(on, "Reshape") == 1,
+                  "size-1 Transpose: %d Transposes (want 1), %d Reshapes (want 1)", gu_count_op(on, "Transpose"),
+                  gu_count_op(on, "Reshape"));
+            gu_compare_opts co = {5, 2, -1.0, 1.0, 1, 0.0, 0.0};
+            CHECK(gu_compare(on, off, &co), "size-1 Transpose: outputs equal exactly");
+        }
+        ingot_engine_destroy(off);
+        ingot_engine_destroy(on);
+    }
     { /* a CPU build never runs the pass */
         int n = -1;
         gu_graph *g = resnet_like();
