@@ -304,6 +304,37 @@ static ingot_status check_bias(const ir_node *node, const ing_tensor *b, int64_t
     return INGOT_OK;
 }
 
+/* channels_last (internal; opt/layout_nhwc.c sets it on Conv, FusedConv, MaxPool and
+ * AveragePool): X [N, spatial..., C], W [M, k..., C/group], Y [N, out..., M]. Shapes are worked
+ * out on the NCHW view (the last axis moved to 1) and the output's axis 1 moved back last. */
+static ingot_status read_channels_last(const ir_node *node, const ing_tensor *x, int *cl)
+{
+    int64_t v = ir_attr_int(node, "channels_last", 0);
+    if (v != 0 && v != 1)
+        return IR_NODE_FAIL(node, INGOT_ERR_MODEL, "channels_last is %lld; allowed 0 or 1", (long long)v);
+    if (v && x->rank >= 0 && x->rank < 3)
+        return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "channels_last input is %d-D; needs at least 3-D (N, spatial..., C)",
+                            x->rank);
+    *cl = (int)v;
+    return INGOT_OK;
+}
+
+static void last_to_1(const ing_tensor *t, ing_tensor *v)
+{
+    *v = *t;
+    if (t->rank < 3) return;
+    v->dims[1] = t->dims[t->rank - 1];
+    for (int32_t i = 2; i < t->rank; i++) v->dims[i] = t->dims[i - 1];
+}
+
+static void axis1_to_last(ing_tensor *t)
+{
+    if (t->rank < 3) return;
+    int64_t c = t->dims[1];
+    for (int32_t i = 1; i < t->rank - 1; i++) t->dims[i] = t->dims[i + 1];
+    t->dims[t->rank - 1] = c;
+}
+
 static ingot_status infer_conv(const ir_node *node, const ing_tensor *const *in, int n_in,
                                ing_tensor *const *out, int n_out)
 {
@@ -318,7 +349,16 @@ static ingot_status infer_conv(const ir_node *node, const ing_tensor *const *in,
                             ingot_dtype_name((ingot_dtype)x->dtype),
                             ingot_dtype_name((ingot_dtype)w->dtype), b ? " and " : "",
                             b ? ingot_dtype_name((ingot_dtype)b->dtype) : "");
+    int cl = 0;
+    ing_tensor xv, wv;
+    ING_TRY(read_channels_last(node, x, &cl));
+    if (cl) {
+        last_to_1(x, &xv);
+        last_to_1(w, &wv);
+        x = &xv, w = &wv;
+    }
     ING_TRY(infer_forward(node, x, w, x->dtype, out[0]));
+    if (cl) axis1_to_last(out[0]);
     return check_bias(node, b, w->rank >= 0 ? w->dims[0] : -1, 2);
 }
 
@@ -509,6 +549,16 @@ static ingot_status infer_pool(const ir_node *node, const ing_tensor *const *in,
         return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "input dtype %s; supported %s",
                             ingot_dtype_name((ingot_dtype)x->dtype),
                             is_max ? "f32, f16, bf16, f64, u8, i8" : "f32, f16, bf16, f64");
+    int cl = 0;
+    ing_tensor xv;
+    ING_TRY(read_channels_last(node, x, &cl));
+    if (cl && (!strcmp(node->op, "LpPool") || (n_out > 1 && out[1])))
+        return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "channels_last on %s%s; allowed on MaxPool without "
+                            "Indices and AveragePool", node->op, n_out > 1 && out[1] ? " with Indices" : "");
+    if (cl) {
+        last_to_1(x, &xv);
+        x = &xv;
+    }
     ing_tensor *y = out[0];
     set_unknown(y, x->dtype, x->rank);
     if (x->rank >= 0) {
@@ -517,6 +567,7 @@ static ingot_status infer_pool(const ir_node *node, const ing_tensor *const *in,
         y->dims[0] = x->dims[0];
         y->dims[1] = x->dims[1];
     }
+    if (cl) axis1_to_last(y);
     if (!strcmp(node->op, "LpPool")) {
         float p = ir_attr_float(node, "p", 2.0f);
         if (!(p > 0.0f) || p > 1e6f)

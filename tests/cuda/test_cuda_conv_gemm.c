@@ -13,20 +13,7 @@
 
 static int skipped;
 
-static ingot_engine *build(gu_graph *g, ingot_backend b)
-{
-    size_t len;
-    uint8_t *bytes = gu_pack(g, &len);
-    ingot_build_opts o;
-    ingot_build_opts_init(&o);
-    o.backend = b;
-    ingot_engine *e = NULL;
-    ingot_status st = ingot_builder_build_buffer(bytes, len, &o, &e);
-    free(bytes);
-    if (st == INGOT_ERR_BACKEND && b == INGOT_BACKEND_CUDA) skipped = 1;
-    else if (st != INGOT_OK) printf("build (%s): %s\n", b == INGOT_BACKEND_CUDA ? "cuda" : "cpu", ingot_last_error());
-    return e;
-}
+static ingot_engine *build(gu_graph *g, ingot_backend b) { return gu_build_for(g, b, NULL, 0, &skipped); }
 
 static void compare(const char *what, gu_graph *g, const char *op, double tol)
 {
@@ -91,24 +78,46 @@ static void conv_case(const char *what, int64_t C, int64_t M, int64_t group, int
     compare(what, g, "Conv", dtype == INGOT_DTYPE_F16 ? 1e-2 : 1e-4);
 }
 
-static void fused_conv_case(void)
+/* A constant of n random values in [-0.5, 0.5) as dtype (f32 or f16). */
+static void rand_const(gu_graph *g, const char *name, int dtype, int rank, const int64_t *dims, size_t n, unsigned seed)
 {
-    /* Conv + bias + residual Add + Relu → FusedConv after the passes */
+    float *v = randv(n, seed);
+    if (dtype == INGOT_DTYPE_F16) {
+        uint16_t *h = malloc(n * 2);
+        for (size_t i = 0; i < n; i++) h[i] = ing_f32_to_f16(v[i]);
+        gu_const(g, name, dtype, rank, dims, h);
+        free(h);
+    } else {
+        gu_const(g, name, dtype, rank, dims, v);
+    }
+    free(v);
+}
+
+/* Conv (+ bias) (+ residual Add) (+ activation) → FusedConv after the passes. Relu and no
+ * activation run as cuDNN's fused call (identity: when its algorithm allows; no bias: with a
+ * zero bias), Sigmoid as the convolution then the epilogue kernel. */
+static void fused_conv_case(const char *what, int dtype, int64_t k, int64_t stride, int with_bias, int with_res,
+                            const char *act)
+{
+    const int64_t C = 8, M = 16, H = 12;
+    int64_t oh = (H + 2 * (k / 2) - k) / stride + 1;
     gu_graph *g = gu_new(17);
-    gu_input(g, "x", INGOT_DTYPE_F32, 4, (int64_t[]){2, 8, 12, 12});
-    gu_input(g, "r", INGOT_DTYPE_F32, 4, (int64_t[]){2, 16, 12, 12});
-    float *w = randv(16 * 8 * 9, 5), *b = randv(16, 6);
-    gu_const_f32(g, "w", 4, (int64_t[]){16, 8, 3, 3}, w);
-    gu_const_f32(g, "b", 1, (int64_t[]){16}, b);
-    gu_node(g, "Conv", "conv", "x,w,b", "c");
-    gu_attr_ints(g, "kernel_shape", 2, (int64_t[]){3, 3});
-    gu_attr_ints(g, "pads", 4, (int64_t[]){1, 1, 1, 1});
-    gu_node(g, "Add", "add", "c,r", "s");
-    gu_node(g, "Relu", "relu", "s", "y");
+    gu_input(g, "x", dtype, 4, (int64_t[]){2, C, H, H});
+    if (with_res) gu_input(g, "r", dtype, 4, (int64_t[]){2, M, oh, oh});
+    rand_const(g, "w", dtype, 4, (int64_t[]){M, C, k, k}, (size_t)(M * C * k * k), 5);
+    rand_const(g, "b", dtype, 1, (int64_t[]){M}, (size_t)M, 6);
+    const char *cur = act || with_res ? "c" : "y";
+    gu_node(g, "Conv", "conv", with_bias ? "x,w,b" : "x,w", cur);
+    gu_attr_ints(g, "kernel_shape", 2, (int64_t[]){k, k});
+    gu_attr_ints(g, "strides", 2, (int64_t[]){stride, stride});
+    gu_attr_ints(g, "pads", 4, (int64_t[]){k / 2, k / 2, k / 2, k / 2});
+    if (with_res) {
+        gu_node(g, "Add", "add", "c,r", act ? "s" : "y");
+        cur = "s";
+    }
+    if (act) gu_node(g, act, "act", cur, "y");
     gu_output(g, "y");
-    free(w);
-    free(b);
-    compare("FusedConv (conv+bias+residual+relu)", g, "FusedConv", 1e-4);
+    compare(what, g, "FusedConv", dtype == INGOT_DTYPE_F16 ? 1e-2 : 1e-4);
 }
 
 static void pool_case(const char *op, int include_pad)
@@ -223,7 +232,15 @@ int main(void)
     conv_case("Conv depthwise", 8, 8, 8, 3, 1, 1, 1, INGOT_DTYPE_F32, 1);
     conv_case("Conv 1x1", 8, 16, 1, 1, 1, 1, 0, INGOT_DTYPE_F32, 1);
     conv_case("Conv 3x3 f16", 8, 16, 1, 3, 1, 1, 1, INGOT_DTYPE_F16, 1);
-    fused_conv_case();
+    fused_conv_case("FusedConv (conv+bias+residual+relu)", INGOT_DTYPE_F32, 3, 1, 1, 1, "Relu");
+    fused_conv_case("FusedConv 1x1 (conv+bias+residual+relu) f16", INGOT_DTYPE_F16, 1, 1, 1, 1, "Relu");
+    fused_conv_case("FusedConv stride 2 (conv+bias+relu) f16", INGOT_DTYPE_F16, 3, 2, 1, 0, "Relu");
+    fused_conv_case("FusedConv (conv+relu, zero bias)", INGOT_DTYPE_F32, 3, 1, 0, 0, "Relu");
+    fused_conv_case("FusedConv (conv+residual, zero bias) f16", INGOT_DTYPE_F16, 1, 1, 0, 1, NULL);
+    fused_conv_case("FusedConv (conv+bias+residual, identity)", INGOT_DTYPE_F32, 3, 1, 1, 1, NULL);
+    fused_conv_case("FusedConv (conv+bias+sigmoid, epilogue kernel)", INGOT_DTYPE_F32, 3, 1, 1, 0, "Sigmoid");
+    conv_case("Conv 1x1 f16, bias", 8, 16, 1, 1, 1, 1, 0, INGOT_DTYPE_F16, 1);
+    conv_case("Conv 3x3 f16, no bias", 8, 16, 1, 3, 1, 1, 0, INGOT_DTYPE_F16, 0);
     pool_case("MaxPool", 0);
     pool_case("AveragePool", 0);
     pool_case("AveragePool", 1);

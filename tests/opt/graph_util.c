@@ -235,20 +235,9 @@ uint8_t *gu_pack(gu_graph *g, size_t *len)
 
 ingot_engine *gu_build(gu_graph *g, const char *const *disabled, size_t n_disabled, int *steps)
 {
-    size_t len;
-    uint8_t *bytes = gu_pack(g, &len);
-    ingot_build_opts o;
-    ingot_build_opts_init(&o);
-    o.disabled_passes = disabled;
-    o.n_disabled_passes = n_disabled;
-    ingot_engine *e = NULL;
-    ingot_status st = ingot_builder_build_buffer(bytes, len, &o, &e);
-    free(bytes);
-    if (st != INGOT_OK) {
-        printf("gu_build: %s\n", ingot_last_error());
-        return NULL;
-    }
-    if (steps) *steps = e->plan->model->bodies[0].n_nodes;
+    int no_backend = 0;
+    ingot_engine *e = gu_build_for(g, INGOT_BACKEND_CPU, disabled, n_disabled, &no_backend);
+    if (e && steps) *steps = e->plan->model->bodies[0].n_nodes;
     return e;
 }
 
@@ -270,7 +259,7 @@ static ingot_engine *build_as_gpu(ir_model *m, int precision, const char *const 
 {
     engine_plan *plan = NULL;
     ingot_engine *e = NULL;
-    opt_options oo = {INGOT_BACKEND_CPU, precision, gpu_has_kernel};
+    opt_options oo = {INGOT_BACKEND_CUDA, precision, gpu_has_kernel}; /* passes for CUDA (layout_nhwc) */
     ingot_status st = ir_infer_model(m);
     if (st == INGOT_OK) st = opt_run(m, &oo, disabled, n_disabled, 0);
     if (st == INGOT_OK && (st = engine_plan_create(m, &plan)) == INGOT_OK) m = NULL;
@@ -368,6 +357,32 @@ int gu_count_op(const ingot_engine *e, const char *op)
     for (int32_t k = 0; k < m->bodies[0].n_nodes; k++)
         c += !strcmp(m->nodes[m->bodies[0].nodes[k]].op, op);
     return c;
+}
+
+int gu_count_attr(const ingot_engine *e, const char *attr)
+{
+    const ir_model *m = e->plan->model;
+    int c = 0;
+    for (int32_t k = 0; k < m->bodies[0].n_nodes; k++) c += ir_attr_int(&m->nodes[m->bodies[0].nodes[k]], attr, 0) != 0;
+    return c;
+}
+
+ingot_engine *gu_build_for(gu_graph *g, ingot_backend b, const char *const *disabled, size_t n_disabled,
+                           int *no_backend)
+{
+    size_t len;
+    uint8_t *bytes = gu_pack(g, &len);
+    ingot_build_opts o;
+    ingot_build_opts_init(&o);
+    o.backend = b;
+    o.disabled_passes = disabled;
+    o.n_disabled_passes = n_disabled;
+    ingot_engine *e = NULL;
+    ingot_status st = ingot_builder_build_buffer(bytes, len, &o, &e);
+    free(bytes);
+    if (st == INGOT_ERR_BACKEND && b == INGOT_BACKEND_CUDA) *no_backend = 1;
+    else if (st != INGOT_OK) printf("build (%s): %s\n", b == INGOT_BACKEND_CUDA ? "cuda" : "cpu", ingot_last_error());
+    return e;
 }
 
 static uint64_t rng(uint64_t *s)
@@ -470,4 +485,15 @@ done:
     ingot_context_destroy(ca);
     ingot_context_destroy(cb);
     return same;
+}
+
+int gu_inputs_fixed(const ingot_engine *e)
+{
+    int fixed = 1;
+    for (size_t k = 0; k < ingot_engine_num_inputs(e); k++) {
+        ingot_tensor_info info;
+        ingot_engine_get_input(e, k, &info);
+        for (int d = 0; d < info.rank; d++) fixed &= info.dims[d] >= 0;
+    }
+    return fixed;
 }

@@ -41,7 +41,8 @@ uint8_t *gu_pack(gu_graph *g, size_t *len);
 ingot_engine *gu_build(gu_graph *g, const char *const *disabled, size_t n_disabled, int *steps);
 /* As gu_build, but the passes see the GPU's kernels (CUDA builds: the CUDA kernel table; else
  * every op claimed): passes that ask has_kernel (fuse_elementwise, fuse_attention) rewrite as
- * they would for CUDA, and the CPU backend (the oracle) runs the result; no GPU needed.
+ * they would for CUDA, passes for the CUDA target (layout_nhwc) run, and the CPU backend (the
+ * oracle) runs the result; no GPU needed.
  * precision: ingot_precision. gu_build_file_as_gpu: the same from an ONNX file. */
 ingot_engine *gu_build_as_gpu(gu_graph *g, int precision, const char *const *disabled, size_t n_disabled, int *steps);
 ingot_engine *gu_build_file_as_gpu(const char *path, int precision, const char *const *disabled, size_t n_disabled,
@@ -59,6 +60,16 @@ const ir_node *gu_find_op(const ingot_engine *e, const char *op);
 int gu_steps_use(const ingot_engine *e, const char *op, const char *want, char *why, size_t cap);
 /* How many main-graph nodes of op type `op` the engine has. */
 int gu_count_op(const ingot_engine *e, const char *op);
+/* How many main-graph nodes have INT attribute `attr` set non-zero (e.g. "channels_last"). */
+int gu_count_attr(const ingot_engine *e, const char *attr);
+/* Build for backend b through the public builder with the passes in `disabled` off. A CUDA
+ * build without a GPU (INGOT_ERR_BACKEND) sets *no_backend and prints nothing; other failures
+ * print the message. Returns the engine or NULL. */
+ingot_engine *gu_build_for(gu_graph *g, ingot_backend b, const char *const *disabled, size_t n_disabled,
+                           int *no_backend);
+
+/* 1 when every input of e has a fixed shape (random inputs can be drawn for it). */
+int gu_inputs_fixed(const ingot_engine *e);
 
 /* Run a and b on the same random inputs (seeded) and compare every output with
  * |a - b| <= atol + rtol |b|. Returns 1 when equal, else prints the first difference. */

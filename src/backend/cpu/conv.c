@@ -401,6 +401,7 @@ static int is_half(int dt) { return dt == INGOT_DTYPE_F16 || dt == INGOT_DTYPE_B
 static ingot_status k_conv(cpu_exec *ex, const ir_node *node, const ing_tensor *const *in, int n_in,
                            ing_tensor *const *out, int n_out)
 {
+    if (CPU_CHANNELS_LAST(node)) return cpu_channels_last(k_conv, ex, node, in, n_in, out, n_out);
     const ing_tensor *x = in[0], *w = in[1], *b = n_in > 2 ? in[2] : NULL;
     conv_shape cs;
     ING_TRY(conv_shape_get(node, x, w, out[0], 0, &cs));

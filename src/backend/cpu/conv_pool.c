@@ -275,12 +275,14 @@ static ingot_status pool_run(cpu_exec *ex, const ir_node *node, const ing_tensor
 ingot_status cpu_conv_maxpool(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
                               int n_in, ing_tensor *const *out, int n_out)
 {
+    if (CPU_CHANNELS_LAST(node)) return cpu_channels_last(cpu_conv_maxpool, x, node, in, n_in, out, n_out);
     return pool_run(x, node, in, n_in, out, n_out, POOL_MAX);
 }
 
 ingot_status cpu_conv_avgpool(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
                               int n_in, ing_tensor *const *out, int n_out)
 {
+    if (CPU_CHANNELS_LAST(node)) return cpu_channels_last(cpu_conv_avgpool, x, node, in, n_in, out, n_out);
     return pool_run(x, node, in, n_in, out, n_out, POOL_AVG);
 }
 

@@ -65,6 +65,13 @@ ingot_status cpu_eval_begin(const ir_model *m, cpu_exec **out);
 ingot_status cpu_eval_node(cpu_exec *x, int32_t node, ing_tensor *outs);
 void cpu_eval_end(cpu_exec *x);
 
+/* channels_last (conv_layout.c) on Conv, FusedConv, MaxPool, AveragePool: run the NCHW kernel
+ * `nchw` on transposed copies of the inputs and move its output back. */
+ingot_status cpu_channels_last(cpu_kernel_fn nchw, cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
+                               int n_in, ing_tensor *const *out, int n_out);
+/* Does the node ask for channels_last? */
+#define CPU_CHANNELS_LAST(node) (ir_attr_int((node), "channels_last", 0) != 0)
+
 /* A message when OpenBLAS runs generic kernels on a CPU that has AVX2/AVX-512 (blas_info.c),
  * else NULL. buf receives the message. */
 const char *cpu_blas_warning(char *buf, size_t cap);

@@ -185,6 +185,7 @@ static ingot_status run_fused(const char *base, int n_base, cpu_exec *x, const i
 static ingot_status k_fused_conv(cpu_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
                                  ing_tensor *const *out, int n_out)
 {
+    if (CPU_CHANNELS_LAST(node)) return cpu_channels_last(k_fused_conv, x, node, in, n_in, out, n_out);
     return run_fused("Conv", 3, x, node, in, n_in, out, n_out);
 }
 

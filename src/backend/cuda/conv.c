@@ -1,12 +1,17 @@
-/* Convolution and pooling on cuDNN (NCHW, f32 and f16; f16 accumulates in f32).
+/* Convolution and pooling on cuDNN (NCHW, or NHWC under channels_last; f32 and f16; f16
+ * accumulates in f32).
  *
  * Accepted: 1-D and 2-D Conv with explicit symmetric pads (or VALID), any group count,
- * strides and dilations, optional bias; MaxPool/AveragePool 2-D with symmetric pads,
- * floor rounding, no dilation and no Indices output. Everything else runs the CPU kernel. */
+ * strides and dilations, optional bias; FusedConv (bias, residual, activation) likewise, its
+ * bias/residual/Relu fused into the convolution by cuDNN where it can; MaxPool/AveragePool 2-D
+ * with symmetric pads, floor rounding, no dilation and no Indices output. Everything else runs
+ * the CPU kernel. */
+#include <cuda_runtime_api.h>
 #include <cudnn.h>
 #include <string.h>
 
 #include "backend/cuda/cuda.h"
+#include "backend/cuda/kernels/epilogue.h"
 #include "core/alloc.h"
 
 #define WORKSPACE_LIMIT ((size_t)256 << 20) /* bytes: cap per convolution algorithm */
@@ -30,8 +35,15 @@ typedef struct geom {
     int k[2], s[2], d[2], p[2];
 } geom;
 
+/* channels_last (opt/layout_nhwc.c): X [N, H, W, C], W [M, kh, kw, C/group] (KRSC), Y [N, H, W, M];
+ * the descriptors take them as CUDNN_TENSOR_NHWC with the same logical NCHW dims. */
+static int node_cl(const ir_node *n) { return ir_attr_int(n, "channels_last", 0) != 0; }
+
+static cudnnTensorFormat_t dnn_format(int cl) { return cl ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW; }
+
 static int read_geom(const ir_node *n, const ing_tensor *x, const ing_tensor *w, geom *g)
 {
+    int ks0 = node_cl(n) ? 1 : 2; /* the weight's first kernel axis */
     int nd = x->rank - 2;
     if (nd < 1 || nd > 2) return 0;
     const char *ap = ir_attr_string(n, "auto_pad", "NOTSET");
@@ -45,7 +57,7 @@ static int read_geom(const ir_node *n, const ing_tensor *x, const ing_tensor *w,
     if ((ks && (int)nk != nd) || (st && (int)ns != nd) || (dl && (int)ndl != nd) || (pd && (int)np != 2 * nd)) return 0;
     g->nd = nd;
     for (int i = 0; i < nd; i++) {
-        g->k[i] = (int)(ks ? ks[i] : (w ? w->dims[2 + i] : 1));
+        g->k[i] = (int)(ks ? ks[i] : (w ? w->dims[ks0 + i] : 1));
         g->s[i] = (int)(st ? st[i] : 1);
         g->d[i] = (int)(dl ? dl[i] : 1);
         int64_t b = pd && !valid ? pd[i] : 0, e = pd && !valid ? pd[i + nd] : 0;
@@ -59,13 +71,15 @@ static int read_geom(const ir_node *n, const ing_tensor *x, const ing_tensor *w,
     return 1;
 }
 
-/* NCHW dims of a 3-D or 4-D tensor (3-D gets H = 1). */
-static void nchw(const ing_tensor *t, int d[4])
+/* Logical NCHW dims of a 3-D or 4-D tensor (3-D gets H = 1), stored NCHW or (cl) NHWC. */
+static void nchw(const ing_tensor *t, int cl, int d[4])
 {
-    if (t->rank == 3) {
-        d[0] = (int)t->dims[0], d[1] = (int)t->dims[1], d[2] = 1, d[3] = (int)t->dims[2];
+    int r = t->rank, c = cl ? r - 1 : 1, sp = cl ? 1 : 2; /* channel axis, first spatial axis */
+    d[0] = (int)t->dims[0], d[1] = (int)t->dims[c];
+    if (r == 3) {
+        d[2] = 1, d[3] = (int)t->dims[sp];
     } else {
-        for (int i = 0; i < 4; i++) d[i] = (int)t->dims[i];
+        d[2] = (int)t->dims[sp], d[3] = (int)t->dims[sp + 1];
     }
 }
 
@@ -99,11 +113,12 @@ static ingot_status conv_descs_make(const ir_node *node, const ing_tensor *x, co
     geom g;
     memset(d, 0, sizeof *d);
     if (!read_geom(node, x, w, &g)) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "geometry not supported on cuDNN");
-    int xd[4], wd[4], yd[4];
-    nchw(x, xd);
-    nchw(w, wd);
-    nchw(y, yd);
+    int xd[4], wd[4], yd[4], cl = node_cl(node);
+    nchw(x, cl, xd);
+    nchw(w, cl, wd);
+    nchw(y, cl, yd);
     cudnnDataType_t dt = dnn_type(x->dtype);
+    cudnnTensorFormat_t f = dnn_format(cl);
     ingot_status st = INGOT_OK;
 #define TRY(call)                                                                                  \
     do {                                                                                           \
@@ -113,9 +128,9 @@ static ingot_status conv_descs_make(const ir_node *node, const ing_tensor *x, co
     TRY(cudnnCreateTensorDescriptor(&d->y));
     TRY(cudnnCreateFilterDescriptor(&d->w));
     TRY(cudnnCreateConvolutionDescriptor(&d->c));
-    TRY(cudnnSetTensor4dDescriptor(d->x, CUDNN_TENSOR_NCHW, dt, xd[0], xd[1], xd[2], xd[3]));
-    TRY(cudnnSetTensor4dDescriptor(d->y, CUDNN_TENSOR_NCHW, dt, yd[0], yd[1], yd[2], yd[3]));
-    TRY(cudnnSetFilter4dDescriptor(d->w, dt, CUDNN_TENSOR_NCHW, wd[0], wd[1], wd[2], wd[3]));
+    TRY(cudnnSetTensor4dDescriptor(d->x, f, dt, xd[0], xd[1], xd[2], xd[3]));
+    TRY(cudnnSetTensor4dDescriptor(d->y, f, dt, yd[0], yd[1], yd[2], yd[3]));
+    TRY(cudnnSetFilter4dDescriptor(d->w, dt, f, wd[0], wd[1], wd[2], wd[3]));
     TRY(cudnnSetConvolution2dDescriptor(d->c, g.p[0], g.p[1], g.s[0], g.s[1], g.d[0], g.d[1],
                                         CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     TRY(cudnnSetConvolutionGroupCount(d->c, (int)ir_attr_int(node, "group", 1)));
@@ -149,14 +164,140 @@ static cudnnMathType_t run_math(cudnnMathType_t m, int dtype, int precision)
     return dtype != INGOT_DTYPE_F16 && precision != INGOT_PRECISION_TF32 ? CUDNN_FMA_MATH : m;
 }
 
-/* What a context keeps per convolution node for the shapes it last ran: descriptors and the
- * algorithm, so uncaptured runs skip the descriptor calls and the heuristic. */
+/* How a node's bias, residual and activation run; fixed per node. cuDNN's fused call computes
+ * y = act(conv(x) + z * alpha2 + bias) with act Relu or identity, identity only on the
+ * IMPLICIT_PRECOMP_GEMM algorithm; everything else runs the convolution, then Conv's bias
+ * (cudnnAddTensor) or FusedConv's epilogue kernel. */
+typedef struct conv_plan {
+    int fused_op;    /* FusedConv (inputs X, W, B?, Z?), else Conv (X, W, B?) */
+    int bias, res;   /* inputs present */
+    int act;         /* the epilogue's EPI_ACT_* code */
+    float alpha, beta;
+    int dnn_act;     /* the fused call's cudnnActivationMode_t, or -1: nothing to fuse, or no fused form */
+} conv_plan;
+
+static void conv_plan_of(const ir_node *n, const ing_tensor *const *in, int n_in, conv_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->fused_op = !strcmp(n->op, "FusedConv");
+    p->bias = n_in > 2 && in[2];
+    p->res = p->fused_op && n_in > 3 && in[3];
+    p->act = p->fused_op ? cuda_epilogue_act(n, &p->alpha, &p->beta) : EPI_ACT_NONE;
+    p->dnn_act = -1;
+    if (p->act == EPI_ACT_RELU)
+        p->dnn_act = CUDNN_ACTIVATION_RELU;
+    else if (p->act == EPI_ACT_NONE && (p->bias || p->res))
+        p->dnn_act = CUDNN_ACTIVATION_IDENTITY;
+}
+
+/* Does the fused call take this algorithm? */
+static int plan_fuses(const conv_plan *p, cudnnConvolutionFwdAlgo_t algo)
+{
+    if (p->dnn_act < 0) return 0;
+    return p->dnn_act != CUDNN_ACTIVATION_IDENTITY || algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+}
+
+/* The bias descriptor [1, C, 1, 1] (Conv's bias, or the fused call's) and the fused call's
+ * activation, as the plan needs them (left NULL otherwise). On failure both are NULL. */
+static ingot_status plan_descs(const ir_node *node, const conv_plan *p, int dtype, int channels,
+                               cudnnTensorDescriptor_t *bd, cudnnActivationDescriptor_t *ad)
+{
+    ingot_status st = INGOT_OK;
+    *bd = NULL, *ad = NULL;
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        if (st == INGOT_OK) st = cudnn_check((call), node, #call);                                 \
+    } while (0)
+    if (p->bias || p->dnn_act >= 0) {
+        TRY(cudnnCreateTensorDescriptor(bd));
+        TRY(cudnnSetTensor4dDescriptor(*bd, CUDNN_TENSOR_NCHW, dnn_type(dtype), 1, channels, 1, 1));
+    }
+    if (p->dnn_act >= 0) {
+        TRY(cudnnCreateActivationDescriptor(ad));
+        /* ONNX Relu keeps a NaN a NaN */
+        TRY(cudnnSetActivationDescriptor(*ad, (cudnnActivationMode_t)p->dnn_act, CUDNN_PROPAGATE_NAN, 0.0));
+    }
+#undef TRY
+    if (st != INGOT_OK) {
+        if (*bd) cudnnDestroyTensorDescriptor(*bd);
+        if (*ad) cudnnDestroyActivationDescriptor(*ad);
+        *bd = NULL, *ad = NULL;
+    }
+    return st;
+}
+
+/* One convolution as it runs: the fused call while `fused`, else the convolution then the
+ * plan's bias or epilogue. The kernel and the build-time timing both run it, so a tactic is
+ * timed on the call that will run. */
+typedef struct conv_call {
+    cudnnHandle_t h;
+    void *stream;
+    const ir_node *node;
+    const conv_plan *p;
+    const conv_descs *d;
+    cudnnTensorDescriptor_t bd;
+    cudnnActivationDescriptor_t ad;
+    cudnnConvolutionFwdAlgo_t algo;
+    void *ws;
+    size_t ws_bytes;
+    const void *x, *w, *bias, *res; /* bias, res: NULL when the node has none */
+    const void *zero_bias;          /* C zeros: the fused call's bias when the node has none */
+    void *y;
+    int64_t numel, channels, inner; /* y's elements; element i has channel (i / inner) % channels */
+    int half;
+    int fused; /* cleared when cuDNN answers NOT_SUPPORTED for the fused call */
+} conv_call;
+
+static ingot_status conv_call_run(void *arg)
+{
+    conv_call *c = arg;
+    float one = 1.0f, zero = 0.0f;
+    if (c->fused) {
+        /* without a residual, alpha2 = 0 makes z unread; y stands in for it */
+        float a2 = c->res ? 1.0f : 0.0f;
+        cudnnStatus_t s = cudnnConvolutionBiasActivationForward(
+            c->h, &one, c->d->x, c->x, c->d->w, c->w, c->d->c, c->algo, c->ws, c->ws_bytes, &a2, c->d->y,
+            c->res ? c->res : c->y, c->bd, c->bias ? c->bias : c->zero_bias, c->ad, c->d->y, c->y);
+        if (CUDNN_STATUS_CATEGORY(s) != CUDNN_STATUS_NOT_SUPPORTED)
+            return cudnn_check(s, c->node, "cudnnConvolutionBiasActivationForward");
+        /* cuDNN checks support on the host before it enqueues anything (so also during graph
+         * capture): the plain path below runs instead, now and from now on */
+        c->fused = 0;
+    }
+    ING_TRY(cudnn_check(cudnnConvolutionForward(c->h, &one, c->d->x, c->x, c->d->w, c->w, c->d->c, c->algo, c->ws,
+                                                c->ws_bytes, &zero, c->d->y, c->y),
+                        c->node, "cudnnConvolutionForward"));
+    if (!c->p->fused_op)
+        return c->bias ? cudnn_check(cudnnAddTensor(c->h, &one, c->bd, c->bias, &one, c->d->y, c->y), c->node,
+                                     "cudnnAddTensor")
+                       : INGOT_OK;
+    if (c->p->act == EPI_ACT_NONE && !c->bias && !c->res) return INGOT_OK;
+    int err = ingot_epilogue(c->y, c->bias, c->res, c->numel, c->channels, c->inner, c->p->act, c->p->alpha,
+                             c->p->beta, c->half, c->stream);
+    return err ? cuda_check(err, "ingot_epilogue") : INGOT_OK;
+}
+
+/* y's channel count and the elements per channel run (NCHW; channels last: runs of one). */
+static void conv_call_shape(conv_call *c, const ing_tensor *y, int cl)
+{
+    c->numel = ing_numel(y);
+    c->channels = y->dims[cl ? y->rank - 1 : 1];
+    c->inner = 1;
+    for (int d = 2; d < y->rank && !cl; d++) c->inner *= y->dims[d];
+    c->half = y->dtype == INGOT_DTYPE_F16;
+}
+
+/* What a context keeps per convolution node for the shapes it last ran: descriptors, the
+ * algorithm and whether the fused call runs, so uncaptured runs skip the descriptor calls and
+ * the heuristic. */
 typedef struct conv_state {
     int64_t key[14]; /* x, w, y as NCHW, dtype, bias */
     conv_descs d;
-    cudnnTensorDescriptor_t b; /* the bias as [1, C, 1, 1], or NULL */
+    cudnnTensorDescriptor_t b;         /* the bias as [1, C, 1, 1], or NULL */
+    cudnnActivationDescriptor_t act;   /* the fused call's, or NULL */
     cudnnConvolutionFwdAlgo_t algo;
     size_t ws_bytes;
+    int fused; /* cudnnConvolutionBiasActivationForward runs; cleared on NOT_SUPPORTED */
 } conv_state;
 
 static void conv_state_free(void *p)
@@ -164,15 +305,16 @@ static void conv_state_free(void *p)
     conv_state *s = p;
     conv_descs_free(&s->d);
     if (s->b) cudnnDestroyTensorDescriptor(s->b);
+    if (s->act) cudnnDestroyActivationDescriptor(s->act);
     ing_free(s);
 }
 
-static void conv_key(const ing_tensor *x, const ing_tensor *w, const ing_tensor *y, int bias, int64_t key[14])
+static void conv_key(const ing_tensor *x, const ing_tensor *w, const ing_tensor *y, int cl, int bias, int64_t key[14])
 {
     int d[4];
     const ing_tensor *t[3] = {x, w, y};
     for (int i = 0; i < 3; i++) {
-        nchw(t[i], d);
+        nchw(t[i], cl, d);
         for (int j = 0; j < 4; j++) key[4 * i + j] = d[j];
     }
     key[12] = x->dtype;
@@ -180,9 +322,10 @@ static void conv_key(const ing_tensor *x, const ing_tensor *w, const ing_tensor 
 }
 
 /* Descriptors and algorithm: the step's tactic, or without one the heuristic's best algorithm
- * whose workspace fits and whose math the precision allows. */
+ * whose workspace fits and whose math the precision allows (for an identity fusion the best
+ * IMPLICIT_PRECOMP_GEMM such, when listed: it saves the bias pass over y). */
 static ingot_status conv_state_make(cuda_exec *x, const ir_node *node, const ing_tensor *const *in,
-                                    const ing_tensor *out, int bias, const int64_t key[14], conv_state **res)
+                                    const ing_tensor *out, const conv_plan *p, const int64_t key[14], conv_state **res)
 {
     const engine_tactic *tac = cuda_step_tactic(x, node);
     if (tac && tac->kind != TACTIC_CUDNN_CONV)
@@ -204,12 +347,13 @@ static ingot_status conv_state_make(cuda_exec *x, const ir_node *node, const ing
         cudnnConvolutionFwdAlgoPerf_t perf[8];
         int found = 0, pick = -1;
         TRY(cudnnGetConvolutionForwardAlgorithm_v7(cuda_cudnn(x), s->d.x, s->d.w, s->d.c, s->d.y, 8, &found, perf));
-        for (int i = 0; i < found && st == INGOT_OK; i++)
-            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= WORKSPACE_LIMIT &&
-                math_allowed(perf[i].mathType, dtype, precision)) {
-                pick = i;
-                break;
-            }
+        for (int pass = 0; pass < 2 && pick < 0 && st == INGOT_OK; pass++) /* pass 0: fusing ones only */
+            for (int i = 0; i < found; i++)
+                if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= WORKSPACE_LIMIT &&
+                    math_allowed(perf[i].mathType, dtype, precision) && (pass || plan_fuses(p, perf[i].algo))) {
+                    pick = i;
+                    break;
+                }
         if (st == INGOT_OK && pick < 0) st = IR_NODE_FAIL(node, INGOT_ERR_CUDA, "cuDNN offers no forward algorithm");
         if (st == INGOT_OK) {
             s->algo = perf[pick].algo;
@@ -217,82 +361,82 @@ static ingot_status conv_state_make(cuda_exec *x, const ir_node *node, const ing
             TRY(cudnnSetConvolutionMathType(s->d.c, run_math(perf[pick].mathType, dtype, precision)));
         }
     }
-    if (bias) {
-        TRY(cudnnCreateTensorDescriptor(&s->b));
-        TRY(cudnnSetTensor4dDescriptor(s->b, CUDNN_TENSOR_NCHW, dnn_type(dtype), 1, (int)key[9], 1, 1));
-    }
 #undef TRY
+    if (st == INGOT_OK) st = plan_descs(node, p, dtype, (int)key[9], &s->b, &s->act);
     if (st != INGOT_OK) {
         conv_state_free(s);
         return st;
     }
+    s->fused = plan_fuses(p, s->algo);
     *res = s;
     return INGOT_OK;
 }
 
-/* The convolution, and the bias when add_bias (cudnnAddTensor). */
-static ingot_status conv_core(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
-                              ing_tensor *const *out, int add_bias)
+/* Conv and FusedConv: the fused call where the plan and the algorithm allow it, else the
+ * convolution then the bias (Conv) or the epilogue (FusedConv). */
+static ingot_status k_conv(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
+                           ing_tensor *const *out, int n_out)
 {
+    (void)n_out;
     cudnnHandle_t h = cuda_cudnn(x);
     DNN(cudnnSetStream(h, cuda_stream(x)));
-    int bias = add_bias && n_in > 2 && in[2];
+    conv_plan p;
+    conv_plan_of(node, in, n_in, &p);
     int64_t key[14];
-    conv_key(in[0], in[1], out[0], bias, key);
+    conv_key(in[0], in[1], out[0], node_cl(node), p.bias, key);
     conv_state *s = cuda_node_state(x, node);
     if (!s || memcmp(s->key, key, sizeof key) != 0) {
-        ING_TRY(conv_state_make(x, node, in, out[0], bias, key, &s));
+        ING_TRY(conv_state_make(x, node, in, out[0], &p, key, &s));
         ING_TRY(cuda_set_node_state(x, node, s, conv_state_free));
     }
-    void *ws = NULL;
-    if (s->ws_bytes && !(ws = cuda_scratch(x, 0, s->ws_bytes))) return INGOT_ERR_NOMEM;
-    float one = 1.0f, zero = 0.0f;
-    DNN(cudnnConvolutionForward(h, &one, s->d.x, in[0]->data, s->d.w, in[1]->data, s->d.c, s->algo, ws, s->ws_bytes,
-                                &zero, s->d.y, out[0]->data));
-    if (bias) DNN(cudnnAddTensor(h, &one, s->b, in[2]->data, &one, s->d.y, out[0]->data));
-    return INGOT_OK;
+    conv_call c = {h, cuda_stream(x), node, &p, &s->d, s->b, s->act, s->algo, NULL, s->ws_bytes,
+                   in[0]->data, in[1]->data, p.bias ? in[2]->data : NULL, p.res ? in[3]->data : NULL,
+                   NULL, out[0]->data, 0, 0, 0, 0, s->fused};
+    conv_call_shape(&c, out[0], node_cl(node));
+    if (s->ws_bytes && !(c.ws = cuda_scratch(x, 0, s->ws_bytes))) return INGOT_ERR_NOMEM;
+    if (c.fused && !p.bias) { /* the fused call always adds a bias: zeros, in scratch shared with other kernels */
+        size_t nb = (size_t)c.channels * ingot_dtype_size((ingot_dtype)out[0]->dtype);
+        void *z = cuda_scratch(x, 1, nb);
+        if (!z) return INGOT_ERR_NOMEM;
+        ING_TRY(cuda_check(cudaMemsetAsync(z, 0, nb, (cudaStream_t)c.stream), "cudaMemsetAsync"));
+        c.zero_bias = z;
+    }
+    ingot_status st = conv_call_run(&c);
+    s->fused = c.fused;
+    return st;
 }
 
 /* Build time: every forward algorithm cuDNN lists for these descriptors whose status is
- * success, whose workspace fits and whose math the precision allows, timed on random data. */
-typedef struct conv_trial {
-    cudnnHandle_t h;
-    conv_descs *d;
-    const ir_node *node;
-    cudnnConvolutionFwdAlgo_t algo;
-    const void *x, *w;
-    void *y, *ws;
-    size_t ws_bytes;
-} conv_trial;
-
-static ingot_status conv_trial_run(void *arg)
-{
-    conv_trial *t = arg;
-    float one = 1.0f, zero = 0.0f;
-    return cudnn_check(cudnnConvolutionForward(t->h, &one, t->d->x, t->x, t->d->w, t->w, t->d->c, t->algo, t->ws,
-                                               t->ws_bytes, &zero, t->d->y, t->y),
-                       t->node, "cudnnConvolutionForward");
-}
-
+ * success, whose workspace fits and whose math the precision allows, timed on random data in
+ * the form it will run (fused or not, bias, residual and epilogue included). */
 static ingot_status tune_conv(cuda_tuner *tu, const ir_node *node, const ing_tensor *const *in, int n_in,
                               const ing_tensor *out, engine_tactic *best)
 {
-    (void)n_in;
     int precision = cuda_tuner_precision(tu), dtype = in[0]->dtype;
     cudnnHandle_t h = cuda_tuner_cudnn(tu);
+    conv_plan p;
+    conv_plan_of(node, in, n_in, &p);
     conv_descs d;
     ING_TRY(conv_descs_make(node, in[0], in[1], out, (int)base_math(dtype, precision), &d));
-    conv_trial t = {h, &d, node, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, NULL, NULL, NULL, 0};
+    conv_call t = {h, cuda_tuner_stream(tu), node, &p, &d, NULL, NULL, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, NULL, 0,
+                   NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0};
+    conv_call_shape(&t, out, node_cl(node));
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int found = 0;
     double best_ms = -1;
+    size_t bias_bytes = (size_t)t.channels * ingot_dtype_size((ingot_dtype)dtype);
     ingot_status st = cudnn_check(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.c, d.y,
                                                                          CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf),
                                   node, "cudnnGetConvolutionForwardAlgorithm_v7");
+    if (st == INGOT_OK) st = plan_descs(node, &p, dtype, (int)t.channels, &t.bd, &t.ad);
+    /* the zero bias's values do not change the timing: random ones stand in */
     if (st == INGOT_OK && (!(t.x = cuda_tuner_buffer(tu, 0, ing_nbytes(in[0]), dtype)) ||
                            !(t.w = cuda_tuner_buffer(tu, 1, ing_nbytes(in[1]), dtype)) ||
-                           !(t.y = cuda_tuner_buffer(tu, 2, ing_nbytes(out), -1))))
+                           !(t.y = cuda_tuner_buffer(tu, 2, ing_nbytes(out), -1)) ||
+                           !(t.zero_bias = cuda_tuner_buffer(tu, 3, bias_bytes, dtype)) ||
+                           (p.res && !(t.res = cuda_tuner_buffer(tu, 4, ing_nbytes(out), dtype)))))
         st = INGOT_ERR_NOMEM;
+    if (p.bias) t.bias = t.zero_bias;
     for (int i = 0; i < found && st == INGOT_OK; i++) {
         const cudnnConvolutionFwdAlgoPerf_t *c = &perf[i];
         if (c->status != CUDNN_STATUS_SUCCESS || c->memory > WORKSPACE_LIMIT || !math_allowed(c->mathType, dtype, precision))
@@ -300,6 +444,7 @@ static ingot_status tune_conv(cuda_tuner *tu, const ir_node *node, const ing_ten
         t.algo = c->algo;
         t.ws_bytes = c->memory;
         t.ws = NULL;
+        t.fused = plan_fuses(&p, c->algo);
         if (t.ws_bytes && !(t.ws = cuda_tuner_buffer(tu, 5, t.ws_bytes, -1))) {
             st = INGOT_ERR_NOMEM;
             break;
@@ -307,34 +452,30 @@ static ingot_status tune_conv(cuda_tuner *tu, const ir_node *node, const ing_ten
         double ms = 0;
         cudnnMathType_t math = run_math(c->mathType, dtype, precision);
         ingot_status ts = cudnn_check(cudnnSetConvolutionMathType(d.c, math), node, "cudnnSetConvolutionMathType");
-        if (ts == INGOT_OK) ts = cuda_tuner_time(tu, conv_trial_run, &t, &ms);
+        if (ts == INGOT_OK) ts = cuda_tuner_time(tu, conv_call_run, &t, &ms);
         if (ts != INGOT_OK) { /* a candidate that fails is not a tactic; the others still are */
             cuda_tuner_log(tu, "node '%s': cuDNN algo %d (math %d): failed: %s", node->name, (int)c->algo, (int)math,
                            ingot_last_error());
             continue;
         }
-        cuda_tuner_log(tu, "node '%s': cuDNN algo %d (math %d, workspace %zu): %.4f ms", node->name, (int)c->algo,
-                       (int)math, c->memory, ms);
+        cuda_tuner_log(tu, "node '%s': cuDNN algo %d (math %d, workspace %zu, %s): %.4f ms", node->name, (int)c->algo,
+                       (int)math, c->memory, t.fused ? "fused" : "unfused", ms);
         if (best_ms < 0 || ms < best_ms) {
             best_ms = ms;
             memset(best, 0, sizeof *best);
             best->kind = TACTIC_CUDNN_CONV;
             best->math = (uint8_t)math;
-            best->layout = TACTIC_LAYOUT_NCHW;
+            best->layout = TACTIC_LAYOUT_NCHW; /* the node's channels_last says how the tensors lie */
             best->algo = (int32_t)c->algo;
             best->workspace = c->memory;
         }
     }
     conv_descs_free(&d);
+    if (t.bd) cudnnDestroyTensorDescriptor(t.bd);
+    if (t.ad) cudnnDestroyActivationDescriptor(t.ad);
     if (st == INGOT_OK && best_ms < 0)
         st = IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "none of cuDNN's %d forward algorithms ran", found);
     return st;
-}
-
-static ingot_status k_conv(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
-                           ing_tensor *const *out, int n_out)
-{
-    return conv_core(x, node, in, n_in, out, 1);
 }
 
 /* FusedConv: inputs X, W, B?, Z? (residual); y = act(conv(x) + b + z). */
@@ -343,22 +484,12 @@ static int fused_conv_accepts(const ir_node *n, const ing_tensor *const *in, int
     float a, b;
     if (!conv_accepts(n, in, n_in < 3 ? n_in : 3) || cuda_epilogue_act(n, &a, &b) < 0) return 0;
     if (n_in < 4 || !in[3]) return 1;
-    /* the epilogue adds the residual element by element: it must have the output's exact shape
+    /* the residual is added element by element: it must have the output's exact shape
      * (a broadcasting residual runs on the CPU kernel) */
     const ir_op_def *conv = ir_op_lookup("Conv");
     ing_tensor y = {0}, *outs[1] = {&y};
     if (in[3]->dtype != in[0]->dtype || !conv || conv->infer(n, in, 3, outs, 1) != INGOT_OK) return 0;
     return ing_shape_known(&y) && ing_same_shape(&y, in[3]);
-}
-
-static ingot_status k_fused_conv(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
-                                 ing_tensor *const *out, int n_out)
-{
-    ING_TRY(conv_core(x, node, in, n_in < 3 ? n_in : 3, out, 0));
-    const ing_tensor *bias = n_in > 2 ? in[2] : NULL, *res = n_in > 3 ? in[3] : NULL;
-    int64_t inner = 1;
-    for (int d = 2; d < out[0]->rank; d++) inner *= out[0]->dims[d];
-    return cuda_run_epilogue(x, node, out[0], bias, res, out[0]->dims[1], inner);
 }
 
 static int pool_accepts(const ir_node *n, const ing_tensor *const *in, int n_in)
@@ -399,8 +530,9 @@ static ingot_status pool_state_make(const ir_node *node, const ing_tensor *xt, c
     if (!read_geom(node, xt, NULL, &g)) return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "geometry not supported on cuDNN");
     pool_state *s = ing_calloc(1, sizeof *s);
     if (!s) return IR_NODE_FAIL(node, INGOT_ERR_NOMEM, "out of memory for pooling descriptors");
-    nchw(xt, s->xd);
-    nchw(yt, s->yd);
+    int cl = node_cl(node);
+    nchw(xt, cl, s->xd);
+    nchw(yt, cl, s->yd);
     s->dtype = xt->dtype;
     cudnnDataType_t dt = dnn_type(xt->dtype);
     cudnnPoolingMode_t mode = !strcmp(node->op, "MaxPool") ? CUDNN_POOLING_MAX
@@ -414,8 +546,8 @@ static ingot_status pool_state_make(const ir_node *node, const ing_tensor *xt, c
     TRY(cudnnCreateTensorDescriptor(&s->x));
     TRY(cudnnCreateTensorDescriptor(&s->y));
     TRY(cudnnCreatePoolingDescriptor(&s->p));
-    TRY(cudnnSetTensor4dDescriptor(s->x, CUDNN_TENSOR_NCHW, dt, s->xd[0], s->xd[1], s->xd[2], s->xd[3]));
-    TRY(cudnnSetTensor4dDescriptor(s->y, CUDNN_TENSOR_NCHW, dt, s->yd[0], s->yd[1], s->yd[2], s->yd[3]));
+    TRY(cudnnSetTensor4dDescriptor(s->x, dnn_format(cl), dt, s->xd[0], s->xd[1], s->xd[2], s->xd[3]));
+    TRY(cudnnSetTensor4dDescriptor(s->y, dnn_format(cl), dt, s->yd[0], s->yd[1], s->yd[2], s->yd[3]));
     TRY(cudnnSetPooling2dDescriptor(s->p, mode, CUDNN_PROPAGATE_NAN, g.k[0], g.k[1], g.p[0], g.p[1], g.s[0], g.s[1]));
 #undef TRY
     if (st != INGOT_OK) {
@@ -432,8 +564,8 @@ static ingot_status k_pool(cuda_exec *x, const ir_node *node, const ing_tensor *
     cudnnHandle_t h = cuda_cudnn(x);
     DNN(cudnnSetStream(h, cuda_stream(x)));
     int xd[4], yd[4];
-    nchw(in[0], xd);
-    nchw(out[0], yd);
+    nchw(in[0], node_cl(node), xd);
+    nchw(out[0], node_cl(node), yd);
     pool_state *s = cuda_node_state(x, node);
     if (!s || s->dtype != in[0]->dtype || memcmp(s->xd, xd, sizeof xd) != 0 || memcmp(s->yd, yd, sizeof yd) != 0) {
         ING_TRY(pool_state_make(node, in[0], out[0], &s));
@@ -446,7 +578,7 @@ static ingot_status k_pool(cuda_exec *x, const ir_node *node, const ing_tensor *
 
 const cuda_kernel_def cuda_kernels_conv[] = {
     {"Conv", k_conv, conv_accepts, tune_conv},
-    {"FusedConv", k_fused_conv, fused_conv_accepts, tune_conv},
+    {"FusedConv", k_conv, fused_conv_accepts, tune_conv},
     {"MaxPool", k_pool, pool_accepts, NULL},
     {"AveragePool", k_pool, pool_accepts, NULL},
     {NULL, NULL, NULL, NULL},

@@ -104,6 +104,18 @@ DNN(cudnnConvolutionForward,
      cudnnConvolutionFwdAlgo_t algo, void *ws, size_t ws_bytes, const void *beta, const cudnnTensorDescriptor_t yd,
      void *y),
     (h, alpha, xd, x, wd, w, cd, algo, ws, ws_bytes, beta, yd, y))
+DNN(cudnnConvolutionBiasActivationForward,
+    (cudnnHandle_t h, const void *alpha1, const cudnnTensorDescriptor_t xd, const void *x,
+     const cudnnFilterDescriptor_t wd, const void *w, const cudnnConvolutionDescriptor_t cd,
+     cudnnConvolutionFwdAlgo_t algo, void *ws, size_t ws_bytes, const void *alpha2, const cudnnTensorDescriptor_t zd,
+     const void *z, const cudnnTensorDescriptor_t bd, const void *b, const cudnnActivationDescriptor_t ad,
+     const cudnnTensorDescriptor_t yd, void *y),
+    (h, alpha1, xd, x, wd, w, cd, algo, ws, ws_bytes, alpha2, zd, z, bd, b, ad, yd, y))
+DNN(cudnnCreateActivationDescriptor, (cudnnActivationDescriptor_t * d), (d))
+DNN(cudnnDestroyActivationDescriptor, (cudnnActivationDescriptor_t d), (d))
+DNN(cudnnSetActivationDescriptor,
+    (cudnnActivationDescriptor_t d, cudnnActivationMode_t m, cudnnNanPropagation_t nan, double coef),
+    (d, m, nan, coef))
 DNN(cudnnCreatePoolingDescriptor, (cudnnPoolingDescriptor_t * d), (d))
 DNN(cudnnDestroyPoolingDescriptor, (cudnnPoolingDescriptor_t d), (d))
 DNN(cudnnSetPooling2dDescriptor,
