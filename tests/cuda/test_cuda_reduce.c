@@ -22,6 +22,12 @@
 #include "graph_util.h"
 #include "runtime/runtime.h"
 
+#ifdef INGOT_WITH_CUDA
+#include <cuda_runtime.h>
+
+#include "backend/cuda/kernels/reduce.h"
+#endif
+
 #define F32 INGOT_DTYPE_F32
 #define F16 INGOT_DTYPE_F16
 #define BF16 INGOT_DTYPE_BF16
@@ -380,6 +386,158 @@ static void gpool_case(const char *op, int dt, int rank, const int64_t *dims)
     check(g, op, label, rt(dt, 1e-5), at(dt), ++seed_no);
 }
 
+#ifdef INGOT_WITH_CUDA
+/* ---- LayerNorm launcher called directly: pointers the runtime never hands out (offset by one
+ * element, so the fast path must decline) and the fast path against the general kernel ---- */
+
+/* Rows of x (m x d, dtype dt, already rounded to dt) normalized in double: the reference for the
+ * direct cases. mean/inv: per row. */
+static void ln_ref(int dt, const void *x, int64_t m, int64_t d, const void *sc, const void *bi, int rms,
+                   double *y, double *mean, double *inv)
+{
+    for (int64_t r = 0; r < m; r++) {
+        double mu = 0, var = 0;
+        for (int64_t j = 0; !rms && j < d; j++) mu += ing_load_f64(dt, x, (size_t)(r * d + j));
+        mu /= (double)d;
+        for (int64_t j = 0; j < d; j++) {
+            double c = ing_load_f64(dt, x, (size_t)(r * d + j)) - mu;
+            var += c * c;
+        }
+        double iv = 1.0 / sqrt(var / (double)d + 1e-5);
+        for (int64_t j = 0; j < d; j++) {
+            double o = (ing_load_f64(dt, x, (size_t)(r * d + j)) - mu) * iv * ing_load_f64(dt, sc, (size_t)j);
+            if (bi) o += ing_load_f64(dt, bi, (size_t)j);
+            y[r * d + j] = o;
+        }
+        mean[r] = mu;
+        inv[r] = iv;
+    }
+}
+
+/* ingk_layernorm on [m, d] of dt with every pointer (x, y, scale, bias) offset by `off` elements
+ * from a cudaMalloc base (off 1: misaligned for 16-byte vectors), outputs poisoned with NaN
+ * bytes, compared with ln_ref; f32 Mean/InvStdDev too (LayerNorm). */
+static void ln_direct_case(int dt, int64_t m, int64_t d, int off, int with_bias, int rms)
+{
+    if (no_gpu) return;
+    size_t es = ingot_dtype_size(dt), nx = (size_t)(m * d);
+    void *hx = malloc(nx * es), *hs = malloc((size_t)d * es), *hb = malloc((size_t)d * es), *hy = malloc(nx * es);
+    double *ry = malloc(nx * sizeof(double)), *rm = malloc((size_t)m * sizeof(double)),
+           *ri = malloc((size_t)m * sizeof(double));
+    float *hm = malloc((size_t)m * sizeof(float)), *hi = malloc((size_t)m * sizeof(float));
+    char *dx = NULL, *dy = NULL, *ds = NULL, *db = NULL;
+    float *dm = NULL, *di = NULL;
+    char why[400] = "";
+    int ok = 0;
+    if (!hx || !hs || !hb || !hy || !ry || !rm || !ri || !hm || !hi) {
+        snprintf(why, sizeof why, "host allocation failed");
+        goto done;
+    }
+    if (cudaMalloc((void **)&dx, (nx + 8) * es) || cudaMalloc((void **)&dy, (nx + 8) * es) ||
+        cudaMalloc((void **)&ds, ((size_t)d + 8) * es) || cudaMalloc((void **)&db, ((size_t)d + 8) * es) ||
+        cudaMalloc((void **)&dm, (size_t)m * sizeof(float)) || cudaMalloc((void **)&di, (size_t)m * sizeof(float))) {
+        snprintf(why, sizeof why, "cudaMalloc failed");
+        goto done;
+    }
+    uint64_t s = ++seed_no * 0x9E3779B97F4A7C15ull + 777;
+    fill(dt, hx, (int64_t)nx, "x", &s);
+    fill(dt, hs, d, "scale", &s);
+    fill(dt, hb, d, "bias", &s);
+    ln_ref(dt, hx, m, d, hs, with_bias ? hb : NULL, rms, ry, rm, ri);
+    cudaMemcpy(dx + off * es, hx, nx * es, cudaMemcpyHostToDevice);
+    cudaMemcpy(ds + off * es, hs, (size_t)d * es, cudaMemcpyHostToDevice);
+    cudaMemcpy(db + off * es, hb, (size_t)d * es, cudaMemcpyHostToDevice);
+    cudaMemset(dy, 0xFF, (nx + 8) * es);
+    cudaMemset(dm, 0xFF, (size_t)m * sizeof(float));
+    cudaMemset(di, 0xFF, (size_t)m * sizeof(float));
+    int e = ingk_layernorm(dt, dx + off * es, dy + off * es, m, d, dt, ds + off * es, d,
+                           with_bias ? db + off * es : NULL, with_bias ? d : 0, 1e-5f, rms, F32,
+                           rms ? NULL : dm, rms ? NULL : di, NULL);
+    if (!e) e = cudaDeviceSynchronize();
+    if (e) {
+        snprintf(why, sizeof why, "launch: %s", cudaGetErrorString((cudaError_t)e));
+        goto done;
+    }
+    cudaMemcpy(hy, dy + off * es, nx * es, cudaMemcpyDeviceToHost);
+    cudaMemcpy(hm, dm, (size_t)m * sizeof(float), cudaMemcpyDeviceToHost);
+    cudaMemcpy(hi, di, (size_t)m * sizeof(float), cudaMemcpyDeviceToHost);
+    double rtol = rt(dt, 1e-5), atol = at(dt);
+    ok = 1;
+    for (size_t k = 0; k < nx && ok; k++) {
+        double v = ing_load_f64(dt, hy, k);
+        if (!(fabs(v - ry[k]) <= atol + rtol * fabs(ry[k]))) {
+            snprintf(why, sizeof why, "Y[%zu of %zu]: cuda %.9g, reference %.9g (rtol %g, atol %g)", k, nx, v,
+                     ry[k], rtol, atol);
+            ok = 0;
+        }
+    }
+    for (int64_t r = 0; r < m && ok && !rms; r++) {
+        /* the stats are f32 from f32 sums whatever dt is */
+        if (!(fabs(hm[r] - rm[r]) <= 1e-5 + 1e-5 * fabs(rm[r])) || !(fabs(hi[r] - ri[r]) <= 1e-5 + 1e-5 * fabs(ri[r]))) {
+            snprintf(why, sizeof why, "row %lld: Mean %.9g InvStdDev %.9g, reference %.9g %.9g", (long long)r,
+                     hm[r], hi[r], rm[r], ri[r]);
+            ok = 0;
+        }
+    }
+done:
+    if (ok) n_pass++;
+    else n_fail++;
+    printf("%s %s (launcher): %s [%lldx%lld] offset %d elements%s: %s%s\n", ok ? "PASS" : "FAIL",
+           rms ? "RMSNormalization" : "LayerNormalization", ingot_dtype_name(dt), (long long)m, (long long)d, off,
+           with_bias ? " with B" : "", off ? "general kernel (misaligned)" : "fast path if d allows", ok ? "" : why);
+    cudaFree(dx), cudaFree(dy), cudaFree(ds), cudaFree(db), cudaFree(dm), cudaFree(di);
+    free(hx), free(hs), free(hb), free(hy), free(ry), free(rm), free(ri), free(hm), free(hi);
+}
+
+/* Mean microseconds per launch over 200 launches (after 20 warm-up launches), CUDA events. */
+static double ln_time(int general, int dt, const void *x, void *y, int64_t m, int64_t d, const void *sc,
+                      const void *bi)
+{
+    cudaEvent_t a, b;
+    if (cudaEventCreate(&a)) return -1;
+    if (cudaEventCreate(&b)) {
+        cudaEventDestroy(a);
+        return -1;
+    }
+    float ms = -1;
+    int e = 0;
+    for (int i = 0; i < 220 && !e; i++) {
+        if (i == 20) cudaEventRecord(a, NULL);
+        e = (general ? ingk_layernorm_general : ingk_layernorm)(dt, x, y, m, d, dt, sc, d, bi, d, 1e-5f, 0, F32,
+                                                                NULL, NULL, NULL);
+    }
+    cudaEventRecord(b, NULL);
+    if (!e && !cudaEventSynchronize(b)) cudaEventElapsedTime(&ms, a, b);
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    return ms < 0 ? -1 : ms * 1000.0 / 200.0;
+}
+
+/* Timing printout (not an assertion): BERT-base LayerNorm shapes, fast path vs general kernel. */
+static void ln_timing(void)
+{
+    if (no_gpu) return;
+    const int64_t d = 768, rows[] = {128, 16384};
+    size_t es = 2, nx = (size_t)(rows[1] * d);
+    void *x = NULL, *y = NULL, *sc = NULL, *bi = NULL, *h = malloc(nx * es);
+    if (h && !cudaMalloc(&x, nx * es) && !cudaMalloc(&y, nx * es) && !cudaMalloc(&sc, (size_t)d * es) &&
+        !cudaMalloc(&bi, (size_t)d * es)) {
+        uint64_t s = 4242;
+        fill(F16, h, (int64_t)nx, "x", &s);
+        cudaMemcpy(x, h, nx * es, cudaMemcpyHostToDevice);
+        cudaMemcpy(sc, h, (size_t)d * es, cudaMemcpyHostToDevice);
+        cudaMemcpy(bi, (char *)h + d * es, (size_t)d * es, cudaMemcpyHostToDevice);
+        for (int i = 0; i < 2; i++)
+            printf("timing: layernorm %lldx%lld f16: fast %.1f us, general %.1f us\n", (long long)rows[i],
+                   (long long)d, ln_time(0, F16, x, y, rows[i], d, sc, bi), ln_time(1, F16, x, y, rows[i], d, sc, bi));
+    } else {
+        printf("timing: layernorm: allocation failed, not timed\n");
+    }
+    cudaFree(x), cudaFree(y), cudaFree(sc), cudaFree(bi);
+    free(h);
+}
+#endif
+
 int main(void)
 {
     static const char *const red_ops[] = {"ReduceSum", "ReduceMean", "ReduceProd", "ReduceMax", "ReduceMin",
@@ -453,8 +611,36 @@ int main(void)
     }
     ln_case("LayerNormalization", F32, 2, (int64_t[]){8, 300}, -1, 1, (int64_t[]){300}, 1, 1);
     ln_case("LayerNormalization", F32, 3, (int64_t[]){2, 3, 40}, -1, 1, (int64_t[]){1}, 1, 0);
+    /* the register-resident fast path (d a multiple of 8 for f16/bf16, of 4 for f32, d <= 4096)
+     * and rows it declines (d not a multiple of the vector width, scale broadcast from one value) */
+    static const int64_t fast_d[] = {768, 1024, 64, 4096};
+    for (size_t d = 0; d < 3; d++) {
+        int dt = fdts[d];
+        for (size_t k = 0; k < 4; k++) {
+            int64_t dd = fast_d[k], rows = dd == 4096 ? 96 : 520;
+            ln_case("LayerNormalization", dt, 2, (int64_t[]){rows, dd}, -1, 1, (int64_t[]){dd}, 1, k == 0);
+            ln_case("LayerNormalization", dt, 3, (int64_t[]){4, rows / 4, dd}, -1, 1, (int64_t[]){dd}, 0, 0);
+            ln_case("RMSNormalization", dt, 3, (int64_t[]){4, rows / 4, dd}, -1, 1, (int64_t[]){dd}, 0, 0);
+        }
+        ln_case("LayerNormalization", dt, 2, (int64_t[]){300, 770}, -1, 1, (int64_t[]){770}, 1, 1);
+        ln_case("RMSNormalization", dt, 2, (int64_t[]){300, 100}, -1, 1, (int64_t[]){100}, 0, 0);
+        ln_case("LayerNormalization", dt, 2, (int64_t[]){300, 768}, -1, 1, (int64_t[]){1}, 1, 0);
+    }
+    ln_case("LayerNormalization", F32, 3, (int64_t[]){50, 4, 12}, 1, 2, (int64_t[]){4, 12}, 1, 1); /* d 48 */
+    ln_case("LayerNormalization", F32, 2, (int64_t[]){40, 4100}, -1, 1, (int64_t[]){4100}, 1, 0); /* too long */
     bn_case(F32, 2, (int64_t[]){70, 9});
     gpool_case("GlobalAveragePool", F32, 3, (int64_t[]){2, 5, 1000});
+#ifdef INGOT_WITH_CUDA
+    for (size_t d = 0; d < 3; d++) {
+        int dt = fdts[d];
+        ln_direct_case(dt, 333, 768, 0, 1, 0);
+        ln_direct_case(dt, 333, 768, 1, 1, 0);
+        ln_direct_case(dt, 100, 4096, 0, 0, 1);
+        ln_direct_case(dt, 100, 4096, 1, 0, 1);
+        ln_direct_case(dt, 257, 200, 0, 1, 0);
+    }
+    ln_timing();
+#endif
     if (no_gpu) return 77;
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;

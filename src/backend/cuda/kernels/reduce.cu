@@ -9,7 +9,9 @@
  * the same warp-or-block groups, GroupNorm a block per (n, group); strided softmax, ArgMax and CumSum one
  * thread per column; BatchNormalization one thread per element (grid-stride).
  * f16/bf16 are loaded into f32, accumulated in f32 and rounded on store. No alignment beyond the
- * element size is assumed. */
+ * element size is assumed, except by the LayerNorm/RMSNorm fast path (a warp per row held in
+ * registers, 16-byte vector loads), which checks it and otherwise leaves the row to the general
+ * kernel. */
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -455,15 +457,216 @@ __global__ void k_layernorm(int dt, const void *x, void *y, int64_t m, int64_t d
     }
 }
 
-extern "C" int ingk_layernorm(int dt, const void *x, void *y, int64_t m, int64_t d, int p_dt,
-                              const void *sc, int64_t sc_n, const void *bi, int64_t bi_n, float eps,
-                              int rms, int st_dt, void *mean, void *inv, void *stream)
+extern "C" int ingk_layernorm_general(int dt, const void *x, void *y, int64_t m, int64_t d, int p_dt,
+                                      const void *sc, int64_t sc_n, const void *bi, int64_t bi_n,
+                                      float eps, int rms, int st_dt, void *mean, void *inv, void *stream)
 {
     if (m <= 0 || d <= 0) return 0;
     int g = group_for(d);
     k_layernorm<<<blocks_for(m, NT / g), NT, 0, (cudaStream_t)stream>>>(dt, x, y, m, d, p_dt, sc, sc_n, bi,
                                                                       bi_n, eps, rms, st_dt, mean, inv, g);
     return (int)cudaGetLastError();
+}
+
+/* ---- LayerNorm / RMSNorm fast path: one warp per row, the row held in registers ----
+ * The general kernel above reads each row three times through a per-element dtype switch; for
+ * transformer rows (d up to LNW_MAX_D, 16-byte aligned, d a multiple of the vector width) a warp
+ * loads its row once with 16-byte vector loads into f32 registers, takes the mean and then the
+ * centered variance from those registers (shuffles only, same two-pass arithmetic as the CPU
+ * reference), and writes the normalized row with vector stores. Lane l holds vectors l, l + 32,
+ * ... (vector k of lane l starts at element (k * 32 + l) * W), so each load instruction of the warp
+ * reads 512 contiguous bytes. */
+
+#define LNW_WARPS 4      /* rows (warps) per block: small blocks spread 128-row batches over SMs */
+#define LNW_MAX_D 4096   /* longest row kept in registers: 128 f32 per lane */
+
+/* W consecutive elements (W a multiple of 4) from p into f32; p aligned to 4 elements' size. */
+template <int W> __device__ __forceinline__ void ldv(const float *p, float *o)
+{
+#pragma unroll
+    for (int i = 0; i < W; i += 4) {
+        float4 q = *(const float4 *)(p + i);
+        o[i] = q.x, o[i + 1] = q.y, o[i + 2] = q.z, o[i + 3] = q.w;
+    }
+}
+
+__device__ __forceinline__ float2 h2f(unsigned u, const __half *) { return __half22float2(*(const __half2 *)&u); }
+__device__ __forceinline__ float2 h2f(unsigned u, const __nv_bfloat16 *)
+{
+    return __bfloat1622float2(*(const __nv_bfloat162 *)&u);
+}
+__device__ __forceinline__ unsigned f2h(float a, float b, const __half *)
+{
+    __half2 h = __floats2half2_rn(a, b);
+    return *(const unsigned *)&h;
+}
+__device__ __forceinline__ unsigned f2h(float a, float b, const __nv_bfloat16 *)
+{
+    __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
+    return *(const unsigned *)&h;
+}
+
+/* 2-byte types: 16-byte loads when W is a multiple of 8, else 8-byte (W == 4: an f32 row's
+ * f16/bf16 scale). */
+template <int W, typename H> __device__ __forceinline__ void ldv(const H *p, float *o)
+{
+    if constexpr (W % 8 == 0) {
+#pragma unroll
+        for (int i = 0; i < W; i += 8) {
+            uint4 q = *(const uint4 *)(p + i);
+            float2 a = h2f(q.x, p), b = h2f(q.y, p), c = h2f(q.z, p), e = h2f(q.w, p);
+            o[i] = a.x, o[i + 1] = a.y, o[i + 2] = b.x, o[i + 3] = b.y;
+            o[i + 4] = c.x, o[i + 5] = c.y, o[i + 6] = e.x, o[i + 7] = e.y;
+        }
+    } else {
+#pragma unroll
+        for (int i = 0; i < W; i += 4) {
+            uint2 q = *(const uint2 *)(p + i);
+            float2 a = h2f(q.x, p), b = h2f(q.y, p);
+            o[i] = a.x, o[i + 1] = a.y, o[i + 2] = b.x, o[i + 3] = b.y;
+        }
+    }
+}
+
+/* W elements of a parameter of runtime dtype p_dt (warp-uniform branch, once per vector). */
+template <int W> __device__ __forceinline__ void ldv_dt(int p_dt, const void *p, int64_t j, float *o)
+{
+    if (p_dt == DT_F16) ldv<W>((const __half *)p + j, o);
+    else if (p_dt == DT_BF16) ldv<W>((const __nv_bfloat16 *)p + j, o);
+    else ldv<W>((const float *)p + j, o);
+}
+
+__device__ __forceinline__ void stv(float *p, const float *v)
+{
+    *(float4 *)p = make_float4(v[0], v[1], v[2], v[3]);
+}
+template <typename H> __device__ __forceinline__ void stv(H *p, const float *v)
+{
+    *(uint4 *)p = make_uint4(f2h(v[0], v[1], p), f2h(v[2], v[3], p), f2h(v[4], v[5], p), f2h(v[6], v[7], p));
+}
+
+__device__ __forceinline__ float warp_sum(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+/* VPL: 16-byte vectors per lane (the row has at most 32 * VPL of them). */
+template <typename T, int VPL>
+__global__ void __launch_bounds__(LNW_WARPS * 32)
+    k_layernorm_warp(const T *x, T *y, int64_t m, int d, int p_dt,
+                     const void *__restrict__ sc, const void *__restrict__ bi, float eps, int rms,
+                     int st_dt, void *mean_out, void *inv_out)
+{
+    constexpr int W = 16 / sizeof(T);
+    int lane = threadIdx.x & 31, nv = d / W;
+    for (int64_t r = (int64_t)blockIdx.x * LNW_WARPS + (threadIdx.x >> 5); r < m;
+         r += (int64_t)gridDim.x * LNW_WARPS) {
+        const T *xr = x + r * d;
+        float v[VPL][W];
+#pragma unroll
+        for (int k = 0; k < VPL; k++) {
+            int vi = k * 32 + lane;
+            if (vi < nv) ldv<W>(xr + (int64_t)vi * W, v[k]);
+            else
+#pragma unroll
+                for (int i = 0; i < W; i++) v[k][i] = 0.0f;
+        }
+        float mean = 0.0f;
+        if (!rms) {
+            float s = 0.0f;
+#pragma unroll
+            for (int k = 0; k < VPL; k++)
+#pragma unroll
+                for (int i = 0; i < W; i++) s += v[k][i];
+            mean = warp_sum(s) / (float)d;
+        }
+        float q = 0.0f;
+#pragma unroll
+        for (int k = 0; k < VPL; k++) {
+            if (k * 32 + lane >= nv) continue; /* padding slots would add mean^2 */
+#pragma unroll
+            for (int i = 0; i < W; i++) {
+                float c = v[k][i] - mean;
+                q += c * c;
+            }
+        }
+        float inv = 1.0f / sqrtf(warp_sum(q) / (float)d + eps);
+        T *yr = y + r * d;
+#pragma unroll
+        for (int k = 0; k < VPL; k++) {
+            int vi = k * 32 + lane;
+            if (vi >= nv) continue;
+            float s[W], o[W];
+            ldv_dt<W>(p_dt, sc, (int64_t)vi * W, s);
+#pragma unroll
+            for (int i = 0; i < W; i++) o[i] = (v[k][i] - mean) * inv * s[i];
+            if (bi) {
+                ldv_dt<W>(p_dt, bi, (int64_t)vi * W, s);
+#pragma unroll
+                for (int i = 0; i < W; i++) o[i] += s[i];
+            }
+            stv(yr + (int64_t)vi * W, o);
+        }
+        if (lane == 0) {
+            if (mean_out) stf(st_dt, mean_out, r, mean);
+            if (inv_out) stf(st_dt, inv_out, r, inv);
+        }
+    }
+}
+
+template <typename T, int VPL>
+static void lnw_launch(const void *x, void *y, int64_t m, int64_t d, int p_dt, const void *sc,
+                       const void *bi, float eps, int rms, int st_dt, void *mean, void *inv,
+                       cudaStream_t s)
+{
+    k_layernorm_warp<T, VPL><<<blocks_for(m, LNW_WARPS), LNW_WARPS * 32, 0, s>>>(
+        (const T *)x, (T *)y, m, (int)d, p_dt, sc, bi, eps, rms, st_dt, mean, inv);
+}
+
+/* The instantiation for rows of nv vectors: the fewest vectors per lane that hold the row
+ * (unused slots are masked); 0 when the row is too long. */
+template <typename T>
+static int lnw_dispatch(const void *x, void *y, int64_t m, int64_t d, int p_dt, const void *sc,
+                        const void *bi, float eps, int rms, int st_dt, void *mean, void *inv,
+                        cudaStream_t s)
+{
+    int64_t vpl = (d / (16 / (int64_t)sizeof(T)) + 31) / 32;
+#define LNW_CASE(N)                                                                                \
+    if (vpl <= N) {                                                                                \
+        lnw_launch<T, N>(x, y, m, d, p_dt, sc, bi, eps, rms, st_dt, mean, inv, s);                 \
+        return 1;                                                                                  \
+    }
+    LNW_CASE(1) LNW_CASE(2) LNW_CASE(3) LNW_CASE(4) LNW_CASE(6) LNW_CASE(8) LNW_CASE(12)
+    LNW_CASE(16)
+    if constexpr (sizeof(T) == 4) {
+        LNW_CASE(24) LNW_CASE(32)
+    }
+#undef LNW_CASE
+    return 0;
+}
+
+static int aligned16(const void *p) { return ((uintptr_t)p & 15) == 0; }
+
+extern "C" int ingk_layernorm(int dt, const void *x, void *y, int64_t m, int64_t d, int p_dt,
+                              const void *sc, int64_t sc_n, const void *bi, int64_t bi_n, float eps,
+                              int rms, int st_dt, void *mean, void *inv, void *stream)
+{
+    if (m <= 0 || d <= 0) return 0;
+    int64_t w = dt == DT_F32 ? 4 : 8; /* elements per 16-byte vector */
+    int fast = (dt == DT_F32 || dt == DT_F16 || dt == DT_BF16) && d % w == 0 && d <= LNW_MAX_D &&
+               sc_n == d && (!bi || bi_n == d) && aligned16(x) && aligned16(y) && aligned16(sc) &&
+               (!bi || aligned16(bi));
+    cudaStream_t s = (cudaStream_t)stream;
+    if (fast) {
+        int ran = dt == DT_F32    ? lnw_dispatch<float>(x, y, m, d, p_dt, sc, bi, eps, rms, st_dt, mean, inv, s)
+                  : dt == DT_F16 ? lnw_dispatch<__half>(x, y, m, d, p_dt, sc, bi, eps, rms, st_dt, mean, inv, s)
+                                 : lnw_dispatch<__nv_bfloat16>(x, y, m, d, p_dt, sc, bi, eps, rms, st_dt,
+                                                               mean, inv, s);
+        if (ran) return (int)cudaGetLastError();
+    }
+    return ingk_layernorm_general(dt, x, y, m, d, p_dt, sc, sc_n, bi, bi_n, eps, rms, st_dt, mean, inv,
+                                  stream);
 }
 
 /* ---- Group / InstanceNormalization: one block per (n, group), whose (C/g)*S elements are

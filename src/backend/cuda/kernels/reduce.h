@@ -37,10 +37,18 @@ int ingk_cumsum(int dt, const void *x, void *y, int64_t outer, int64_t n, int64_
 
 /* LayerNormalization / RMSNormalization over rows of d: y = (x - mean) * inv * sc[j] + bi[j]
  * (rms: mean 0, no bias). sc/bi hold d values (sc_n == d) or one (sc_n == 1); bi may be NULL.
- * mean/inv (may be NULL) receive m values of dtype st_dt. */
+ * mean/inv (may be NULL) receive m values of dtype st_dt. Rows of f32/f16/bf16 with d a multiple
+ * of 4 (f32) or 8 (f16/bf16), d <= 4096, sc_n == d (and bi_n == d), every pointer 16-byte aligned
+ * run one warp per row from registers; other rows run ingk_layernorm_general. */
 int ingk_layernorm(int dt, const void *x, void *y, int64_t m, int64_t d, int p_dt,
                    const void *sc, int64_t sc_n, const void *bi, int64_t bi_n, float eps, int rms,
                    int st_dt, void *mean, void *inv, void *stream);
+/* The same with the general kernel (one warp or block per row, any d, alignment and parameter
+ * broadcast); ingk_layernorm falls back to it where its register-resident fast path does not
+ * apply. Exposed so tests can compare and time the two. */
+int ingk_layernorm_general(int dt, const void *x, void *y, int64_t m, int64_t d, int p_dt,
+                           const void *sc, int64_t sc_n, const void *bi, int64_t bi_n, float eps,
+                           int rms, int st_dt, void *mean, void *inv, void *stream);
 
 /* Group / InstanceNormalization on [N, C, S]: g groups of C/g channels; scale/bias per channel
  * (per_group: one per group). */
