@@ -611,7 +611,8 @@ int main(void)
     }
     ln_case("LayerNormalization", F32, 2, (int64_t[]){8, 300}, -1, 1, (int64_t[]){300}, 1, 1);
     ln_case("LayerNormalization", F32, 3, (int64_t[]){2, 3, 40}, -1, 1, (int64_t[]){1}, 1, 0);
-    /* the register-resident fast path (d a multiple of 8 for f16/bf16, of 4 for f32, d <= 4096)
+    /* the register-resident fast path (d a multiple of 8 for f16/bf16, of 4 for f32, d <= 4096;
+     * scale/bias loaded early for short rows in launches of at most 2048 rows, late otherwise)
      * and rows it declines (d not a multiple of the vector width, scale broadcast from one value) */
     static const int64_t fast_d[] = {768, 1024, 64, 4096};
     for (size_t d = 0; d < 3; d++) {
@@ -622,6 +623,8 @@ int main(void)
             ln_case("LayerNormalization", dt, 3, (int64_t[]){4, rows / 4, dd}, -1, 1, (int64_t[]){dd}, 0, 0);
             ln_case("RMSNormalization", dt, 3, (int64_t[]){4, rows / 4, dd}, -1, 1, (int64_t[]){dd}, 0, 0);
         }
+        ln_case("LayerNormalization", dt, 2, (int64_t[]){2100, 768}, -1, 1, (int64_t[]){768}, 1, 1);
+        ln_case("RMSNormalization", dt, 3, (int64_t[]){4, 700, 64}, -1, 1, (int64_t[]){64}, 0, 0);
         ln_case("LayerNormalization", dt, 2, (int64_t[]){300, 770}, -1, 1, (int64_t[]){770}, 1, 1);
         ln_case("RMSNormalization", dt, 2, (int64_t[]){300, 100}, -1, 1, (int64_t[]){100}, 0, 0);
         ln_case("LayerNormalization", dt, 2, (int64_t[]){300, 768}, -1, 1, (int64_t[]){1}, 1, 0);
@@ -635,6 +638,8 @@ int main(void)
         int dt = fdts[d];
         ln_direct_case(dt, 333, 768, 0, 1, 0);
         ln_direct_case(dt, 333, 768, 1, 1, 0);
+        ln_direct_case(dt, 2500, 768, 0, 1, 0);
+        ln_direct_case(dt, 2500, 1024, 0, 0, 1);
         ln_direct_case(dt, 100, 4096, 0, 0, 1);
         ln_direct_case(dt, 100, 4096, 1, 0, 1);
         ln_direct_case(dt, 257, 200, 0, 1, 0);

@@ -551,8 +551,19 @@ __device__ __forceinline__ float warp_sum(float v)
     return v;
 }
 
-/* VPL: 16-byte vectors per lane (the row has at most 32 * VPL of them). */
-template <typename T, int VPL>
+/* W elements of scale (and of bias, when there is one) from element j. */
+template <int W>
+__device__ __forceinline__ void ld_params(int p_dt, const void *sc, const void *bi, int64_t j, float *s, float *b)
+{
+    ldv_dt<W>(p_dt, sc, j, s);
+    if (bi) ldv_dt<W>(p_dt, bi, j, b);
+}
+
+/* VPL: 16-byte vectors per lane (the row has at most 32 * VPL of them). PRE: scale and bias are
+ * loaded alongside x, so their latency hides behind the reductions rather than following them;
+ * that is what bounds a launch of few rows, while it costs registers (occupancy) that a launch of
+ * many rows needs for bandwidth, so the launcher picks it by row count. */
+template <typename T, int VPL, bool PRE>
 __global__ void __launch_bounds__(LNW_WARPS * 32)
     k_layernorm_warp(const T *x, T *y, int64_t m, int d, int p_dt,
                      const void *__restrict__ sc, const void *__restrict__ bi, float eps, int rms,
@@ -571,6 +582,12 @@ __global__ void __launch_bounds__(LNW_WARPS * 32)
             else
 #pragma unroll
                 for (int i = 0; i < W; i++) v[k][i] = 0.0f;
+        }
+        float ps[PRE ? VPL : 1][W], pb[PRE ? VPL : 1][W];
+        if constexpr (PRE) {
+#pragma unroll
+            for (int k = 0; k < VPL; k++)
+                if (k * 32 + lane < nv) ld_params<W>(p_dt, sc, bi, (int64_t)(k * 32 + lane) * W, ps[k], pb[k]);
         }
         float mean = 0.0f;
         if (!rms) {
@@ -597,15 +614,15 @@ __global__ void __launch_bounds__(LNW_WARPS * 32)
         for (int k = 0; k < VPL; k++) {
             int vi = k * 32 + lane;
             if (vi >= nv) continue;
-            float s[W], o[W];
-            ldv_dt<W>(p_dt, sc, (int64_t)vi * W, s);
+            float sl[W], bl[W], o[W];
+            const float *s = sl, *b = bl;
+            if constexpr (PRE) s = ps[k], b = pb[k];
+            else ld_params<W>(p_dt, sc, bi, (int64_t)vi * W, sl, bl);
 #pragma unroll
             for (int i = 0; i < W; i++) o[i] = (v[k][i] - mean) * inv * s[i];
-            if (bi) {
-                ldv_dt<W>(p_dt, bi, (int64_t)vi * W, s);
+            if (bi)
 #pragma unroll
-                for (int i = 0; i < W; i++) o[i] += s[i];
-            }
+                for (int i = 0; i < W; i++) o[i] += b[i];
             stv(yr + (int64_t)vi * W, o);
         }
         if (lane == 0) {
@@ -615,13 +632,26 @@ __global__ void __launch_bounds__(LNW_WARPS * 32)
     }
 }
 
+/* Launches of at most this many rows (LNW_PRE_ROWS / LNW_WARPS blocks, a few per SM) are
+ * latency-bound and load scale/bias early (PRE), for rows of at most LNW_PRE_ELEMS per lane. */
+#define LNW_PRE_ROWS 2048
+#define LNW_PRE_ELEMS 32
+
 template <typename T, int VPL>
 static void lnw_launch(const void *x, void *y, int64_t m, int64_t d, int p_dt, const void *sc,
                        const void *bi, float eps, int rms, int st_dt, void *mean, void *inv,
                        cudaStream_t s)
 {
-    k_layernorm_warp<T, VPL><<<blocks_for(m, LNW_WARPS), LNW_WARPS * 32, 0, s>>>(
-        (const T *)x, (T *)y, m, (int)d, p_dt, sc, bi, eps, rms, st_dt, mean, inv);
+    unsigned nb = blocks_for(m, LNW_WARPS);
+    if constexpr (VPL * (16 / sizeof(T)) <= LNW_PRE_ELEMS) {
+        if (m <= LNW_PRE_ROWS) {
+            k_layernorm_warp<T, VPL, true><<<nb, LNW_WARPS * 32, 0, s>>>((const T *)x, (T *)y, m, (int)d, p_dt,
+                                                                         sc, bi, eps, rms, st_dt, mean, inv);
+            return;
+        }
+    }
+    k_layernorm_warp<T, VPL, false><<<nb, LNW_WARPS * 32, 0, s>>>((const T *)x, (T *)y, m, (int)d, p_dt, sc,
+                                                                  bi, eps, rms, st_dt, mean, inv);
 }
 
 /* The instantiation for rows of nv vectors: the fewest vectors per lane that hold the row
