@@ -366,6 +366,11 @@ static int fa_enabled = 1;
 
 extern "C" void ingk_attention_set_fast(int on) { fa_enabled = on != 0; }
 
+/* Launches of the fast kernel so far, so tests can tell which kernel ran a case. */
+static long long fa_launches;
+
+extern "C" long long ingk_attention_fast_launches(void) { return __atomic_load_n(&fa_launches, __ATOMIC_RELAXED); }
+
 /* Shared memory of the fast kernel in bytes: Q [FA_BQ][DH+8], K and V [Skv16][DH+8] (2-byte),
  * the mask row [Skv16] (f32), per warp S/O [16][max(Skv16, DH)+8] (f32) and P [16][Skv16+8]. */
 __host__ __device__ __forceinline__ int64_t fa_smem(int64_t dh, int64_t skv16)
@@ -602,7 +607,9 @@ static int launch_fa_dh(const void *q, const void *k, const void *v, const void 
     int64_t blocks = p->batch * p->hq * ((p->sq + FA_BQ - 1) / FA_BQ);
     attn_fa_kernel<T, DH><<<(unsigned)blocks, FA_WARPS * 32, smem, st>>>((const T *)q, (const T *)k, (const T *)v,
                                                                          mask, (T *)y, *p);
-    return (int)cudaGetLastError();
+    int err = (int)cudaGetLastError();
+    if (!err) __atomic_add_fetch(&fa_launches, 1, __ATOMIC_RELAXED);
+    return err;
 }
 
 template <typename T>

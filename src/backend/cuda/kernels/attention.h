@@ -46,6 +46,9 @@ int ingk_attention(int dt, const void *q, const void *k, const void *v, const vo
  * would take), 1 (the default) lets it run. Not thread-safe; call before launching. */
 void ingk_attention_set_fast(int on);
 
+/* Tests only: how many times the whole-head kernel was launched in this process. */
+long long ingk_attention_fast_launches(void);
+
 #ifdef __cplusplus
 }
 #endif
