@@ -12,9 +12,15 @@
  * -inf that mask whole rows (the CPU writes zeros there) and bool masks; then the attention
  * pattern fuse_attention rewrites (BERT-base's [1,12,128,64] with a [B,1,1,S] mask, exactly one
  * Attention step on the GPU); then tiny_bert from ../shared/models built for CUDA: its Attention
- * steps on the GPU and its outputs equal to the CPU program's. f16/bf16 cases with head sizes that
- * are multiples of 16 run the tensor-core kernel, the others (D 8/12, 16/24, 40) and all f32 cases
- * the FMA kernel.
+ * steps on the GPU and its outputs equal to the CPU program's. f16/bf16 cases with D = Dv a
+ * multiple of 16 and K, V within shared memory run the whole-head kernel; D 80/48 and Skv 1000 at
+ * D 128 the general tensor-core kernel; D 8/12, 16/24, 40 and all f32 cases the FMA kernel. The
+ * f16/bf16 cases then run again with the whole-head kernel held back (ingk_attention_set_fast(0),
+ * names starting "[general]"), so the general kernels are checked on the shapes it takes; every
+ * case also checks which of the two ran (ingk_attention_fast_launches), so an input the whole-head
+ * kernel should take but the engine hands over misaligned fails rather than passing slowly.
+ * First, BERT-base's attention at batch 1 and 32 is timed through both tensor-core kernels (see
+ * timing(): "timing: bert bN attention X us (general tensor-core kernel Y us), outputs agree").
  *
  * Tolerances, |cuda - cpu| <= atol + rtol |cpu|: f32 1e-4 rel + 1e-5 abs (f32 on both sides; the
  * GPU sums in another order and rescales an online softmax). f16 2e-3 + 2e-3: the CPU rounds
@@ -36,11 +42,19 @@
 #include "graph_util.h"
 #include "runtime/runtime.h"
 
+#ifdef INGOT_WITH_CUDA
+#include <cuda_runtime.h>
+
+#include "backend/cuda/kernels/attention.h"
+#endif
+
 #define F32 INGOT_DTYPE_F32
 #define F16 INGOT_DTYPE_F16
 #define BF16 INGOT_DTYPE_BF16
 
 static int no_gpu;
+static const char *path_name = ""; /* "" with the whole-head kernel allowed, else "[general] " */
+static int fast_allowed = 1;
 
 static void tol(int dt, double *rtol, double *atol)
 {
@@ -49,8 +63,9 @@ static void tol(int dt, double *rtol, double *atol)
     else *rtol = 1e-4, *atol = 1e-5;
 }
 
-/* Build g for CUDA and for the CPU oracle, check the steps, compare. want: Attention steps. */
-static void check_case(const char *what, gu_graph *g, int dt, int want)
+/* Build g for CUDA and for the CPU oracle, check the steps, compare. want: Attention steps.
+ * fast: the whole-head kernel must run it (1) or must not (0). */
+static void check_case(const char *what, gu_graph *g, int dt, int want, int fast)
 {
     static uint64_t seed = 1;
     ingot_engine *eg = NULL, *ec = NULL;
@@ -71,9 +86,20 @@ static void check_case(const char *what, gu_graph *g, int dt, int want)
         double rtol, atol;
         tol(dt, &rtol, &atol);
         gu_compare_opts co = {seed++ * 0x9E3779B97F4A7C15ull, 3, -1.0, 1.0, 1, rtol, atol};
+#ifdef INGOT_WITH_CUDA
+        long long before = ingk_attention_fast_launches();
+#endif
         int same = gu_compare(eg, ec, &co);
         CHECK(same, "%s: CUDA equals the CPU (rtol %g, atol %g)", what, rtol, atol);
-        printf("%s %s\n", same && on_gpu && n == want ? "ok  " : "FAIL", what);
+        int path_ok = 1;
+#ifdef INGOT_WITH_CUDA
+        path_ok = (ingk_attention_fast_launches() > before) == fast;
+        CHECK(path_ok, "%s: the whole-head kernel %s", what, fast ? "did not run" : "ran");
+#else
+        (void)fast;
+#endif
+        printf("%s %s%s\n", same && on_gpu && n == want && path_ok ? "ok  " : "FAIL", what,
+               fast ? " (whole-head kernel)" : "");
     }
     ingot_engine_destroy(eg);
     ingot_engine_destroy(ec);
@@ -154,12 +180,15 @@ static void run_direct(const acase *c)
 {
     static const char *const mk[] = {"no mask", "mask input", "-inf const mask", "bool const mask"};
     char what[256];
-    snprintf(what, sizeof what, "%s %s B%lld Hq%lld Hkv%lld Sq%lld Skv%lld D%lld Dv%lld, %s rank %d%s%s len %lld%s",
-             ingot_dtype_name((ingot_dtype)c->dt), c->r3 ? "3-D" : "4-D", (long long)c->b, (long long)c->hq,
+    snprintf(what, sizeof what, "%s%s %s B%lld Hq%lld Hkv%lld Sq%lld Skv%lld D%lld Dv%lld, %s rank %d%s%s len %lld%s",
+             path_name, ingot_dtype_name((ingot_dtype)c->dt), c->r3 ? "3-D" : "4-D", (long long)c->b, (long long)c->hq,
              (long long)c->hkv, (long long)c->sq, (long long)c->skv, (long long)c->dh, (long long)c->dv, mk[c->mask],
              c->mrank, c->m_heads ? " per head" : "", c->m_rows ? " per row" : "", (long long)c->mlen,
              c->scale != 0.0f ? ", scale given" : "");
-    check_case(what, direct(c), c->dt, 1);
+    /* the whole-head kernel takes these 2-byte cases: D = Dv a multiple of 16, few keys (all
+     * cases here have Skv <= 130 or 1000) */
+    int fast = fast_allowed && c->dt != F32 && c->dh == c->dv && c->dh % 16 == 0 && c->skv <= 200;
+    check_case(what, direct(c), c->dt, 1, fast);
 }
 
 /* The attention pattern fuse_attention rewrites (PyTorch SDPA export): Transpose(K), MatMul,
@@ -223,37 +252,148 @@ static void tiny_bert(void)
     ingot_engine_destroy(ec);
 }
 
+#ifdef INGOT_WITH_CUDA
+/* BERT-base's attention (3-D f16 Q/K/V [B,128,768], 12 heads of 64, a [B,1,1,128] f16 mask with
+ * the last 16 + b % 16 keys of batch item b masked) on random inputs, through the whole-head kernel
+ * (fast) and the general tensor-core kernel: 200 launches captured into a CUDA graph (the first
+ * capture at b1 also checks the fast kernel's shared memory opt-in while capturing), replayed
+ * once to warm up, then timed with events. The two outputs must agree within f16's tolerance
+ * (2e-3 + 2e-3 |y|); the times are printed, not asserted: they depend on the card. */
+static void timing(int64_t batch)
+{
+    const int64_t s = 128, hd = 768, n = batch * s * hd;
+    ingk_attn_params p;
+    memset(&p, 0, sizeof p);
+    p.batch = batch, p.hq = p.hkv = 12, p.sq = p.skv = s, p.dh = p.dv = 64;
+    p.q = p.k = p.v = p.y = (ingk_attn_view){s * hd, 64, hd};
+    p.scale = 0.125f;
+    p.mask_kind = INGK_ATTN_MASK_FLOAT, p.m = (ingk_attn_view){s, 0, 0}, p.mlen = s;
+    void *buf[5] = {NULL, NULL, NULL, NULL, NULL}; /* q, k, v, y, mask */
+    uint16_t *h = malloc((size_t)(3 * n + batch * s) * sizeof *h);
+    uint16_t *yh[2] = {malloc((size_t)n * 2), malloc((size_t)n * 2)};
+    cudaEvent_t ev[2] = {NULL, NULL};
+    cudaStream_t sm = NULL;
+    cudaGraph_t gr = NULL;
+    cudaGraphExec_t ge = NULL;
+    float ms[2] = {0.0f, 0.0f};
+    int ok = h && yh[0] && yh[1];
+    uint64_t r = 0x2545F4914F6CDD1Dull * (uint64_t)batch;
+    for (int64_t i = 0; ok && i < 3 * n; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        h[i] = ing_f32_to_f16((float)((double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0));
+    }
+    for (int64_t i = 0; ok && i < batch * s; i++)
+        h[3 * n + i] = ing_f32_to_f16(i % s >= s - 16 - i / s % 16 ? -INFINITY : 0.0f);
+    for (int i = 0; i < 5 && ok; i++) {
+        size_t bytes = 2 * (size_t)(i < 4 ? n : batch * s);
+        ok = cudaMalloc(&buf[i], bytes) == cudaSuccess &&
+             (i == 3 || cudaMemcpy(buf[i], h + (i < 3 ? i * n : 3 * n), bytes, cudaMemcpyHostToDevice) == cudaSuccess);
+    }
+    ok = ok && cudaEventCreate(&ev[0]) == cudaSuccess && cudaEventCreate(&ev[1]) == cudaSuccess &&
+         cudaStreamCreateWithFlags(&sm, cudaStreamNonBlocking) == cudaSuccess;
+    for (int fast = 1; fast >= 0 && ok; fast--) {
+        ingk_attention_set_fast(fast);
+        ok = cudaMemset(buf[3], 0xFF, (size_t)n * 2) == cudaSuccess &&
+             cudaStreamBeginCapture(sm, cudaStreamCaptureModeThreadLocal) == cudaSuccess;
+        int launched = ok;
+        for (int it = 0; it < 200 && launched; it++)
+            launched = ingk_attention(INGOT_DTYPE_F16, buf[0], buf[1], buf[2], buf[4], buf[3], &p, sm) == 0;
+        if (ok) ok = cudaStreamEndCapture(sm, &gr) == cudaSuccess && launched;
+        ok = ok && cudaGraphInstantiate(&ge, gr, 0) == cudaSuccess && cudaGraphLaunch(ge, sm) == cudaSuccess &&
+             cudaEventRecord(ev[0], sm) == cudaSuccess && cudaGraphLaunch(ge, sm) == cudaSuccess &&
+             cudaEventRecord(ev[1], sm) == cudaSuccess && cudaEventSynchronize(ev[1]) == cudaSuccess &&
+             cudaEventElapsedTime(&ms[1 - fast], ev[0], ev[1]) == cudaSuccess &&
+             cudaMemcpy(yh[1 - fast], buf[3], (size_t)n * 2, cudaMemcpyDeviceToHost) == cudaSuccess;
+        if (ge) cudaGraphExecDestroy(ge);
+        if (gr) cudaGraphDestroy(gr);
+        ge = NULL, gr = NULL;
+    }
+    ingk_attention_set_fast(1);
+    CHECK(ok, "timing bert b%lld: CUDA calls succeed (%s)", (long long)batch, cudaGetErrorString(cudaGetLastError()));
+    if (ok) {
+        int64_t bad = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double f = ing_f16_to_f32(yh[0][i]), g = ing_f16_to_f32(yh[1][i]);
+            if (!(fabs(f - g) <= 2e-3 + 2e-3 * fabs(g))) bad++;
+        }
+        CHECK(bad == 0, "timing bert b%lld: %lld of %lld outputs differ between the kernels", (long long)batch,
+              (long long)bad, (long long)n);
+        printf("timing: bert b%lld attention %.1f us (general tensor-core kernel %.1f us), outputs %s\n",
+               (long long)batch, 1000.0 * ms[0] / 200, 1000.0 * ms[1] / 200, bad ? "DIFFER" : "agree");
+    }
+    if (sm) cudaStreamDestroy(sm);
+    for (int i = 0; i < 2; i++)
+        if (ev[i]) cudaEventDestroy(ev[i]);
+    for (int i = 0; i < 5; i++) cudaFree(buf[i]);
+    free(h);
+    free(yh[0]);
+    free(yh[1]);
+}
+#endif
+
 int main(void)
 {
     static const int dts[] = {F32, F16, BF16};
-    for (int k = 0; k < 3; k++) {
-        int dt = dts[k];
-        /* BERT-base's shape, its [B,1,1,S] mask */
-        run_direct(&(acase){dt, 0, 1, 12, 12, 128, 128, 64, 64, M_INPUT, 4, 0, 0, 128, 0});
-        if (no_gpu) return 77;
-        run_direct(&(acase){dt, 0, 2, 3, 3, 77, 77, 64, 64, M_NONE, 0, 0, 0, 77, 0});
-        /* Sq != Skv, odd head sizes, Dv != D, more than one key tile with a partial last one */
-        run_direct(&(acase){dt, 0, 2, 4, 4, 33, 100, 32, 32, M_INPUT, 2, 0, 1, 100, 0.3f});
-        run_direct(&(acase){dt, 0, 1, 2, 2, 1, 77, 80, 80, M_INPUT, 1, 0, 0, 77, 0});
-        run_direct(&(acase){dt, 0, 2, 2, 2, 19, 45, 80, 48, M_INPUT, 4, 1, 1, 45, 0});
-        run_direct(&(acase){dt, 0, 1, 2, 2, 40, 70, 128, 128, M_INPUT, 3, 1, 0, 70, 0});
-        /* grouped queries, 3-D layout */
-        run_direct(&(acase){dt, 0, 2, 6, 2, 17, 23, 16, 24, M_NONE, 0, 0, 0, 23, 0});
-        run_direct(&(acase){dt, 1, 2, 4, 2, 21, 29, 8, 12, M_INPUT, 2, 0, 1, 29, 0.5f});
-        /* a mask shorter than the keys: keys past it are masked */
-        run_direct(&(acase){dt, 0, 1, 2, 2, 9, 40, 32, 32, M_INPUT, 4, 0, 1, 31, 0});
-        /* -inf and bool masks: rows r % 4 == 1 have every key masked (zeros) */
-        run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 64, 64, M_INF, 4, 1, 1, 37, 0});
-        run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 64, 64, M_BOOL, 3, 1, 1, 37, 0});
-        run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 64, 64, M_BOOL, 2, 0, 1, 37, 0});
-        /* head size not a multiple of 16: f16/bf16 on the FMA kernel too */
-        run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 40, 40, M_INF, 4, 1, 1, 37, 0});
-        char what[128];
-        snprintf(what, sizeof what, "%s fused pattern [1,12,128,64], mask [1,1,1,128]", ingot_dtype_name((ingot_dtype)dt));
-        check_case(what, pattern(dt, 1, 12, 128, 64), dt, 1);
-        snprintf(what, sizeof what, "%s fused pattern [2,3,77,32], mask [2,1,1,77]", ingot_dtype_name((ingot_dtype)dt));
-        check_case(what, pattern(dt, 2, 3, 77, 32), dt, 1);
+#ifdef INGOT_WITH_CUDA
+    /* first, so the fast kernel's first launch is inside a stream capture */
+    int ndev = 0;
+    if (cudaGetDeviceCount(&ndev) == cudaSuccess && ndev > 0) {
+        timing(1);
+        timing(32);
     }
+    (void)cudaGetLastError();
+#endif
+    /* pass 0: every kernel allowed (f16/bf16 cases that fit take the whole-head kernel); pass 1:
+     * the same f16/bf16 cases with the whole-head kernel held back, so the general kernels run */
+    for (int pass = 0; pass < 2; pass++) {
+#ifdef INGOT_WITH_CUDA
+        ingk_attention_set_fast(pass == 0);
+#endif
+        path_name = pass ? "[general] " : "";
+        fast_allowed = pass == 0;
+        for (int k = pass; k < 3; k++) {
+            int dt = dts[k];
+            /* BERT-base's shape, its [B,1,1,S] mask, 4-D and 3-D (as fuse_attention leaves it) */
+            run_direct(&(acase){dt, 0, 1, 12, 12, 128, 128, 64, 64, M_INPUT, 4, 0, 0, 128, 0});
+            if (no_gpu) return 77;
+            run_direct(&(acase){dt, 1, 2, 12, 12, 128, 128, 64, 64, M_INPUT, 4, 0, 0, 128, 0});
+            run_direct(&(acase){dt, 0, 2, 3, 3, 77, 77, 64, 64, M_NONE, 0, 0, 0, 77, 0});
+            /* Sq != Skv, odd head sizes, Dv != D, more than one key tile with a partial last one */
+            run_direct(&(acase){dt, 0, 2, 4, 4, 33, 100, 32, 32, M_INPUT, 2, 0, 1, 100, 0.3f});
+            run_direct(&(acase){dt, 0, 1, 2, 2, 1, 77, 80, 80, M_INPUT, 1, 0, 0, 77, 0});
+            run_direct(&(acase){dt, 0, 2, 2, 2, 19, 45, 80, 48, M_INPUT, 4, 1, 1, 45, 0});
+            run_direct(&(acase){dt, 0, 1, 2, 2, 40, 70, 128, 128, M_INPUT, 3, 1, 0, 70, 0});
+            /* several query tiles, the last with whole warps past Sq; head sizes 16 and 96 */
+            run_direct(&(acase){dt, 1, 1, 2, 2, 130, 50, 16, 16, M_INPUT, 4, 0, 0, 50, 0});
+            run_direct(&(acase){dt, 0, 1, 2, 1, 70, 20, 96, 96, M_INPUT, 4, 1, 1, 20, 0});
+            /* keys too many for one head in shared memory (f16/bf16 D 128: the general kernels) */
+            run_direct(&(acase){dt, 0, 1, 2, 2, 5, 1000, 128, 128, M_INPUT, 4, 0, 0, 1000, 0});
+            /* grouped queries, 3-D layout */
+            run_direct(&(acase){dt, 0, 2, 6, 2, 17, 23, 16, 24, M_NONE, 0, 0, 0, 23, 0});
+            run_direct(&(acase){dt, 1, 2, 4, 2, 21, 29, 8, 12, M_INPUT, 2, 0, 1, 29, 0.5f});
+            run_direct(&(acase){dt, 1, 2, 8, 2, 33, 40, 32, 32, M_INPUT, 2, 0, 1, 40, 0});
+            /* a mask shorter than the keys: keys past it are masked */
+            run_direct(&(acase){dt, 0, 1, 2, 2, 9, 40, 32, 32, M_INPUT, 4, 0, 1, 31, 0});
+            run_direct(&(acase){dt, 0, 1, 2, 2, 9, 40, 32, 32, M_INPUT, 1, 0, 0, 31, 0});
+            /* -inf and bool masks: rows r % 4 == 1 have every key masked (zeros) */
+            run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 64, 64, M_INF, 4, 1, 1, 37, 0});
+            run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 64, 64, M_BOOL, 3, 1, 1, 37, 0});
+            run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 64, 64, M_BOOL, 2, 0, 1, 37, 0});
+            run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 64, 64, M_BOOL, 4, 0, 0, 37, 0});
+            /* head size not a multiple of 16: f16/bf16 on the FMA kernel too */
+            run_direct(&(acase){dt, 0, 2, 3, 3, 12, 37, 40, 40, M_INF, 4, 1, 1, 37, 0});
+            char what[128];
+            snprintf(what, sizeof what, "%s%s fused pattern [1,12,128,64], mask [1,1,1,128]", path_name,
+                     ingot_dtype_name((ingot_dtype)dt));
+            check_case(what, pattern(dt, 1, 12, 128, 64), dt, 1, fast_allowed && dt != F32);
+            snprintf(what, sizeof what, "%s%s fused pattern [2,3,77,32], mask [2,1,1,77]", path_name,
+                     ingot_dtype_name((ingot_dtype)dt));
+            check_case(what, pattern(dt, 2, 3, 77, 32), dt, 1, fast_allowed && dt != F32);
+        }
+    }
+#ifdef INGOT_WITH_CUDA
+    ingk_attention_set_fast(1);
+#endif
     tiny_bert();
     DONE();
 }

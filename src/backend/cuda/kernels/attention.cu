@@ -17,6 +17,7 @@
 #include <cuda_runtime.h>
 #include <math.h>
 #include <mma.h>
+#include <stdint.h>
 
 #include "backend/cuda/kernels/attention.h"
 
@@ -342,6 +343,291 @@ static int launch(const void *q, const void *k, const void *v, const void *mask,
     return (int)cudaGetLastError();
 }
 
+/* ---- tensor cores, whole head in shared memory (the common case) ----------------------------
+ *
+ * When K and V of one head fit in shared memory (BERT's 128 keys of 64 features: 98,816 bytes a
+ * block, two blocks an H100 SM), nothing needs an online softmax: one block of FA_WARPS warps per
+ * (batch, query head, tile of FA_BQ query rows) copies its Q rows and the head's whole K and V
+ * into shared memory at once with 16-byte asynchronous copies (cp.async: every copy of a thread
+ * in flight together, keys past Skv zero-filled up to a multiple of 16), then each warp, on its
+ * own 16 rows: S = Q Kᵀ (WMMA, f32) into its scratch; per row (two lanes a row, 4 keys a step)
+ * scale + mask, max, exp, sum, P in the input type; O = P V accumulated in fragments over all
+ * keys and stored once; normalized rows written with 16-byte stores. Rows padded by 8 elements
+ * so consecutive rows start 4 (2-byte) or 8 (f32) banks apart (WMMA's ldm must stay a multiple
+ * of 8 halves / 4 floats). Needs 16-byte aligned pointers and strides (fa_fits). 4 warps: the
+ * head's K and V are copied once per 64 query rows (BERT b128: 2 copies a head, 3072 blocks)
+ * while b1 still has 24 blocks whose copies all overlap. DH: the head size (Q, K, V), a multiple
+ * of 16. */
+#define FA_WARPS 4
+#define FA_BQ (16 * FA_WARPS)
+
+/* Set to 0 by tests to time and check the general kernels on inputs the fast one would take. */
+static int fa_enabled = 1;
+
+extern "C" void ingk_attention_set_fast(int on) { fa_enabled = on != 0; }
+
+/* Launches of the fast kernel so far, so tests can tell which kernel ran a case. */
+static long long fa_launches;
+
+extern "C" long long ingk_attention_fast_launches(void) { return __atomic_load_n(&fa_launches, __ATOMIC_RELAXED); }
+
+/* Shared memory of the fast kernel in bytes: Q [FA_BQ][DH+8], K and V [Skv16][DH+8] (2-byte),
+ * the mask row [Skv16] (f32), per warp S/O [16][max(Skv16, DH)+8] (f32) and P [16][Skv16+8]. */
+__host__ __device__ __forceinline__ int64_t fa_smem(int64_t dh, int64_t skv16)
+{
+    int64_t w = skv16 > dh ? skv16 : dh;
+    return 2 * (FA_BQ + 2 * skv16) * (dh + 8) + 4 * skv16 + FA_WARPS * (64 * (w + 8) + 32 * (skv16 + 8));
+}
+
+/* 16-byte copy global -> shared, zero-filled when !ok (the source is then not read). */
+__device__ __forceinline__ void fa_cp16(void *dst, const void *src, bool ok)
+{
+    unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(ok ? 16 : 0));
+}
+
+/* 4 values as 4 elements of T at p (8-byte aligned), one store. */
+template <typename T>
+__device__ __forceinline__ void st4(T *p, float4 v)
+{
+    uint2 u;
+    T *t = reinterpret_cast<T *>(&u);
+    stf(t, v.x);
+    stf(t + 1, v.y);
+    stf(t + 2, v.z);
+    stf(t + 3, v.w);
+    *reinterpret_cast<uint2 *>(p) = u;
+}
+
+template <typename T, int DH>
+__global__ void __launch_bounds__(FA_WARPS * 32)
+    attn_fa_kernel(const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v,
+                   const void *__restrict__ mask, T *__restrict__ y, ingk_attn_params p)
+{
+    namespace wm = nvcuda::wmma;
+    constexpr int LD = DH + 8, CH = DH / 8; /* shared row stride (elements); 16-byte chunks a row */
+    extern __shared__ __align__(128) unsigned char fa_smem_raw[];
+    const int skv = (int)p.skv, skv16 = (skv + 15) & ~15, sld = skv16 + 8;
+    const int sw = (skv16 > DH ? skv16 : DH) + 8; /* per-warp S/O scratch row capacity */
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    T *qs = (T *)fa_smem_raw;        /* [FA_BQ][LD] */
+    T *ks = qs + FA_BQ * LD;         /* [skv16][LD] */
+    T *vs = ks + skv16 * LD;         /* [skv16][LD] */
+    float *mrow = (float *)(vs + skv16 * LD); /* [skv16]: the bias when every row shares it */
+    float *S = mrow + skv16 + warp * 16 * sw; /* [16][sld], later O [16][LD] */
+    T *P = (T *)(mrow + skv16 + FA_WARPS * 16 * sw) + warp * 16 * sld; /* [16][sld] */
+    const int64_t ntile = (p.sq + FA_BQ - 1) / FA_BQ;
+    const int64_t tile = blockIdx.x % ntile, bh = blockIdx.x / ntile;
+    const int64_t b = bh / p.hq, h = bh % p.hq, hk = h / (p.hq / p.hkv);
+    const int64_t i0 = tile * FA_BQ;
+    const T *qb = q + b * p.q.b + h * p.q.h;
+    const T *kb = k + b * p.k.b + hk * p.k.h;
+    const T *vb = v + b * p.v.b + hk * p.v.h;
+
+    /* one flat index over the chunks of Q, K and V rows, so a thread's copies are all issued
+     * before any completes */
+    const int nq = FA_BQ * CH, nkv = skv16 * CH;
+    for (int e = threadIdx.x; e < nq + 2 * nkv; e += FA_WARPS * 32) {
+        if (e < nq) {
+            int r = e / CH, c = e - r * CH;
+            bool ok = i0 + r < p.sq;
+            fa_cp16(qs + r * LD + c * 8, ok ? qb + (i0 + r) * p.q.s + c * 8 : qb, ok);
+        } else if (e < nq + nkv) {
+            int f = e - nq, r = f / CH, c = f - r * CH;
+            fa_cp16(ks + r * LD + c * 8, r < skv ? kb + r * p.k.s + c * 8 : kb, r < skv);
+        } else {
+            int f = e - nq - nkv, r = f / CH, c = f - r * CH;
+            fa_cp16(vs + r * LD + c * 8, r < skv ? vb + r * p.v.s + c * 8 : vb, r < skv);
+        }
+    }
+    asm volatile("cp.async.commit_group;\n" ::);
+    /* no mask, or one mask row for all query rows (BERT's [B,1,1,T]): the bias row once */
+    const bool shared_row = p.mask_kind == INGK_ATTN_MASK_NONE || p.m.s == 0;
+    const int64_t mb0 = b * p.m.b + h * p.m.h;
+    if (shared_row)
+        for (int j = threadIdx.x; j < skv16; j += FA_WARPS * 32)
+            mrow[j] = j < skv ? mask_bias<T>(p, mask, mb0, j) : -INFINITY;
+    asm volatile("cp.async.wait_all;\n" ::);
+    __syncthreads();
+    if (i0 + warp * 16 >= p.sq) return; /* every row of this warp is past Sq; no more block syncs */
+
+    /* S = Q Kᵀ: K rows [key][d] are Kᵀ in column-major order */
+    {
+        wm::fragment<wm::matrix_a, 16, 16, 16, T, wm::row_major> af[DH / 16];
+#pragma unroll
+        for (int kk = 0; kk < DH / 16; kk++) wm::load_matrix_sync(af[kk], qs + warp * 16 * LD + kk * 16, LD);
+        for (int n = 0; n < skv16 / 16; n++) {
+            wm::fragment<wm::accumulator, 16, 16, 16, float> sf;
+            wm::fill_fragment(sf, 0.0f);
+#pragma unroll
+            for (int kk = 0; kk < DH / 16; kk++) {
+                wm::fragment<wm::matrix_b, 16, 16, 16, T, wm::col_major> bf;
+                wm::load_matrix_sync(bf, ks + n * 16 * LD + kk * 16, LD);
+                wm::mma_sync(sf, af[kk], bf, sf);
+            }
+            wm::store_matrix_sync(S + n * 16, sf, sld, wm::mem_row_major);
+        }
+    }
+    __syncwarp();
+
+    /* softmax of row `row`: this lane takes keys 8c + 4 half .. +3; scores scaled, biased and
+     * brought to base 2 in place, then P = 2^(s - max) */
+    const int row = lane >> 1, half = lane & 1;
+    const int64_t irow = i0 + warp * 16 + row;
+    const int64_t mb = mb0 + (irow < p.sq ? irow : p.sq - 1) * p.m.s;
+    const float sl2 = p.scale * 1.44269504088896341f;
+    float *sr = S + row * sld;
+    float mx = -INFINITY;
+#pragma unroll 4
+    for (int j = 4 * half; j < skv16; j += 8) {
+        float4 s4 = *reinterpret_cast<float4 *>(sr + j);
+        float t[4] = {s4.x, s4.y, s4.z, s4.w};
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            float bias = shared_row ? mrow[j + u] : j + u < skv ? mask_bias<T>(p, mask, mb, j + u) : -INFINITY;
+            t[u] = fmaf(t[u], sl2, bias * 1.44269504088896341f);
+            mx = fmaxf(mx, t[u]);
+        }
+        *reinterpret_cast<float4 *>(sr + j) = make_float4(t[0], t[1], t[2], t[3]);
+    }
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    float sum = 0.0f;
+    T *pr = P + row * sld;
+#pragma unroll 4
+    for (int j = 4 * half; j < skv16; j += 8) {
+        float4 e = *reinterpret_cast<float4 *>(sr + j);
+        if (mx == -INFINITY) e = make_float4(0.0f, 0.0f, 0.0f, 0.0f); /* every key masked */
+        else e = make_float4(exp2f(e.x - mx), exp2f(e.y - mx), exp2f(e.z - mx), exp2f(e.w - mx)); /* masked: 0 */
+        sum += (e.x + e.y) + (e.z + e.w);
+        st4(pr + j, e);
+    }
+    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    const float inv = mx == -INFINITY || !(sum > 0.0f) ? 0.0f : 1.0f / sum; /* fully masked: zeros */
+    __syncwarp();
+
+    /* O = P V, accumulated in fragments over every key, stored once over S (no longer read) */
+    {
+        wm::fragment<wm::accumulator, 16, 16, 16, float> of[DH / 16];
+#pragma unroll
+        for (int n = 0; n < DH / 16; n++) wm::fill_fragment(of[n], 0.0f);
+        for (int kk = 0; kk < skv16 / 16; kk++) {
+            wm::fragment<wm::matrix_a, 16, 16, 16, T, wm::row_major> af;
+            wm::load_matrix_sync(af, P + kk * 16, sld);
+#pragma unroll
+            for (int n = 0; n < DH / 16; n++) {
+                wm::fragment<wm::matrix_b, 16, 16, 16, T, wm::row_major> bf;
+                wm::load_matrix_sync(bf, vs + kk * 16 * LD + n * 16, LD);
+                wm::mma_sync(of[n], af, bf, of[n]);
+            }
+        }
+#pragma unroll
+        for (int n = 0; n < DH / 16; n++) wm::store_matrix_sync(S + n * 16, of[n], LD, wm::mem_row_major);
+    }
+    __syncwarp();
+
+    /* Y rows: 8 features a lane, one 16-byte store; row r's 1/sum lives in lane 2r */
+    T *yb = y + b * p.y.b + h * p.y.h;
+#pragma unroll
+    for (int e = lane; e < 16 * CH; e += 32) {
+        int r = e / CH, c = e - r * CH;
+        float ir = __shfl_sync(0xffffffffu, inv, 2 * r);
+        int64_t i = i0 + warp * 16 + r;
+        if (i >= p.sq) continue;
+        const float *o = S + r * LD + c * 8;
+        uint4 pk;
+        T *pt = reinterpret_cast<T *>(&pk);
+#pragma unroll
+        for (int u = 0; u < 8; u++) stf(pt + u, o[u] * ir);
+        *reinterpret_cast<uint4 *>(yb + i * p.y.s + c * 8) = pk;
+    }
+}
+
+/* Per device (the first FA_DEVS): the opt-in shared memory limit, and the dynamic shared memory
+ * each fast kernel (type x head size) was allowed so far, so the driver is asked once, not at
+ * every launch (host time that a b1 BERT layer cannot spare). 0: not asked yet. Racing threads
+ * at worst ask twice and store the same values. */
+#define FA_DEVS 16
+static int fa_optin[FA_DEVS];
+static int fa_allowed[2][8][FA_DEVS];
+
+/* The fast kernel's conditions: 2-byte types, one head size a multiple of 16 up to 128, 16-byte
+ * aligned pointers and strides (8 elements), and its shared memory within the device's limit. */
+static int fa_fits(int dt, const void *q, const void *k, const void *v, const void *y, const ingk_attn_params *p,
+                   size_t *smem, int *dev)
+{
+    if (!fa_enabled || (dt != 10 && dt != 16) || p->dh != p->dv || p->dh % 16 || p->dh > 128 || p->skv < 1) return 0;
+    const ingk_attn_view *vw[4] = {&p->q, &p->k, &p->v, &p->y};
+    for (int i = 0; i < 4; i++)
+        if (vw[i]->b % 8 || vw[i]->h % 8 || vw[i]->s % 8) return 0;
+    const void *ptr[4] = {q, k, v, y};
+    for (int i = 0; i < 4; i++)
+        if ((uintptr_t)ptr[i] % 16) return 0;
+    int optin = 0;
+    if (cudaGetDevice(dev) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    if (*dev >= 0 && *dev < FA_DEVS) optin = fa_optin[*dev];
+    if (!optin) {
+        if (cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, *dev) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return 0;
+        }
+        if (*dev >= 0 && *dev < FA_DEVS) fa_optin[*dev] = optin;
+    }
+    int64_t need = fa_smem(p->dh, (p->skv + 15) & ~(int64_t)15);
+    if (need > optin) return 0;
+    *smem = (size_t)need;
+    return 1;
+}
+
+template <typename T> struct dt_is_bf16 {
+    static const int v = 0;
+};
+template <> struct dt_is_bf16<__nv_bfloat16> {
+    static const int v = 1;
+};
+
+template <typename T, int DH>
+static int launch_fa_dh(const void *q, const void *k, const void *v, const void *mask, void *y,
+                        const ingk_attn_params *p, size_t smem, int dev, cudaStream_t st)
+{
+    /* above 48 KB a kernel must opt in; a host-side attribute, not a stream operation, so it is
+     * also legal while a stream is being captured into a graph */
+    int *allowed = dev >= 0 && dev < FA_DEVS ? &fa_allowed[dt_is_bf16<T>::v][DH / 16 - 1][dev]
+                                             : NULL;
+    if (smem > 48 * 1024 && (!allowed || (int)smem > *allowed)) {
+        if (cudaFuncSetAttribute(attn_fa_kernel<T, DH>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem) !=
+            cudaSuccess) {
+            (void)cudaGetLastError();
+            return -1; /* the caller runs the general kernel */
+        }
+        if (allowed) *allowed = (int)smem;
+    }
+    int64_t blocks = p->batch * p->hq * ((p->sq + FA_BQ - 1) / FA_BQ);
+    attn_fa_kernel<T, DH><<<(unsigned)blocks, FA_WARPS * 32, smem, st>>>((const T *)q, (const T *)k, (const T *)v,
+                                                                         mask, (T *)y, *p);
+    int err = (int)cudaGetLastError();
+    if (!err) __atomic_add_fetch(&fa_launches, 1, __ATOMIC_RELAXED);
+    return err;
+}
+
+template <typename T>
+static int launch_fa(const void *q, const void *k, const void *v, const void *mask, void *y, const ingk_attn_params *p,
+                     size_t smem, int dev, cudaStream_t st)
+{
+    switch (p->dh) {
+    case 16: return launch_fa_dh<T, 16>(q, k, v, mask, y, p, smem, dev, st);
+    case 32: return launch_fa_dh<T, 32>(q, k, v, mask, y, p, smem, dev, st);
+    case 48: return launch_fa_dh<T, 48>(q, k, v, mask, y, p, smem, dev, st);
+    case 64: return launch_fa_dh<T, 64>(q, k, v, mask, y, p, smem, dev, st);
+    case 80: return launch_fa_dh<T, 80>(q, k, v, mask, y, p, smem, dev, st);
+    case 96: return launch_fa_dh<T, 96>(q, k, v, mask, y, p, smem, dev, st);
+    case 112: return launch_fa_dh<T, 112>(q, k, v, mask, y, p, smem, dev, st);
+    default: return launch_fa_dh<T, 128>(q, k, v, mask, y, p, smem, dev, st);
+    }
+}
+
 extern "C" int ingk_attention(int dt, const void *q, const void *k, const void *v, const void *mask, void *y,
                               const ingk_attn_params *p, void *stream)
 {
@@ -349,6 +635,13 @@ extern "C" int ingk_attention(int dt, const void *q, const void *k, const void *
         p->hq % p->hkv || p->batch * p->hq * ((p->sq + ATT_BQ - 1) / ATT_BQ) > 0x7fffffff)
         return (int)cudaErrorInvalidValue;
     cudaStream_t st = (cudaStream_t)stream;
+    size_t smem = 0;
+    int dev = 0;
+    if (p->batch * p->hq * p->sq > 0 && fa_fits(dt, q, k, v, y, p, &smem, &dev)) {
+        int err = dt == 10 ? launch_fa<__half>(q, k, v, mask, y, p, smem, dev, st)
+                           : launch_fa<__nv_bfloat16>(q, k, v, mask, y, p, smem, dev, st);
+        if (err >= 0) return err;
+    }
     if (tc_fits(dt, p))
         return dt == 10 ? launch_tc<__half>(q, k, v, mask, y, p, st) : launch_tc<__nv_bfloat16>(q, k, v, mask, y, p, st);
     switch (dt) {

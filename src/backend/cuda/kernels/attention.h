@@ -2,8 +2,9 @@
  * head, tile of query rows); K and V staged through shared memory in tiles of keys with an
  * online (running max) softmax, so any key count works; products, softmax statistics and the
  * output accumulate in f32 (f16/bf16 with head sizes that are multiples of 16: WMMA tensor-core
- * products, the probabilities rounded to the input type before P V). dtype: f32 (1), f16 (10) or
- * bf16 (16) for Q, K, V and Y alike. */
+ * products, the probabilities rounded to the input type before P V; when a head's K and V fit in
+ * shared memory with D = Dv, 16-byte aligned, one pass over the whole head instead). dtype: f32
+ * (1), f16 (10) or bf16 (16) for Q, K, V and Y alike. */
 #ifndef INGOT_BACKEND_CUDA_KERNELS_ATTENTION_H
 #define INGOT_BACKEND_CUDA_KERNELS_ATTENTION_H
 
@@ -40,6 +41,13 @@ typedef struct ingk_attn_params {
  * h / (hq / hkv). Returns 0 or a cudaError_t. */
 int ingk_attention(int dt, const void *q, const void *k, const void *v, const void *mask, void *y,
                    const ingk_attn_params *p, void *stream);
+
+/* Tests only: 0 keeps the whole-head tensor-core kernel out (the general kernels run whatever it
+ * would take), 1 (the default) lets it run. Not thread-safe; call before launching. */
+void ingk_attention_set_fast(int on);
+
+/* Tests only: how many times the whole-head kernel was launched in this process. */
+long long ingk_attention_fast_launches(void);
 
 #ifdef __cplusplus
 }
