@@ -298,6 +298,8 @@ typedef struct conv_state {
     cudnnConvolutionFwdAlgo_t algo;
     size_t ws_bytes;
     int fused; /* cudnnConvolutionBiasActivationForward runs; cleared on NOT_SUPPORTED */
+    int from_tactic;
+    uint32_t failed; /* bit per algorithm that cuDNN refused at run time for these descriptors */
 } conv_state;
 
 static void conv_state_free(void *p)
@@ -319,6 +321,46 @@ static void conv_key(const ing_tensor *x, const ing_tensor *w, const ing_tensor 
     }
     key[12] = x->dtype;
     key[13] = bias;
+}
+
+/* The heuristic's best algorithm for s's descriptors that cuDNN has not refused at run time
+ * (s->failed), whose workspace fits and whose math the precision allows; fusing ones first when
+ * the plan fuses. The workspace is asked of cudnnGetConvolutionForwardWorkspaceSize for the
+ * chosen math: the heuristic's own figure can be short of what the call then demands. */
+static cudnnStatus_t pick_algo_status(cudnnHandle_t h, const conv_plan *p, int dtype, int precision, conv_state *s)
+{
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int found = 0;
+    cudnnStatus_t r = cudnnGetConvolutionForwardAlgorithm_v7(h, s->d.x, s->d.w, s->d.c, s->d.y,
+                                                             CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf);
+    if (r != CUDNN_STATUS_SUCCESS) return r;
+    for (int pass = 0; pass < 2; pass++) /* pass 0: fusing ones only */
+        for (int i = 0; i < found; i++) {
+            size_t ws = 0;
+            if (perf[i].status != CUDNN_STATUS_SUCCESS || (s->failed >> (int)perf[i].algo & 1u) ||
+                !math_allowed(perf[i].mathType, dtype, precision) || !(pass || plan_fuses(p, perf[i].algo)))
+                continue;
+            if (cudnnSetConvolutionMathType(s->d.c, run_math(perf[i].mathType, dtype, precision)) !=
+                    CUDNN_STATUS_SUCCESS ||
+                cudnnGetConvolutionForwardWorkspaceSize(h, s->d.x, s->d.w, s->d.c, s->d.y, perf[i].algo, &ws) !=
+                    CUDNN_STATUS_SUCCESS ||
+                ws > WORKSPACE_LIMIT)
+                continue;
+            s->algo = perf[i].algo;
+            s->ws_bytes = ws;
+            return CUDNN_STATUS_SUCCESS;
+        }
+    return CUDNN_STATUS_NOT_SUPPORTED;
+}
+
+static ingot_status pick_algo(cuda_exec *x, const ir_node *node, const conv_plan *p, int dtype, int precision,
+                              conv_state *s)
+{
+    cudnnStatus_t r = pick_algo_status(cuda_cudnn(x), p, dtype, precision, s);
+    if (r == CUDNN_STATUS_NOT_SUPPORTED)
+        return IR_NODE_FAIL(node, INGOT_ERR_CUDA, "cuDNN offers no forward algorithm%s",
+                            s->failed ? " it has not refused already at run time" : "");
+    return cudnn_check(r, node, "cudnnGetConvolutionForwardAlgorithm_v7");
 }
 
 /* Descriptors and algorithm: the step's tactic, or without one the heuristic's best algorithm
@@ -343,23 +385,9 @@ static ingot_status conv_state_make(cuda_exec *x, const ir_node *node, const ing
     if (tac) {
         s->algo = (cudnnConvolutionFwdAlgo_t)tac->algo;
         s->ws_bytes = (size_t)tac->workspace;
+        s->from_tactic = 1;
     } else {
-        cudnnConvolutionFwdAlgoPerf_t perf[8];
-        int found = 0, pick = -1;
-        TRY(cudnnGetConvolutionForwardAlgorithm_v7(cuda_cudnn(x), s->d.x, s->d.w, s->d.c, s->d.y, 8, &found, perf));
-        for (int pass = 0; pass < 2 && pick < 0 && st == INGOT_OK; pass++) /* pass 0: fusing ones only */
-            for (int i = 0; i < found; i++)
-                if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= WORKSPACE_LIMIT &&
-                    math_allowed(perf[i].mathType, dtype, precision) && (pass || plan_fuses(p, perf[i].algo))) {
-                    pick = i;
-                    break;
-                }
-        if (st == INGOT_OK && pick < 0) st = IR_NODE_FAIL(node, INGOT_ERR_CUDA, "cuDNN offers no forward algorithm");
-        if (st == INGOT_OK) {
-            s->algo = perf[pick].algo;
-            s->ws_bytes = perf[pick].memory;
-            TRY(cudnnSetConvolutionMathType(s->d.c, run_math(perf[pick].mathType, dtype, precision)));
-        }
+        if (st == INGOT_OK) st = pick_algo(x, node, p, dtype, precision, s);
     }
 #undef TRY
     if (st == INGOT_OK) st = plan_descs(node, p, dtype, (int)key[9], &s->b, &s->act);
@@ -403,6 +431,22 @@ static ingot_status k_conv(cuda_exec *x, const ir_node *node, const ing_tensor *
     }
     ingot_status st = conv_call_run(&c);
     s->fused = c.fused;
+    /* cuDNN refuses some algorithms its heuristic listed only when called (seen: depthwise NHWC
+     * f16 at batch 128, CUDNN_STATUS_BAD_PARAM); that check runs on the host before anything is
+     * enqueued, so the next algorithm can run instead, now and from now on */
+    while (st == INGOT_ERR_CUDA && !s->from_tactic && s->algo < 32) {
+        s->failed |= 1u << (int)s->algo;
+        if (pick_algo(x, node, &p, in[0]->dtype, cuda_precision(x), s) != INGOT_OK) break;
+        s->fused = plan_fuses(&p, s->algo);
+        c.algo = s->algo;
+        c.ws_bytes = s->ws_bytes;
+        c.fused = s->fused;
+        c.ws = NULL;
+        if (s->ws_bytes && !(c.ws = cuda_scratch(x, 0, s->ws_bytes))) return INGOT_ERR_NOMEM;
+        if (c.fused && !p.bias && !c.zero_bias) c.fused = 0; /* no zeros prepared: the plain path */
+        st = conv_call_run(&c);
+        s->fused = c.fused;
+    }
     return st;
 }
 

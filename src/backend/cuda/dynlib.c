@@ -98,6 +98,11 @@ DNN(cudnnGetConvolutionForwardAlgorithm_v7,
      const cudnnConvolutionDescriptor_t c, const cudnnTensorDescriptor_t y, const int n, int *got,
      cudnnConvolutionFwdAlgoPerf_t *perf),
     (h, x, w, c, y, n, got, perf))
+DNN(cudnnGetConvolutionForwardWorkspaceSize,
+    (cudnnHandle_t h, const cudnnTensorDescriptor_t x, const cudnnFilterDescriptor_t w,
+     const cudnnConvolutionDescriptor_t c, const cudnnTensorDescriptor_t y, cudnnConvolutionFwdAlgo_t algo,
+     size_t *bytes),
+    (h, x, w, c, y, algo, bytes))
 DNN(cudnnConvolutionForward,
     (cudnnHandle_t h, const void *alpha, const cudnnTensorDescriptor_t xd, const void *x,
      const cudnnFilterDescriptor_t wd, const void *w, const cudnnConvolutionDescriptor_t cd,
