@@ -51,6 +51,16 @@ static void where(const engine_stream *s, uint64_t pos, char *buf, size_t cap)
     snprintf(buf, cap, "in the weight section's padding (section offset %" PRIu64 ")", w);
 }
 
+/* The data ended at s->pos: the engine is cut short; say where. */
+static ingot_status ended(const engine_stream *s)
+{
+    char at[256];
+    where(s, s->pos, at, sizeof at);
+    uint64_t want = s->h.header_size ? s->h.file_size : ENGINE_HEADER_SIZE;
+    return ingot_fail(INGOT_ERR_IO, "engine stream: the data ended at byte %" PRIu64 ", %s; the engine has %" PRIu64
+                      " bytes, so it is truncated", s->pos, at, want);
+}
+
 /* Exactly n bytes (n <= staging_bytes) from the reader into dst, however the reader splits
  * them. The end of the data or an error here is an engine cut short: say where. */
 static ingot_status read_into(engine_stream *s, void *dst, size_t n, int device, void *stream)
@@ -73,13 +83,7 @@ static ingot_status read_into(engine_stream *s, void *dst, size_t n, int device,
                               " bytes when asked for %zu, at byte %" PRIu64 ", %s", got,
                               n - done, s->pos, at);
         }
-        if (got == 0) {
-            where(s, s->pos, at, sizeof at);
-            uint64_t want = s->h.header_size ? s->h.file_size : ENGINE_HEADER_SIZE;
-            return ingot_fail(INGOT_ERR_IO, "engine stream: the data ended at byte %" PRIu64
-                              ", %s; the engine has %" PRIu64 " bytes, so it is truncated",
-                              s->pos, at, want);
-        }
+        if (got == 0) return ended(s);
         done += (size_t)got;
         s->pos += (uint64_t)got;
     }
@@ -131,12 +135,10 @@ static ingot_status read_by_offset(engine_stream *s, uint8_t *dst, size_t n)
     char at[256];
     if (bad_at != UINT64_MAX) {
         s->pos = bad_at;
+        if (!bad_errno) return ended(s);
         where(s, s->pos, at, sizeof at);
-        if (bad_errno)
-            return ingot_fail(INGOT_ERR_IO, "engine stream: reading the file failed (%s) at byte %" PRIu64 ", %s",
-                              strerror(bad_errno), s->pos, at);
-        return ingot_fail(INGOT_ERR_IO, "engine stream: the data ended at byte %" PRIu64 ", %s; the engine has %"
-                          PRIu64 " bytes, so it is truncated", s->pos, at, s->h.file_size);
+        return ingot_fail(INGOT_ERR_IO, "engine stream: reading the file failed (%s) at byte %" PRIu64 ", %s",
+                          strerror(bad_errno), s->pos, at);
     }
     s->pos = base + n;
     if (lseek(fd, (off_t)s->pos, SEEK_SET) != (off_t)s->pos) {

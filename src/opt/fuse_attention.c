@@ -260,17 +260,22 @@ static ingot_status try_attention(opt_rec_ctx *c, int32_t mm2, int *done, opt_st
     return INGOT_OK;
 }
 
+/* Is node t a Transpose swapping axes 1 and 2 of a 4-D value (perm 0,2,1,3)? */
+static int swaps_heads(const ir_node *t)
+{
+    static const int64_t swap[4] = {0, 2, 1, 3};
+    size_t np = 0;
+    const int64_t *perm = ir_attr_ints(t, "perm", &np);
+    return perm && np == 4 && !memcmp(perm, swap, sizeof swap);
+}
+
 /* The head split feeding one Attention input: v = Transpose(perm 0,2,1,3) of Reshape(x) with x
  * [B,S,E] and the reshape [B,S,H,E/H], each read only by the next; absorbed gets both nodes.
  * Returns x, or -1; *heads = H. */
 static int32_t head_split(const opt_rec_ctx *c, int32_t v, int32_t user, int64_t *heads, int32_t *absorbed)
 {
-    static const int64_t swap[4] = {0, 2, 1, 3};
     int32_t t = opt_rec_producer(c, v, "Transpose");
-    size_t np = 0;
-    if (t < 0 || !opt_rec_only_use(c, v, user)) return -1;
-    const int64_t *perm = ir_attr_ints(&c->m->nodes[t], "perm", &np);
-    if (!perm || np != 4 || memcmp(perm, swap, sizeof swap) != 0) return -1;
+    if (t < 0 || !opt_rec_only_use(c, v, user) || !swaps_heads(&c->m->nodes[t])) return -1;
     int32_t mid = c->m->nodes[t].in[0], r = opt_rec_producer(c, mid, "Reshape");
     if (r < 0 || !opt_rec_only_use(c, mid, t)) return -1;
     int32_t x = c->m->nodes[r].in[0];
@@ -291,7 +296,6 @@ static ingot_status try_3d(opt_rec_ctx *c, int32_t att, int *done, opt_stats *st
 {
     ir_model *m = c->m;
     const ir_node *a = &m->nodes[att];
-    static const int64_t swap[4] = {0, 2, 1, 3};
     int32_t absorbed[9], x[3];
     int64_t heads[3];
     *done = 0;
@@ -300,9 +304,7 @@ static ingot_status try_3d(opt_rec_ctx *c, int32_t att, int *done, opt_stats *st
         if ((x[i] = head_split(c, a->in[i], att, &heads[i], &absorbed[2 * i])) < 0) return INGOT_OK;
     if (heads[1] != heads[2] || heads[0] % heads[1] != 0) return INGOT_OK;
     int32_t y = a->out[0], t = opt_rec_consumer(c, y, "Transpose");
-    size_t np = 0;
-    const int64_t *perm = t >= 0 ? ir_attr_ints(&m->nodes[t], "perm", &np) : NULL;
-    if (!perm || np != 4 || memcmp(perm, swap, sizeof swap) != 0) return INGOT_OK;
+    if (t < 0 || !swaps_heads(&m->nodes[t])) return INGOT_OK;
     int32_t r = opt_rec_consumer(c, m->nodes[t].out[0], "Reshape");
     if (r < 0) return INGOT_OK;
     const ing_tensor *yt = &m->values[y].t, *ot = &m->values[m->nodes[r].out[0]].t;

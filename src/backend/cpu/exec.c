@@ -413,7 +413,6 @@ ingot_status cpu_run_kernel(cpu_exec *x, const ir_node *n, const ing_tensor *con
     if (!k) return IR_NODE_FAIL(n, INGOT_ERR_UNSUPPORTED, "no CPU kernel for op type '%s'", n->op);
     if (poison_outputs)
         for (int32_t j = 0; j < n->n_out; j++)
-            if (out[j] && out[j]->data && !(n->n_in > 0 && in[0] && in[0]->data == out[j]->data))
-                memset(out[j]->data, 0xA5, ing_nbytes(out[j])); /* not a view sharing its input */
+            if (out[j] && out[j]->data) memset(out[j]->data, 0xA5, ing_nbytes(out[j]));
     return k->run(x, n, in, n->n_in, out, n->n_out);
 }

@@ -244,7 +244,7 @@ typedef struct conv_call {
     const void *zero_bias;          /* C zeros: the fused call's bias when the node has none */
     void *y;
     int64_t numel, channels, inner; /* y's elements; element i has channel (i / inner) % channels */
-    int half;
+    int epi_type; /* the epilogue kernel's element type: EPI_F32 or EPI_F16 */
     int fused; /* cleared when cuDNN answers NOT_SUPPORTED for the fused call */
 } conv_call;
 
@@ -273,7 +273,7 @@ static ingot_status conv_call_run(void *arg)
                        : INGOT_OK;
     if (c->p->act == EPI_ACT_NONE && !c->bias && !c->res) return INGOT_OK;
     int err = ingot_epilogue(c->y, c->bias, c->res, c->numel, c->channels, c->inner, c->p->act, c->p->alpha,
-                             c->p->beta, c->half, c->stream);
+                             c->p->beta, c->epi_type, c->stream);
     return err ? cuda_check(err, "ingot_epilogue") : INGOT_OK;
 }
 
@@ -284,7 +284,7 @@ static void conv_call_shape(conv_call *c, const ing_tensor *y, int cl)
     c->channels = y->dims[cl ? y->rank - 1 : 1];
     c->inner = 1;
     for (int d = 2; d < y->rank && !cl; d++) c->inner *= y->dims[d];
-    c->half = y->dtype == INGOT_DTYPE_F16;
+    c->epi_type = y->dtype == INGOT_DTYPE_F16 ? EPI_F16 : EPI_F32;
 }
 
 /* What a context keeps per convolution node for the shapes it last ran: descriptors, the
@@ -323,10 +323,21 @@ static void conv_key(const ing_tensor *x, const ing_tensor *w, const ing_tensor 
     key[13] = bias;
 }
 
+/* Can candidate c run at this precision within the workspace cap? Sets its math on the
+ * descriptors and asks cudnnGetConvolutionForwardWorkspaceSize for the workspace it then needs:
+ * the heuristic's own figure can be short of what the call demands (BAD_PARAM at the call). */
+static int candidate_fits(cudnnHandle_t h, const conv_descs *d, const cudnnConvolutionFwdAlgoPerf_t *c, int dtype,
+                          int precision, size_t *ws)
+{
+    *ws = 0;
+    return c->status == CUDNN_STATUS_SUCCESS && math_allowed(c->mathType, dtype, precision) &&
+           cudnnSetConvolutionMathType(d->c, run_math(c->mathType, dtype, precision)) == CUDNN_STATUS_SUCCESS &&
+           cudnnGetConvolutionForwardWorkspaceSize(h, d->x, d->w, d->c, d->y, c->algo, ws) == CUDNN_STATUS_SUCCESS &&
+           *ws <= WORKSPACE_LIMIT;
+}
+
 /* The heuristic's best algorithm for s's descriptors that cuDNN has not refused at run time
- * (s->failed), whose workspace fits and whose math the precision allows; fusing ones first when
- * the plan fuses. The workspace is asked of cudnnGetConvolutionForwardWorkspaceSize for the
- * chosen math: the heuristic's own figure can be short of what the call then demands. */
+ * (s->failed) and that fits (candidate_fits); fusing ones first when the plan fuses. */
 static cudnnStatus_t pick_algo_status(cudnnHandle_t h, const conv_plan *p, int dtype, int precision, conv_state *s)
 {
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -336,15 +347,9 @@ static cudnnStatus_t pick_algo_status(cudnnHandle_t h, const conv_plan *p, int d
     if (r != CUDNN_STATUS_SUCCESS) return r;
     for (int pass = 0; pass < 2; pass++) /* pass 0: fusing ones only */
         for (int i = 0; i < found; i++) {
-            size_t ws = 0;
-            if (perf[i].status != CUDNN_STATUS_SUCCESS || (s->failed >> (int)perf[i].algo & 1u) ||
-                !math_allowed(perf[i].mathType, dtype, precision) || !(pass || plan_fuses(p, perf[i].algo)))
-                continue;
-            if (cudnnSetConvolutionMathType(s->d.c, run_math(perf[i].mathType, dtype, precision)) !=
-                    CUDNN_STATUS_SUCCESS ||
-                cudnnGetConvolutionForwardWorkspaceSize(h, s->d.x, s->d.w, s->d.c, s->d.y, perf[i].algo, &ws) !=
-                    CUDNN_STATUS_SUCCESS ||
-                ws > WORKSPACE_LIMIT)
+            size_t ws;
+            if ((s->failed >> (int)perf[i].algo & 1u) || !(pass || plan_fuses(p, perf[i].algo)) ||
+                !candidate_fits(h, &s->d, &perf[i], dtype, precision, &ws))
                 continue;
             s->algo = perf[i].algo;
             s->ws_bytes = ws;
@@ -400,6 +405,24 @@ static ingot_status conv_state_make(cuda_exec *x, const ir_node *node, const ing
     return INGOT_OK;
 }
 
+/* Point c at s's algorithm: its workspace and, for a fused call without a bias, the zeros that
+ * call adds (in scratch shared with other kernels, so set on every run). */
+static ingot_status conv_call_algo(cuda_exec *x, const conv_state *s, int dtype, conv_call *c)
+{
+    c->algo = s->algo;
+    c->ws_bytes = s->ws_bytes;
+    c->fused = s->fused;
+    c->ws = NULL;
+    if (s->ws_bytes && !(c->ws = cuda_scratch(x, 0, s->ws_bytes))) return INGOT_ERR_NOMEM;
+    if (!c->fused || c->p->bias || c->zero_bias) return INGOT_OK;
+    size_t nb = (size_t)c->channels * ingot_dtype_size((ingot_dtype)dtype);
+    void *z = cuda_scratch(x, 1, nb);
+    if (!z) return INGOT_ERR_NOMEM;
+    ING_TRY(cuda_check(cudaMemsetAsync(z, 0, nb, (cudaStream_t)c->stream), "cudaMemsetAsync"));
+    c->zero_bias = z;
+    return INGOT_OK;
+}
+
 /* Conv and FusedConv: the fused call where the plan and the algorithm allow it, else the
  * convolution then the bias (Conv) or the epilogue (FusedConv). */
 static ingot_status k_conv(cuda_exec *x, const ir_node *node, const ing_tensor *const *in, int n_in,
@@ -417,18 +440,11 @@ static ingot_status k_conv(cuda_exec *x, const ir_node *node, const ing_tensor *
         ING_TRY(conv_state_make(x, node, in, out[0], &p, key, &s));
         ING_TRY(cuda_set_node_state(x, node, s, conv_state_free));
     }
-    conv_call c = {h, cuda_stream(x), node, &p, &s->d, s->b, s->act, s->algo, NULL, s->ws_bytes,
+    conv_call c = {h, cuda_stream(x), node, &p, &s->d, s->b, s->act, s->algo, NULL, 0,
                    in[0]->data, in[1]->data, p.bias ? in[2]->data : NULL, p.res ? in[3]->data : NULL,
-                   NULL, out[0]->data, 0, 0, 0, 0, s->fused};
+                   NULL, out[0]->data, 0, 0, 0, 0, 0};
     conv_call_shape(&c, out[0], node_cl(node));
-    if (s->ws_bytes && !(c.ws = cuda_scratch(x, 0, s->ws_bytes))) return INGOT_ERR_NOMEM;
-    if (c.fused && !p.bias) { /* the fused call always adds a bias: zeros, in scratch shared with other kernels */
-        size_t nb = (size_t)c.channels * ingot_dtype_size((ingot_dtype)out[0]->dtype);
-        void *z = cuda_scratch(x, 1, nb);
-        if (!z) return INGOT_ERR_NOMEM;
-        ING_TRY(cuda_check(cudaMemsetAsync(z, 0, nb, (cudaStream_t)c.stream), "cudaMemsetAsync"));
-        c.zero_bias = z;
-    }
+    ING_TRY(conv_call_algo(x, s, in[0]->dtype, &c));
     ingot_status st = conv_call_run(&c);
     s->fused = c.fused;
     /* cuDNN refuses some algorithms its heuristic listed only when called (seen: depthwise NHWC
@@ -438,12 +454,7 @@ static ingot_status k_conv(cuda_exec *x, const ir_node *node, const ing_tensor *
         s->failed |= 1u << (int)s->algo;
         if (pick_algo(x, node, &p, in[0]->dtype, cuda_precision(x), s) != INGOT_OK) break;
         s->fused = plan_fuses(&p, s->algo);
-        c.algo = s->algo;
-        c.ws_bytes = s->ws_bytes;
-        c.fused = s->fused;
-        c.ws = NULL;
-        if (s->ws_bytes && !(c.ws = cuda_scratch(x, 0, s->ws_bytes))) return INGOT_ERR_NOMEM;
-        if (c.fused && !p.bias && !c.zero_bias) c.fused = 0; /* no zeros prepared: the plain path */
+        ING_TRY(conv_call_algo(x, s, in[0]->dtype, &c));
         st = conv_call_run(&c);
         s->fused = c.fused;
     }
@@ -483,10 +494,10 @@ static ingot_status tune_conv(cuda_tuner *tu, const ir_node *node, const ing_ten
     if (p.bias) t.bias = t.zero_bias;
     for (int i = 0; i < found && st == INGOT_OK; i++) {
         const cudnnConvolutionFwdAlgoPerf_t *c = &perf[i];
-        if (c->status != CUDNN_STATUS_SUCCESS || c->memory > WORKSPACE_LIMIT || !math_allowed(c->mathType, dtype, precision))
-            continue;
+        size_t ws;
+        if (!candidate_fits(h, &d, c, dtype, precision, &ws)) continue;
         t.algo = c->algo;
-        t.ws_bytes = c->memory;
+        t.ws_bytes = ws;
         t.ws = NULL;
         t.fused = plan_fuses(&p, c->algo);
         if (t.ws_bytes && !(t.ws = cuda_tuner_buffer(tu, 5, t.ws_bytes, -1))) {
@@ -494,16 +505,15 @@ static ingot_status tune_conv(cuda_tuner *tu, const ir_node *node, const ing_ten
             break;
         }
         double ms = 0;
-        cudnnMathType_t math = run_math(c->mathType, dtype, precision);
-        ingot_status ts = cudnn_check(cudnnSetConvolutionMathType(d.c, math), node, "cudnnSetConvolutionMathType");
-        if (ts == INGOT_OK) ts = cuda_tuner_time(tu, conv_call_run, &t, &ms);
+        cudnnMathType_t math = run_math(c->mathType, dtype, precision); /* set by candidate_fits */
+        ingot_status ts = cuda_tuner_time(tu, conv_call_run, &t, &ms);
         if (ts != INGOT_OK) { /* a candidate that fails is not a tactic; the others still are */
             cuda_tuner_log(tu, "node '%s': cuDNN algo %d (math %d): failed: %s", node->name, (int)c->algo, (int)math,
                            ingot_last_error());
             continue;
         }
         cuda_tuner_log(tu, "node '%s': cuDNN algo %d (math %d, workspace %zu, %s): %.4f ms", node->name, (int)c->algo,
-                       (int)math, c->memory, t.fused ? "fused" : "unfused", ms);
+                       (int)math, ws, t.fused ? "fused" : "unfused", ms);
         if (best_ms < 0 || ms < best_ms) {
             best_ms = ms;
             memset(best, 0, sizeof *best);
@@ -511,7 +521,7 @@ static ingot_status tune_conv(cuda_tuner *tu, const ir_node *node, const ing_ten
             best->math = (uint8_t)math;
             best->layout = TACTIC_LAYOUT_NCHW; /* the node's channels_last says how the tensors lie */
             best->algo = (int32_t)c->algo;
-            best->workspace = c->memory;
+            best->workspace = ws;
         }
     }
     conv_descs_free(&d);
