@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/dtype.h"
 #include "onnx.pb-c.h"
 #include "backend/backend.h"
@@ -560,4 +561,29 @@ int gu_inputs_fixed(const ingot_engine *e)
         for (int d = 0; d < info.rank; d++) fixed &= info.dims[d] >= 0;
     }
     return fixed;
+}
+
+int gu_alloc_failures(gu_graph *g, int *failures)
+{
+    size_t len;
+    uint8_t *bytes = gu_pack(g, &len);
+    gu_free(g);
+    int succeeded = 0, bad = 0;
+    *failures = 0;
+    for (long n = 1; n < 20000 && !succeeded && !bad && bytes; n++) {
+        ingot_engine *e = NULL;
+        ing_alloc_fail_at(n);
+        ingot_status st = ingot_builder_build_buffer(bytes, len, NULL, &e);
+        ing_alloc_fail_at(0);
+        if (st == INGOT_OK) succeeded = 1;
+        else if (st == INGOT_ERR_NOMEM) (*failures)++;
+        else {
+            printf("gu_alloc_failures: allocation %ld failed with %s instead of NOMEM: %s\n", n,
+                   ingot_status_name(st), ingot_last_error());
+            bad = 1;
+        }
+        ingot_engine_destroy(e);
+    }
+    free(bytes);
+    return succeeded && !bad;
 }

@@ -81,6 +81,11 @@ int gu_count_attr(const ingot_engine *e, const char *attr);
 ingot_engine *gu_build_for(gu_graph *g, ingot_backend b, const char *const *disabled, size_t n_disabled,
                            int *no_backend);
 
+/* Build g (freed) through the public builder with allocation n failing, for n = 1, 2, … until a
+ * build succeeds: 1 when every failed build reported NOMEM (the sanitizer build checks that
+ * nothing leaks) and one succeeded; else 0 with the offending status printed. *failures: the
+ * builds that failed. */
+int gu_alloc_failures(gu_graph *g, int *failures);
 /* 1 when every input of e has a fixed shape (random inputs can be drawn for it). */
 int gu_inputs_fixed(const ingot_engine *e);
 

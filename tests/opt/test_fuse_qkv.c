@@ -148,6 +148,14 @@ static void test_handwritten_packed(void)
     ingot_engine_destroy(split);
 }
 
+/* Every allocation of a build that packs fails in turn (gu_alloc_failures). */
+static void test_alloc_failures(void)
+{
+    int failures = 0, ok = gu_alloc_failures(bert_qkv(V_PLAIN), &failures);
+    CHECK(ok, "alloc failures: every injected failure is NOMEM and the build eventually succeeds");
+    CHECK(failures > 20, "alloc failures: failures were injected (%d)", failures);
+}
+
 int main(void)
 {
     run_case("bert qkv", V_PLAIN, 1, 0, INGOT_PRECISION_FP32, 1e-4);
@@ -160,5 +168,6 @@ int main(void)
     run_case("V projection with an activation (no)", V_ACTIVATION, 0, 0, INGOT_PRECISION_FP32, 1e-6);
     test_bad_packed();
     test_handwritten_packed();
+    test_alloc_failures();
     DONE();
 }

@@ -588,30 +588,11 @@ static void test_attention(void)
 
 /* ---- allocation failures ----------------------------------------------------------------- */
 
-/* Every allocation of a build that runs the rewrites fails in turn: the build reports NOMEM (and
- * the sanitizer build finds no leak), until it succeeds. */
+/* Every allocation of a build that runs the rewrites fails in turn (gu_alloc_failures). */
 static void alloc_failures(const char *what, gu_graph *g)
 {
-    size_t len;
-    uint8_t *bytes = gu_pack(g, &len);
-    gu_free(g);
-    int failures = 0, succeeded = 0;
-    for (long n = 1; n < 20000 && !succeeded && bytes; n++) {
-        ingot_engine *e = NULL;
-        ing_alloc_fail_at(n);
-        ingot_status st = ingot_builder_build_buffer(bytes, len, NULL, &e);
-        ing_alloc_fail_at(0);
-        if (st == INGOT_OK) succeeded = 1;
-        else if (st == INGOT_ERR_NOMEM) failures++;
-        else {
-            CHECK(0, "%s: allocation %ld failed with %s instead of NOMEM: %s", what, n, ingot_status_name(st),
-                  ingot_last_error());
-            break;
-        }
-        ingot_engine_destroy(e);
-    }
-    free(bytes);
-    CHECK(succeeded, "%s: the build eventually succeeds", what);
+    int failures = 0, ok = gu_alloc_failures(g, &failures);
+    CHECK(ok, "%s: every injected failure is NOMEM and the build eventually succeeds", what);
     CHECK(failures > 20, "%s: allocation failures were injected (%d)", what, failures);
 }
 
