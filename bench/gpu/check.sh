@@ -1,7 +1,7 @@
 #!/bin/bash
 # On the GPU machine: unpack devkit/, find the CUDA libraries of the machine's Python packages,
 # and run the CUDA checks. Writes logs under $OUT. usage: bench/gpu/check.sh [probe|tests|conformance|perf|all]
-# perf (not part of all; about 9 minutes): ResNet-50 against the 2026-11-22 results with and without
+# perf (not part of all; about 9 minutes): ResNet-50 against bench/baselines/gpu-h100.json with and without
 # --tune (the gate), the runtime-I/O benchmark, and the CUDA loader on a 5 GB engine.
 set -u
 what="${1:-all}"
@@ -23,9 +23,9 @@ if [ "$what" = conformance ] || [ "$what" = all ]; then
   grep -E "^FAIL" "$OUT/conformance-cuda.txt" | cut -c1-200 | head -30
 fi
 if [ "$what" = perf ]; then
-  bench/run --quick --budget 60 --models resnet50 --precisions fp16 --variants none \
+  bench/run --quick --budget 60 --batches 1,128 --models resnet50 --precisions fp16 --variants none \
     --gate bench/baselines/gpu-h100.json --out "$OUT/heuristic" > /dev/null 2>&1; tail -5 "$OUT/heuristic/gate.txt"
-  bench/run --quick --budget 60 --models resnet50 --precisions fp16 --variants none --build-flags "--tune" \
+  bench/run --quick --budget 60 --batches 1,128 --models resnet50 --precisions fp16 --variants none --build-flags "--tune" \
     --gate bench/baselines/gpu-h100.json --out "$OUT/tuned" > /dev/null 2>&1; tail -5 "$OUT/tuned/gate.txt"
   timeout 200 python3 bench/gpu/io_bench.py --ingot devkit/bin/ingot --out "$OUT/io" --iters 50 --log /tmp/io.log | tail -22
   KIND=5g timeout 150 bash bench/load/run.sh devkit/bin/ingot /tmp/loadbench cuda > "$OUT/load.txt" 2>&1; tail -8 "$OUT/load.txt"
