@@ -292,7 +292,16 @@ static ingot_status infer_attention(const ir_node *node, const ing_tensor *const
                                     ing_tensor *const *out, int n_out)
 {
     ING_TRY(need_inputs(node, in, n_in, 3));
-    const ing_tensor *q = in[0], *k = in[1], *v = in[2];
+    ing_tensor sl[3]; /* the packed form's Q, K, V slices */
+    int64_t row;
+    int packed = ir_attention_slices(node, in, n_in, sl, &row);
+    if (packed < 0)
+        return IR_NODE_FAIL(node, INGOT_ERR_MODEL,
+                            "qkv_packed = 1 but Q, K, V are %d-D, %d-D, %d-D (%s, %s, %s); packed inputs must be "
+                            "one 3-D shape and dtype with a last dim divisible by 3",
+                            in[0]->rank, in[1]->rank, in[2]->rank, ingot_dtype_name(in[0]->dtype),
+                            ingot_dtype_name(in[1]->dtype), ingot_dtype_name(in[2]->dtype));
+    const ing_tensor *q = packed ? &sl[0] : in[0], *k = packed ? &sl[1] : in[1], *v = packed ? &sl[2] : in[2];
     const ing_tensor *mask = arg(in, n_in, 3), *pk = arg(in, n_in, 4), *pv = arg(in, n_in, 5);
     const ing_tensor *nonpad = arg(in, n_in, 6);
     if (!attn_float(q->dtype) || !attn_float(v->dtype) || k->dtype != q->dtype)

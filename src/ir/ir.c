@@ -288,3 +288,24 @@ const float *ir_attr_floats(const ir_node *n, const char *name, size_t *count)
     *count = a->n;
     return a->floats;
 }
+
+int ir_attention_slices(const ir_node *n, const ing_tensor *const *in, int n_in, ing_tensor sl[3], int64_t *row)
+{
+    if (ir_attr_int(n, "qkv_packed", 0) == 0) return 0;
+    if (n_in < 3 || !in[0] || !in[1] || !in[2]) return -1;
+    for (int i = 0; i < 3; i++) {
+        const ing_tensor *t = in[i];
+        if (t->rank != 3 || t->dtype != in[0]->dtype || (t->dims[2] >= 0 && t->dims[2] % 3)) return -1;
+        for (int d = 0; d < 3; d++)
+            if (t->dims[d] != in[0]->dims[d]) return -1;
+    }
+    int64_t w = in[0]->dims[2], e = w < 0 ? -1 : w / 3;
+    size_t es = ingot_dtype_size((ingot_dtype)in[0]->dtype);
+    for (int i = 0; i < 3; i++) {
+        sl[i] = *in[i];
+        sl[i].dims[2] = e;
+        if (sl[i].data && e >= 0) sl[i].data = (char *)sl[i].data + (size_t)(i * e) * es;
+    }
+    *row = w;
+    return 1;
+}

@@ -141,4 +141,14 @@ const char *ir_attr_string(const ir_node *n, const char *name, const char *dflt)
 const int64_t *ir_attr_ints(const ir_node *n, const char *name, size_t *count);
 const float *ir_attr_floats(const ir_node *n, const char *name, size_t *count);
 
+/* Attention's packed Q/K/V (an ingot extension, written by opt/fuse_qkv.c): with the int
+ * attribute qkv_packed = 1, inputs 0, 1 and 2 are each a 3-D [B, S, 3E] tensor (in practice the
+ * same value, one projection's output) and input i stands for the i-th E-wide slice of its last
+ * axis (Q, K, V in that order). Returns 0 when the node is not packed (sl untouched); 1 with sl[i]
+ * the slice of input i as a [B, S, E] tensor whose data (when known) points at the slice's first
+ * element, and *row the elements between consecutive sequence rows (3E, not E); -1 when the
+ * attribute is set but the inputs do not fit (rank other than 3, a last dim that is not a
+ * multiple of 3, shapes or dtypes that differ). Unknown dims stay unknown. */
+int ir_attention_slices(const ir_node *n, const ing_tensor *const *in, int n_in, ing_tensor sl[3], int64_t *row);
+
 #endif

@@ -19,12 +19,14 @@ extern const opt_pass opt_pass_fuse_gelu;
 extern const opt_pass opt_pass_fuse_silu;
 extern const opt_pass opt_pass_fuse_attention;
 extern const opt_pass opt_pass_fuse_epilogue;
+extern const opt_pass opt_pass_fuse_qkv;
 extern const opt_pass opt_pass_layout_nhwc;
 extern const opt_pass opt_pass_assign_precision;
 extern const opt_pass opt_pass_fuse_elementwise;
 
 /* The passes in the order they run: cleanups first so that the fusions see canonical
  * patterns, BatchNorm folding before epilogue fusion so that Conv+BN+Relu fuses whole.
+ * Q/K/V packing right after epilogue fusion, whose FusedMatMuls (bias included) it merges.
  * The NHWC layout (CUDA) after epilogue fusion, so that whole FusedConvs move, and before
  * precision assignment, which then converts the KRSC weights it made like any constant.
  * Elementwise-chain fusion last: epilogue fusion wins where both apply (a Conv/Gemm epilogue
@@ -41,6 +43,7 @@ static const opt_pass *const passes[] = {
     &opt_pass_fuse_silu,
     &opt_pass_fuse_attention,
     &opt_pass_fuse_epilogue,
+    &opt_pass_fuse_qkv,
     &opt_pass_layout_nhwc,
     &opt_pass_assign_precision,
     &opt_pass_fuse_elementwise,

@@ -12,7 +12,9 @@
  * -inf that mask whole rows (the CPU writes zeros there) and bool masks; then the attention
  * pattern fuse_attention rewrites (BERT-base's [1,12,128,64] with a [B,1,1,S] mask, exactly one
  * Attention step on the GPU); then tiny_bert from ../shared/models built for CUDA: its Attention
- * steps on the GPU and its outputs equal to the CPU program's. f16/bf16 cases with D = Dv a
+ * steps on the GPU and its outputs equal to the CPU program's. Packed Q/K/V (qkv_packed: one
+ * [B, S, 3E] input read as three slices): direct nodes, and BERT's projections that fuse_qkv packs
+ * into one FusedMatMul (the engine must hold one FusedMatMul and one packed Attention). f16/bf16 cases with D = Dv a
  * multiple of 16 and K, V within shared memory run the whole-head kernel; D 80/48 and Skv 1000 at
  * D 128 the general tensor-core kernel; D 8/12, 16/24, 40 and all f32 cases the FMA kernel. The
  * f16/bf16 cases then run again with the whole-head kernel held back (ingk_attention_set_fast(0),
@@ -55,6 +57,7 @@
 static int no_gpu;
 static const char *path_name = ""; /* "" with the whole-head kernel allowed, else "[general] " */
 static int fast_allowed = 1;
+static int want_packed; /* check_case: the engines must hold one packed projection (fuse_qkv fired) */
 
 static void tol(int dt, double *rtol, double *atol)
 {
@@ -83,6 +86,13 @@ static void check_case(const char *what, gu_graph *g, int dt, int want, int fast
         CHECK(gu_count_op(ec, "Attention") == want, "%s: the oracle has the same Attention steps", what);
         int on_gpu = gu_steps_use(eg, "Attention", "cuda.Attention", why, sizeof why);
         CHECK(on_gpu, "%s: %s", what, why);
+        if (want_packed) {
+            int mm = gu_count_op(eg, "FusedMatMul"), pk = gu_count_attr(eg, "qkv_packed");
+            CHECK(mm == 1 && pk == 1, "%s: fuse_qkv packed the projections (%d FusedMatMul, %d packed Attention)",
+                  what, mm, pk);
+            CHECK(gu_count_attr(ec, "qkv_packed") == 1, "%s: the oracle's Attention reads them packed too", what);
+            on_gpu = on_gpu && mm == 1 && pk == 1;
+        }
         double rtol, atol;
         tol(dt, &rtol, &atol);
         gu_compare_opts co = {seed++ * 0x9E3779B97F4A7C15ull, 3, -1.0, 1.0, 1, rtol, atol};
@@ -129,13 +139,16 @@ typedef struct acase {
     int m_heads, m_rows;                    /* mask varies over heads / rows (else 1 there) */
     int64_t mlen;                           /* the mask's last dim (T unless testing a short one) */
     float scale;                            /* 0: the default 1/sqrt(D) */
+    int packed;                             /* one [B, S, 3 Hq D] input read as Q, K, V (qkv_packed) */
 } acase;
 
 /* One Attention-23 node over graph inputs q, k, v [and mask]. */
 static gu_graph *direct(const acase *c)
 {
     gu_graph *g = gu_new(23);
-    if (c->r3) {
+    if (c->packed) { /* 3-D, Hq = Hkv, Sq = Skv, D = Dv: the three slices of one input */
+        gu_input(g, "qkv", c->dt, 3, (int64_t[]){c->b, c->sq, 3 * c->hq * c->dh});
+    } else if (c->r3) {
         gu_input(g, "q", c->dt, 3, (int64_t[]){c->b, c->sq, c->hq * c->dh});
         gu_input(g, "k", c->dt, 3, (int64_t[]){c->b, c->skv, c->hkv * c->dh});
         gu_input(g, "v", c->dt, 3, (int64_t[]){c->b, c->skv, c->hkv * c->dv});
@@ -166,7 +179,9 @@ static gu_graph *direct(const acase *c)
             free(u);
         }
     }
-    gu_node(g, "Attention", "attn", c->mask != M_NONE ? "q,k,v,mask" : "q,k,v", "y");
+    if (c->packed) gu_node(g, "Attention", "attn", c->mask != M_NONE ? "qkv,qkv,qkv,mask" : "qkv,qkv,qkv", "y");
+    else gu_node(g, "Attention", "attn", c->mask != M_NONE ? "q,k,v,mask" : "q,k,v", "y");
+    if (c->packed) gu_attr_int(g, "qkv_packed", 1);
     if (c->scale != 0.0f) gu_attr_float(g, "scale", c->scale);
     if (c->r3) {
         gu_attr_int(g, "q_num_heads", c->hq);
@@ -180,9 +195,10 @@ static void run_direct(const acase *c)
 {
     static const char *const mk[] = {"no mask", "mask input", "-inf const mask", "bool const mask"};
     char what[256];
-    snprintf(what, sizeof what, "%s%s %s B%lld Hq%lld Hkv%lld Sq%lld Skv%lld D%lld Dv%lld, %s rank %d%s%s len %lld%s",
-             path_name, ingot_dtype_name((ingot_dtype)c->dt), c->r3 ? "3-D" : "4-D", (long long)c->b, (long long)c->hq,
-             (long long)c->hkv, (long long)c->sq, (long long)c->skv, (long long)c->dh, (long long)c->dv, mk[c->mask],
+    snprintf(what, sizeof what, "%s%s %s%s B%lld Hq%lld Hkv%lld Sq%lld Skv%lld D%lld Dv%lld, %s rank %d%s%s len %lld%s",
+             path_name, ingot_dtype_name((ingot_dtype)c->dt), c->r3 ? "3-D" : "4-D", c->packed ? " packed" : "",
+             (long long)c->b, (long long)c->hq, (long long)c->hkv, (long long)c->sq, (long long)c->skv,
+             (long long)c->dh, (long long)c->dv, mk[c->mask],
              c->mrank, c->m_heads ? " per head" : "", c->m_rows ? " per row" : "", (long long)c->mlen,
              c->scale != 0.0f ? ", scale given" : "");
     /* the whole-head kernel takes these 2-byte cases: D = Dv a multiple of 16, few keys (all
@@ -213,6 +229,34 @@ static gu_graph *pattern(int dt, int64_t b, int64_t h, int64_t s, int64_t d)
     gu_node(g, "IsNaN", "isnan", "p", "nan");
     gu_node(g, "Where", "where", "nan,zero,p", "pw");
     gu_node(g, "MatMul", "pv", "pw,v", "y");
+    gu_output(g, "y");
+    return g;
+}
+
+/* BERT's self-attention with its projections, as exported: x [B,S,H·D] → MatMul(W) + bias for Q, K,
+ * V (random weights uniform in ±1/16 so that Q, K, V stay O(1)), head split, scores scaled, a
+ * [B,1,1,S] mask input added, softmax with the exporter's NaN guard, P·V, heads merged.
+ * fuse_attention makes it one 3-D Attention and fuse_qkv one FusedMatMul writing [B,S,3·H·D] that
+ * the Attention reads in place. */
+static gu_graph *projected(int dt, int64_t b, int64_t s, int64_t h, int64_t d)
+{
+    const int64_t e = h * d;
+    gu_graph *g = gu_new(17);
+    gu_input(g, "x", dt, 3, (int64_t[]){b, s, e});
+    gu_input(g, "mask", dt, 4, (int64_t[]){b, 1, 1, s});
+    float *w = malloc((size_t)(e * e) * sizeof *w);
+    if (!w) abort();
+    uint64_t r = 0x853C49E6748FEA9Bull;
+    static const char *const nm[3] = {"q", "k", "v"}, *const outs[3] = {"q3", "k3", "v3"};
+    for (int i = 0; i < 3; i++) {
+        for (int64_t j = 0; j < e * e; j++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            w[j] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5) / 8.0f;
+        }
+        gu_projection(g, dt, "x", nm[i], e, e, w, w + e, outs[i]); /* the bias: some of the weight's values */
+    }
+    free(w);
+    gu_bert_attention(g, dt, b, s, h, d, "mask", 1);
     gu_output(g, "y");
     return g;
 }
@@ -389,6 +433,19 @@ int main(void)
             snprintf(what, sizeof what, "%s%s fused pattern [2,3,77,32], mask [2,1,1,77]", path_name,
                      ingot_dtype_name((ingot_dtype)dt));
             check_case(what, pattern(dt, 2, 3, 77, 32), dt, 1, fast_allowed && dt != F32);
+            /* Q, K, V as slices of one [B, S, 3E] tensor (qkv_packed), read in place */
+            run_direct(&(acase){dt, 1, 1, 12, 12, 128, 128, 64, 64, M_INPUT, 4, 0, 0, 128, 0, 1});
+            run_direct(&(acase){dt, 1, 2, 3, 3, 77, 77, 32, 32, M_NONE, 0, 0, 0, 77, 0.3f, 1});
+            run_direct(&(acase){dt, 1, 2, 4, 4, 21, 21, 8, 8, M_INPUT, 2, 0, 1, 21, 0, 1});
+            /* ... and as fuse_qkv makes it from BERT's projections (BERT-base b1, a small odd one) */
+            want_packed = 1;
+            snprintf(what, sizeof what, "%s%s projected Q/K/V packed [1,128,768], 12 heads", path_name,
+                     ingot_dtype_name((ingot_dtype)dt));
+            check_case(what, projected(dt, 1, 128, 12, 64), dt, 1, fast_allowed && dt != F32);
+            snprintf(what, sizeof what, "%s%s projected Q/K/V packed [2,77,96], 3 heads", path_name,
+                     ingot_dtype_name((ingot_dtype)dt));
+            check_case(what, projected(dt, 2, 77, 3, 32), dt, 1, fast_allowed && dt != F32);
+            want_packed = 0;
         }
     }
 #ifdef INGOT_WITH_CUDA

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/dtype.h"
 #include "onnx.pb-c.h"
 #include "backend/backend.h"
@@ -144,6 +145,70 @@ void gu_const(gu_graph *g, const char *name, int dtype, int rank, const int64_t 
     g->inits[g->n_inits++] = t;
     g->graph.n_initializer = g->n_inits;
     g->graph.initializer = g->inits;
+}
+
+void gu_const_as(gu_graph *g, const char *name, int dtype, int rank, const int64_t *dims, const float *v, int64_t n)
+{
+    if (dtype == INGOT_DTYPE_F32) {
+        gu_const(g, name, dtype, rank, dims, v);
+        return;
+    }
+    uint16_t *h = gu_calloc(g, (size_t)(n ? n : 1) * sizeof *h);
+    for (int64_t i = 0; i < n; i++) h[i] = dtype == INGOT_DTYPE_F16 ? ing_f32_to_f16(v[i]) : ing_f32_to_bf16(v[i]);
+    gu_const(g, name, dtype, rank, dims, h);
+}
+
+void gu_projection(gu_graph *g, int dtype, const char *x, const char *name, int64_t k, int64_t n, const float *w,
+                   const float *bias, const char *out)
+{
+    char wn[128], bn[128], node[128], mm[128], in[300];
+    snprintf(wn, sizeof wn, "w%s", name);
+    snprintf(bn, sizeof bn, "b%s", name);
+    snprintf(mm, sizeof mm, "%s_mm", name);
+    gu_const_as(g, wn, dtype, 2, (int64_t[]){k, n}, w, k * n);
+    gu_const_as(g, bn, dtype, 1, (int64_t[]){n}, bias, n);
+    snprintf(node, sizeof node, "mm_%s", name);
+    snprintf(in, sizeof in, "%s,%s", x, wn);
+    gu_node(g, "MatMul", node, in, mm);
+    snprintf(node, sizeof node, "add_%s", name);
+    snprintf(in, sizeof in, "%s,%s", mm, bn);
+    gu_node(g, "Add", node, in, out);
+}
+
+void gu_bert_attention(gu_graph *g, int dtype, int64_t b, int64_t s, int64_t h, int64_t d, const char *mask,
+                       int nan_guard)
+{
+    float sc = sqrtf((float)d), zero = 0.0f;
+    char in[256];
+    gu_const_as(g, "scale", dtype, 0, NULL, &sc, 1);
+    gu_const(g, "split", INGOT_DTYPE_I64, 1, (int64_t[]){4}, (int64_t[]){b, s, h, d});
+    gu_const(g, "merge", INGOT_DTYPE_I64, 1, (int64_t[]){3}, (int64_t[]){b, s, h * d});
+    gu_node(g, "Reshape", "rq", "q3,split", "q4");
+    gu_node(g, "Transpose", "tq", "q4", "q");
+    gu_attr_ints(g, "perm", 4, (int64_t[]){0, 2, 1, 3});
+    gu_node(g, "Reshape", "rk", "k3,split", "k4");
+    gu_node(g, "Transpose", "tk", "k4", "kt");
+    gu_attr_ints(g, "perm", 4, (int64_t[]){0, 2, 3, 1});
+    gu_node(g, "Reshape", "rv", "v3,split", "v4");
+    gu_node(g, "Transpose", "tv", "v4", "v");
+    gu_attr_ints(g, "perm", 4, (int64_t[]){0, 2, 1, 3});
+    gu_node(g, "MatMul", "qk", "q,kt", "sc");
+    gu_node(g, "Div", "div", "sc,scale", "ss");
+    if (mask) {
+        snprintf(in, sizeof in, "ss,%s", mask);
+        gu_node(g, "Add", "add_mask", in, "sm");
+    }
+    gu_node(g, "Softmax", "softmax", mask ? "sm" : "ss", "p");
+    gu_attr_int(g, "axis", -1);
+    if (nan_guard) {
+        gu_const_as(g, "zero", dtype, 1, (int64_t[]){1}, &zero, 1);
+        gu_node(g, "IsNaN", "isnan", "p", "nan");
+        gu_node(g, "Where", "where", "nan,zero,p", "pw");
+    }
+    gu_node(g, "MatMul", "pv", nan_guard ? "pw,v" : "p,v", "o");
+    gu_node(g, "Transpose", "to", "o", "ot");
+    gu_attr_ints(g, "perm", 4, (int64_t[]){0, 2, 1, 3});
+    gu_node(g, "Reshape", "ro", "ot,merge", "y");
 }
 
 void gu_const_f32(gu_graph *g, const char *name, int rank, const int64_t *dims, const float *data)
@@ -496,4 +561,29 @@ int gu_inputs_fixed(const ingot_engine *e)
         for (int d = 0; d < info.rank; d++) fixed &= info.dims[d] >= 0;
     }
     return fixed;
+}
+
+int gu_alloc_failures(gu_graph *g, int *failures)
+{
+    size_t len;
+    uint8_t *bytes = gu_pack(g, &len);
+    gu_free(g);
+    int succeeded = 0, bad = 0;
+    *failures = 0;
+    for (long n = 1; n < 20000 && !succeeded && !bad && bytes; n++) {
+        ingot_engine *e = NULL;
+        ing_alloc_fail_at(n);
+        ingot_status st = ingot_builder_build_buffer(bytes, len, NULL, &e);
+        ing_alloc_fail_at(0);
+        if (st == INGOT_OK) succeeded = 1;
+        else if (st == INGOT_ERR_NOMEM) (*failures)++;
+        else {
+            printf("gu_alloc_failures: allocation %ld failed with %s instead of NOMEM: %s\n", n,
+                   ingot_status_name(st), ingot_last_error());
+            bad = 1;
+        }
+        ingot_engine_destroy(e);
+    }
+    free(bytes);
+    return succeeded && !bad;
 }

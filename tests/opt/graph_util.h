@@ -26,6 +26,19 @@ void gu_input(gu_graph *g, const char *name, int dtype, int rank, const int64_t 
 void gu_output(gu_graph *g, const char *name);
 void gu_const(gu_graph *g, const char *name, int dtype, int rank, const int64_t *dims, const void *data);
 void gu_const_f32(gu_graph *g, const char *name, int rank, const int64_t *dims, const float *data);
+/* A constant of dtype f32, f16 or bf16 from f32 values (n of them). */
+void gu_const_as(gu_graph *g, const char *name, int dtype, int rank, const int64_t *dims, const float *v, int64_t n);
+/* BERT's self-attention after its projections, as exported: values q3, k3, v3 [b,s,h·d] of dtype
+ * dtype split into heads (Reshape [b,s,h,d], Transpose 0,2,1,3; K 0,2,3,1 for Kᵀ), MatMul, Div by
+ * √d, Add `mask` (a value name; NULL: none), Softmax(-1) [with the exporter's NaN guard: Where(IsNaN,
+ * 0)], MatMul V, heads merged (Transpose 0,2,1,3 to "ot", Reshape to "y" [b,s,h·d]). Adds the
+ * constants split, merge, scale [and zero]; marks no output. */
+void gu_bert_attention(gu_graph *g, int dtype, int64_t b, int64_t s, int64_t h, int64_t d, const char *mask,
+                       int nan_guard);
+/* A projection as exporters write it: out = MatMul(x, w<name>) + b<name>, the weight [k, n] and
+ * bias [n] constants of dtype dtype from f32 values (the MatMul's output is "<name>_mm"). */
+void gu_projection(gu_graph *g, int dtype, const char *x, const char *name, int64_t k, int64_t n, const float *w,
+                   const float *bias, const char *out);
 /* inputs/outputs: comma-separated names; an empty name between commas is an omitted input. */
 void gu_node(gu_graph *g, const char *op, const char *name, const char *inputs, const char *outputs);
 void gu_attr_int(gu_graph *g, const char *name, int64_t v);
@@ -68,6 +81,11 @@ int gu_count_attr(const ingot_engine *e, const char *attr);
 ingot_engine *gu_build_for(gu_graph *g, ingot_backend b, const char *const *disabled, size_t n_disabled,
                            int *no_backend);
 
+/* Build g (freed) through the public builder with allocation n failing, for n = 1, 2, … until a
+ * build succeeds: 1 when every failed build reported NOMEM (the sanitizer build checks that
+ * nothing leaks) and one succeeded; else 0 with the offending status printed. *failures: the
+ * builds that failed. */
+int gu_alloc_failures(gu_graph *g, int *failures);
 /* 1 when every input of e has a fixed shape (random inputs can be drawn for it). */
 int gu_inputs_fixed(const ingot_engine *e);
 

@@ -429,30 +429,10 @@ static gu_graph *bert_attention(int extra_use)
     gu_graph *g = gu_new(17);
     const char *xs[3] = {"q3", "k3", "v3"};
     for (int i = 0; i < 3; i++) gu_input(g, xs[i], INGOT_DTYPE_F32, 3, (int64_t[]){AB, AS, AH * AD});
-    gu_const(g, "split", INGOT_DTYPE_I64, 1, (int64_t[]){4}, (int64_t[]){AB, AS, AH, AD});
-    gu_const(g, "merge", INGOT_DTYPE_I64, 1, (int64_t[]){3}, (int64_t[]){AB, AS, AH * AD});
-    gu_const_f32(g, "scale", 0, NULL, (float[]){2.828427f});
     float mk[AB * AS];
     for (int i = 0; i < AB * AS; i++) mk[i] = (i % 4 == 3) ? -10000.0f : 0.0f;
     gu_const_f32(g, "mask", 4, (int64_t[]){AB, 1, 1, AS}, mk);
-    gu_node(g, "Reshape", "rq", "q3,split", "q4");
-    gu_node(g, "Transpose", "tq", "q4", "q");
-    gu_attr_ints(g, "perm", 4, (int64_t[]){0, 2, 1, 3});
-    gu_node(g, "Reshape", "rk", "k3,split", "k4");
-    gu_node(g, "Transpose", "tk", "k4", "kt");
-    gu_attr_ints(g, "perm", 4, (int64_t[]){0, 2, 3, 1});
-    gu_node(g, "Reshape", "rv", "v3,split", "v4");
-    gu_node(g, "Transpose", "tv", "v4", "v");
-    gu_attr_ints(g, "perm", 4, (int64_t[]){0, 2, 1, 3});
-    gu_node(g, "MatMul", "qk", "q,kt", "s");
-    gu_node(g, "Div", "div", "s,scale", "ss");
-    gu_node(g, "Add", "add_mask", "ss,mask", "sm");
-    gu_node(g, "Softmax", "softmax", "sm", "p");
-    gu_attr_int(g, "axis", -1);
-    gu_node(g, "MatMul", "pv", "p,v", "o");
-    gu_node(g, "Transpose", "to", "o", "ot");
-    gu_attr_ints(g, "perm", 4, (int64_t[]){0, 2, 1, 3});
-    gu_node(g, "Reshape", "ro", "ot,merge", "y");
+    gu_bert_attention(g, INGOT_DTYPE_F32, AB, AS, AH, AD, "mask", 0);
     gu_output(g, "y");
     if (extra_use) gu_output(g, "ot");
     return g;
@@ -608,30 +588,11 @@ static void test_attention(void)
 
 /* ---- allocation failures ----------------------------------------------------------------- */
 
-/* Every allocation of a build that runs the rewrites fails in turn: the build reports NOMEM (and
- * the sanitizer build finds no leak), until it succeeds. */
+/* Every allocation of a build that runs the rewrites fails in turn (gu_alloc_failures). */
 static void alloc_failures(const char *what, gu_graph *g)
 {
-    size_t len;
-    uint8_t *bytes = gu_pack(g, &len);
-    gu_free(g);
-    int failures = 0, succeeded = 0;
-    for (long n = 1; n < 20000 && !succeeded && bytes; n++) {
-        ingot_engine *e = NULL;
-        ing_alloc_fail_at(n);
-        ingot_status st = ingot_builder_build_buffer(bytes, len, NULL, &e);
-        ing_alloc_fail_at(0);
-        if (st == INGOT_OK) succeeded = 1;
-        else if (st == INGOT_ERR_NOMEM) failures++;
-        else {
-            CHECK(0, "%s: allocation %ld failed with %s instead of NOMEM: %s", what, n, ingot_status_name(st),
-                  ingot_last_error());
-            break;
-        }
-        ingot_engine_destroy(e);
-    }
-    free(bytes);
-    CHECK(succeeded, "%s: the build eventually succeeds", what);
+    int failures = 0, ok = gu_alloc_failures(g, &failures);
+    CHECK(ok, "%s: every injected failure is NOMEM and the build eventually succeeds", what);
     CHECK(failures > 20, "%s: allocation failures were injected (%d)", what, failures);
 }
 

@@ -76,26 +76,27 @@ typedef struct attn_shape {
     int64_t b, hq, hkv, sq, skv, past, t, dh, dv;
 } attn_shape;
 
-/* Element index of row (b, h, s) of a K/V-like input (head size d) in its own layout. */
+/* Element index of row (b, h, s) of a K/V-like input (head size d) in its own layout; a 3-D input's
+ * sequence rows are `row` elements apart (heads * d, or 3E for the packed form's slices). */
 static int64_t kv_row(const attn_shape *s, int64_t b, int64_t h, int64_t seq, int64_t len, int64_t heads,
-                      int64_t d)
+                      int64_t d, int64_t row)
 {
-    if (s->r3) return ((b * len + seq) * heads + h) * d;
+    if (s->r3) return (b * len + seq) * row + h * d;
     return ((b * heads + h) * len + seq) * d;
 }
 
 /* Write present = concat(past, new) along the sequence in [B, Hkv, T, D] layout, bytes copied. */
 static void write_present(const attn_shape *s, const ing_tensor *past, const ing_tensor *cur, ing_tensor *dst,
-                          int64_t d)
+                          int64_t d, int64_t cur_row)
 {
     size_t es = ingot_dtype_size(dst->dtype), row = (size_t)d * es;
     char *o = dst->data;
     for (int64_t b = 0; b < s->b; b++)
         for (int64_t h = 0; h < s->hkv; h++)
             for (int64_t t = 0; t < s->t; t++) {
-                const char *src;
-                if (t < s->past) src = (const char *)past->data + (size_t)(((b * s->hkv + h) * s->past + t) * d) * es;
-                else src = (const char *)cur->data + (size_t)kv_row(s, b, h, t - s->past, s->skv, s->hkv, d) * es;
+                int64_t at = t < s->past ? ((b * s->hkv + h) * s->past + t) * d
+                                         : kv_row(s, b, h, t - s->past, s->skv, s->hkv, d, cur_row);
+                const char *src = (const char *)(t < s->past ? past->data : cur->data) + (size_t)at * es;
                 memcpy(o + (size_t)(((b * s->hkv + h) * s->t + t)) * row, src, row);
             }
 }
@@ -103,7 +104,7 @@ static void write_present(const attn_shape *s, const ing_tensor *past, const ing
 /* Gather K or V (with past) into f32 [B, Hkv, T, D], each value multiplied by mul and rounded to
  * the input dtype (as the reference scales K in its own precision). */
 static void gather_kv(const attn_shape *s, const ing_tensor *past, const ing_tensor *cur, float *dst, int64_t d,
-                      float mul)
+                      int64_t cur_row, float mul)
 {
     int dt = cur->dtype;
     for (int64_t b = 0; b < s->b; b++)
@@ -117,7 +118,7 @@ static void gather_kv(const attn_shape *s, const ing_tensor *past, const ing_ten
                     off = ((b * s->hkv + h) * s->past + t) * d;
                 } else {
                     base = cur->data;
-                    off = kv_row(s, b, h, t - s->past, s->skv, s->hkv, d);
+                    off = kv_row(s, b, h, t - s->past, s->skv, s->hkv, d, cur_row);
                 }
                 if (mul == 1.0f)
                     for (int64_t i = 0; i < d; i++) o[i] = ldf(dt, base, (size_t)(off + i));
@@ -129,7 +130,13 @@ static void gather_kv(const attn_shape *s, const ing_tensor *past, const ing_ten
 ingot_status cpu_linalg_attention(cpu_exec *x, const ir_node *node, const ing_tensor *const *in,
                                   int n_in, ing_tensor *const *out, int n_out)
 {
-    const ing_tensor *q = in[0], *k = in[1], *v = in[2];
+    /* The packed form (qkv_packed) reads Q, K, V as slices of one [B, S, 3E] tensor in place. */
+    ing_tensor sl[3];
+    int64_t prow = 0;
+    int packed = ir_attention_slices(node, in, n_in, sl, &prow);
+    if (packed < 0)
+        return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "qkv_packed = 1 but Q, K, V are not one 3-D [B, S, 3E] shape");
+    const ing_tensor *q = packed ? &sl[0] : in[0], *k = packed ? &sl[1] : in[1], *v = packed ? &sl[2] : in[2];
     const ing_tensor *mask = opt_in(in, n_in, 3), *pk = opt_in(in, n_in, 4), *pv = opt_in(in, n_in, 5);
     const ing_tensor *nonpad = opt_in(in, n_in, 6);
     ing_tensor *y = out[0];
@@ -168,8 +175,10 @@ ingot_status cpu_linalg_attention(cpu_exec *x, const ir_node *node, const ing_te
     int64_t mode = ir_attr_int(node, "qk_matmul_output_mode", 0);
     int64_t lw = ir_attr_int(node, "left_window_size", -1), rw = ir_attr_int(node, "right_window_size", -1);
 
-    if (present_k) write_present(&s, pk, k, present_k, s.dh);
-    if (present_v) write_present(&s, pv, v, present_v, s.dv);
+    int64_t qrow = packed ? prow : s.hq * s.dh, krow = packed ? prow : s.hkv * s.dh;
+    int64_t vrow = packed ? prow : s.hkv * s.dv;
+    if (present_k) write_present(&s, pk, k, present_k, s.dh, krow);
+    if (present_v) write_present(&s, pv, v, present_v, s.dv, vrow);
 
     /* Per-thread workspace: a score block [Sq, T] and an output block [Sq, Dv]. */
     int nthr = omp_get_max_threads();
@@ -187,11 +196,11 @@ ingot_status cpu_linalg_attention(cpu_exec *x, const ir_node *node, const ing_te
         for (int64_t h = 0; h < s.hq; h++)
             for (int64_t i = 0; i < s.sq; i++) {
                 float *o = qf + ((b * s.hq + h) * s.sq + i) * s.dh;
-                int64_t off = kv_row(&s, b, h, i, s.sq, s.hq, s.dh);
+                int64_t off = kv_row(&s, b, h, i, s.sq, s.hq, s.dh, qrow);
                 for (int64_t d = 0; d < s.dh; d++) o[d] = rnd(q->dtype, ldf(q->dtype, q->data, (size_t)(off + d)) * sqs);
             }
-    gather_kv(&s, pk, k, kf, s.dh, sqs);
-    gather_kv(&s, pv, v, vf, s.dv, 1.0f);
+    gather_kv(&s, pk, k, kf, s.dh, krow, sqs);
+    gather_kv(&s, pv, v, vf, s.dv, vrow, 1.0f);
 
     /* attn_mask broadcast: element strides for (b, h, i), right-aligned to (B, Hq, Sq, T). */
     int64_t mstr[3] = {0, 0, 0}, mlen = 0;

@@ -14,7 +14,8 @@
  * softcap, sliding windows, past_key/past_value, nonpad_kv_seqlen, any output beyond Y
  * (present_key/value, qk_matmul_output), other dtypes and head sizes over 128. At build time some
  * dims may be unknown: those checks wait for the run, where the executor asks again with the
- * real shapes. */
+ * real shapes. The packed form (qkv_packed = 1: Q, K, V are the three slices of one [B, S, 3E]
+ * projection output, see ir_attention_slices) runs the same kernels on views into that tensor. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,8 +28,9 @@ static int is_fdt(int dt) { return dt == INGOT_DTYPE_F32 || dt == INGOT_DTYPE_F1
 /* a != b where both are known (a dim < 0 is unknown until the run) */
 static int differ(int64_t a, int64_t b) { return a >= 0 && b >= 0 && a != b; }
 
-/* [batch, head, seq, feature] strides of a 4-D [B, H, S, D] or 3-D [B, S, H * D] tensor. */
-static ingk_attn_view view(const ing_tensor *t, int64_t heads, int64_t d)
+/* [batch, head, seq, feature] strides of a 4-D [B, H, S, D] or 3-D [B, S, H * D] tensor; a 3-D
+ * one's sequence rows are `row` elements apart when row > 0 (a packed Q/K/V slice: 3E). */
+static ingk_attn_view view(const ing_tensor *t, int64_t heads, int64_t d, int64_t row)
 {
     ingk_attn_view w;
     if (t->rank == 4) {
@@ -37,20 +39,39 @@ static ingk_attn_view view(const ing_tensor *t, int64_t heads, int64_t d)
         w.b = t->dims[1] * w.h;
     } else {
         w.h = d;
-        w.s = heads * d;
+        w.s = row > 0 ? row : heads * d;
         w.b = t->dims[1] * w.s;
     }
     return w;
+}
+
+/* Q, K, V as the kernel reads them: the inputs, or for the packed form (qkv_packed, see
+ * ir_attention_slices) their slices, which the kernel reads in place with rows *row apart
+ * (0: unpacked). -1 when the packed form's inputs do not fit it. */
+static int qkv_inputs(const ir_node *node, const ing_tensor *const *in, int n_in, ing_tensor sl[3],
+                      const ing_tensor *qkv[3], int64_t *row)
+{
+    *row = 0;
+    for (int i = 0; i < 3; i++) qkv[i] = n_in > i ? in[i] : NULL;
+    int packed = ir_attention_slices(node, in, n_in, sl, row);
+    if (packed > 0)
+        for (int i = 0; i < 3; i++) qkv[i] = &sl[i];
+    return packed;
 }
 
 /* Can the kernel run this node? Fills *p (when every dim is known) and says why not in why. */
 static int plan(const ir_node *node, const ing_tensor *const *in, int n_in, ingk_attn_params *p, char *why,
                 size_t cap)
 {
-    const ing_tensor *q = n_in > 0 ? in[0] : NULL, *k = n_in > 1 ? in[1] : NULL, *v = n_in > 2 ? in[2] : NULL;
+    ing_tensor sl[3];
+    const ing_tensor *qkv[3];
+    int64_t row;
+    int packed = qkv_inputs(node, in, n_in, sl, qkv, &row);
+    const ing_tensor *q = qkv[0], *k = qkv[1], *v = qkv[2];
     const ing_tensor *mask = n_in > 3 ? in[3] : NULL;
     memset(p, 0, sizeof *p);
 #define NO(...) return snprintf(why, cap, __VA_ARGS__), 0
+    if (packed < 0) NO("qkv_packed = 1 but Q, K, V are not one 3-D [B, S, 3E] shape");
     if (!q || !k || !v) NO("Q, K and V are required");
     for (int i = 4; i < n_in; i++)
         if (in[i]) NO("input %d (past key/value or nonpad_kv_seqlen) is given; the CUDA kernel takes inputs 0-3", i);
@@ -130,17 +151,21 @@ static ingot_status k_attention(cuda_exec *x, const ir_node *node, const ing_ten
         return IR_NODE_FAIL(node, INGOT_ERR_UNSUPPORTED, "the CUDA kernel cannot run it: %s", why);
     for (int i = 0; i < n_in && i < 4; i++)
         if (in[i] && !ing_shape_known(in[i])) return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "input %d has unknown dims", i);
-    const ing_tensor *q = in[0];
+    ing_tensor sl[3];
+    const ing_tensor *qkv[3];
+    int64_t row;
+    (void)qkv_inputs(node, in, n_in, sl, qkv, &row); /* plan accepted the form */
+    const ing_tensor *q = qkv[0];
     ing_tensor *y = out[0];
     int64_t want = p.batch * p.hq * p.sq * p.dv;
     if (y->dtype != q->dtype || ing_numel(y) != want || y->rank != q->rank)
         return IR_NODE_FAIL(node, INGOT_ERR_SHAPE, "Y has dtype %d and %lld elements; expected dtype %d and %lld",
                             y->dtype, (long long)ing_numel(y), q->dtype, (long long)want);
-    p.q = view(q, p.hq, p.dh);
-    p.k = view(in[1], p.hkv, p.dh);
-    p.v = view(in[2], p.hkv, p.dv);
-    p.y = view(y, p.hq, p.dv);
-    int err = ingk_attention(q->dtype, q->data, in[1]->data, in[2]->data, n_in > 3 && in[3] ? in[3]->data : NULL,
+    p.q = view(q, p.hq, p.dh, row);
+    p.k = view(qkv[1], p.hkv, p.dh, row);
+    p.v = view(qkv[2], p.hkv, p.dv, row);
+    p.y = view(y, p.hq, p.dv, 0);
+    int err = ingk_attention(q->dtype, q->data, qkv[1]->data, qkv[2]->data, n_in > 3 && in[3] ? in[3]->data : NULL,
                              y->data, &p, cuda_stream(x));
     if (err) return ingot_fail_prefix(cuda_check(err, "attention"), "node '%s' (%s)", node->name, node->op);
     return cuda_check_launch(node, "attention");
