@@ -65,9 +65,9 @@ static void rconst(gu_graph *g, const char *name, int dtype, int rank, const int
     srand(seed);
     for (size_t i = 0; i < n; i++) {
         v[i] = (float)rand() / (float)RAND_MAX - 0.5f;
-        h[i] = ing_f32_to_f16(v[i]);
+        h[i] = dtype == INGOT_DTYPE_BF16 ? ing_f32_to_bf16(v[i]) : ing_f32_to_f16(v[i]);
     }
-    gu_const(g, name, dtype, rank, dims, dtype == INGOT_DTYPE_F16 ? (const void *)h : (const void *)v);
+    gu_const(g, name, dtype, rank, dims, dtype == INGOT_DTYPE_F32 ? (const void *)v : (const void *)h);
     free(v);
     free(h);
 }
@@ -136,7 +136,7 @@ static gu_graph *conv_epilogue(int dt, int64_t k, int64_t s, int64_t group, int 
 
 int main(void)
 {
-    const int F32 = INGOT_DTYPE_F32, F16 = INGOT_DTYPE_F16;
+    const int F32 = INGOT_DTYPE_F32, F16 = INGOT_DTYPE_F16, BF16 = INGOT_DTYPE_BF16;
     compare("Conv 3x3 + bias (fused identity) f32", conv_epilogue(F32, 3, 1, 1, 1, 0, NULL), "Conv", 1, 1e-4);
     if (skipped) {
         printf("SKIP: %s\n", ingot_last_error());
@@ -153,6 +153,10 @@ int main(void)
             "FusedConv", 1, 1e-4);
     compare("FusedConv depthwise + relu f16", conv_epilogue(F16, 3, 1, 16, 1, 0, "Relu"), "FusedConv", 1, 2e-2);
     compare("FusedConv grouped (4) + relu f32", conv_epilogue(F32, 3, 1, 4, 1, 0, "Relu"), "FusedConv", 1, 1e-4);
+    /* bf16 (NHWC only): cuDNN's bf16 kernels, fp32 accumulation; 8 mantissa bits */
+    compare("FusedConv 1x1 bias+residual+relu bf16", conv_epilogue(BF16, 1, 1, 1, 1, 1, "Relu"), "FusedConv", 1, 6e-2);
+    compare("FusedConv 3x3 s2 bias+sigmoid (epilogue kernel) bf16", conv_epilogue(BF16, 3, 2, 1, 1, 0, "Sigmoid"),
+            "FusedConv", 1, 6e-2);
     /* stem, MaxPool, c1, c2, c3, proj, AveragePool */
     compare("bottleneck stage f32", bottleneck(F32), "FusedConv,MaxPool,AveragePool,ReduceMean", 7, 1e-4);
     compare("bottleneck stage f16", bottleneck(F16), "FusedConv,MaxPool,AveragePool,ReduceMean", 7, 2e-2);

@@ -26,7 +26,13 @@ static ingot_status cudnn_check(cudnnStatus_t s, const ir_node *n, const char *c
 
 static int float_dtype(int dt) { return dt == INGOT_DTYPE_F32 || dt == INGOT_DTYPE_F16; }
 
-static cudnnDataType_t dnn_type(int dt) { return dt == INGOT_DTYPE_F16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
+/* 2-byte floats: tensor-core math, fp32 accumulation */
+static int is16(int dt) { return dt == INGOT_DTYPE_F16 || dt == INGOT_DTYPE_BF16; }
+
+static cudnnDataType_t dnn_type(int dt)
+{
+    return dt == INGOT_DTYPE_F16 ? CUDNN_DATA_HALF : dt == INGOT_DTYPE_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+}
 
 /* Spatial geometry from attributes: kernel, strides, dilations, symmetric pads. Returns 0 when
  * the attributes ask for something cuDNN's legacy API cannot do here. */
@@ -85,7 +91,9 @@ static void nchw(const ing_tensor *t, int cl, int d[4])
 
 static int conv_accepts(const ir_node *n, const ing_tensor *const *in, int n_in)
 {
-    if (n_in < 2 || !in[0] || !in[1] || !float_dtype(in[0]->dtype) || in[1]->dtype != in[0]->dtype) return 0;
+    /* bf16 in NHWC only (the layout cuDNN's bf16 kernels take; layout_nhwc gives it to 2-D convs) */
+    int dt_ok = in[0] && (float_dtype(in[0]->dtype) || (in[0]->dtype == INGOT_DTYPE_BF16 && node_cl(n)));
+    if (n_in < 2 || !dt_ok || !in[1] || in[1]->dtype != in[0]->dtype) return 0;
     if (in[0]->rank != in[1]->rank || (n_in > 2 && in[2] && in[2]->dtype != in[0]->dtype)) return 0;
     geom g;
     return read_geom(n, in[0], in[1], &g);
@@ -144,7 +152,7 @@ static ingot_status conv_descs_make(const ir_node *node, const ing_tensor *x, co
  * cores (cuDNN's default math on Ampere and later); plain fp32 stays on FMA (strict fp32). */
 static cudnnMathType_t base_math(int dtype, int precision)
 {
-    if (dtype == INGOT_DTYPE_F16) return CUDNN_TENSOR_OP_MATH;
+    if (is16(dtype)) return CUDNN_TENSOR_OP_MATH;
     return precision == INGOT_PRECISION_TF32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
 }
 
@@ -153,7 +161,7 @@ static cudnnMathType_t base_math(int dtype, int precision)
  * report DEFAULT for those under an FMA descriptor; run_math keeps the descriptor on FMA). */
 static int math_allowed(cudnnMathType_t m, int dtype, int precision)
 {
-    if (dtype == INGOT_DTYPE_F16) return 1;
+    if (is16(dtype)) return 1;
     if (precision == INGOT_PRECISION_TF32) return m != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
     return m == CUDNN_FMA_MATH || m == CUDNN_DEFAULT_MATH;
 }
@@ -161,7 +169,7 @@ static int math_allowed(cudnnMathType_t m, int dtype, int precision)
 /* The math mode to set for a candidate the heuristic reported with math m. */
 static cudnnMathType_t run_math(cudnnMathType_t m, int dtype, int precision)
 {
-    return dtype != INGOT_DTYPE_F16 && precision != INGOT_PRECISION_TF32 ? CUDNN_FMA_MATH : m;
+    return !is16(dtype) && precision != INGOT_PRECISION_TF32 ? CUDNN_FMA_MATH : m;
 }
 
 /* How a node's bias, residual and activation run; fixed per node. cuDNN's fused call computes
@@ -244,7 +252,7 @@ typedef struct conv_call {
     const void *zero_bias;          /* C zeros: the fused call's bias when the node has none */
     void *y;
     int64_t numel, channels, inner; /* y's elements; element i has channel (i / inner) % channels */
-    int epi_type; /* the epilogue kernel's element type: EPI_F32 or EPI_F16 */
+    int epi_type; /* the epilogue kernel's element type: EPI_F32, EPI_F16 or EPI_BF16 */
     int fused; /* cleared when cuDNN answers NOT_SUPPORTED for the fused call */
 } conv_call;
 
@@ -284,7 +292,7 @@ static void conv_call_shape(conv_call *c, const ing_tensor *y, int cl)
     c->channels = y->dims[cl ? y->rank - 1 : 1];
     c->inner = 1;
     for (int d = 2; d < y->rank && !cl; d++) c->inner *= y->dims[d];
-    c->epi_type = y->dtype == INGOT_DTYPE_F16 ? EPI_F16 : EPI_F32;
+    c->epi_type = y->dtype == INGOT_DTYPE_F16 ? EPI_F16 : y->dtype == INGOT_DTYPE_BF16 ? EPI_BF16 : EPI_F32;
 }
 
 /* What a context keeps per convolution node for the shapes it last ran: descriptors, the
