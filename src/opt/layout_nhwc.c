@@ -28,7 +28,8 @@ typedef struct layout {
     int32_t created, transposes, reshapes;  /* Transposes added; in the graph at the end; made Reshapes */
 } layout;
 
-static int is_float16_32(int dt) { return dt == INGOT_DTYPE_F32 || dt == INGOT_DTYPE_F16; }
+/* f32, f16 and bf16 (cuDNN takes bf16 convolutions in NHWC only) */
+static int is_float(int dt) { return dt == INGOT_DTYPE_F32 || dt == INGOT_DTYPE_F16 || dt == INGOT_DTYPE_BF16; }
 
 static int is_const(const ir_model *m, int32_t v)
 {
@@ -100,7 +101,7 @@ static int kind_of(const layout *L, const ir_node *n)
     const ir_model *m = L->m;
     if (n->n_in < 1 || n->in[0] < 0 || n->n_out < 1 || n->out[0] < 0) return 0;
     const ing_tensor *x = &m->values[n->in[0]].t;
-    if (x->rank != 4 || !is_float16_32(x->dtype)) return 0;
+    if (x->rank != 4 || !is_float(x->dtype)) return 0;
     int fused = !strcmp(n->op, "FusedConv") && !strcmp(n->domain, "ingot");
     int dflt = !n->domain[0] || !strcmp(n->domain, "ai.onnx");
     if ((fused || (dflt && !strcmp(n->op, "Conv"))) && n->n_out == 1 && n->n_in >= 2 && is_const(m, n->in[1]) &&

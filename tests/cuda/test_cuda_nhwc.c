@@ -160,5 +160,6 @@ int main(void)
     /* stem, MaxPool, c1, c2, c3, proj, AveragePool */
     compare("bottleneck stage f32", bottleneck(F32), "FusedConv,MaxPool,AveragePool,ReduceMean", 7, 1e-4);
     compare("bottleneck stage f16", bottleneck(F16), "FusedConv,MaxPool,AveragePool,ReduceMean", 7, 2e-2);
+    compare("bottleneck stage bf16", bottleneck(BF16), "FusedConv,MaxPool,AveragePool,ReduceMean", 7, 8e-2);
     DONE();
 }

@@ -1,5 +1,5 @@
-/* Convolution and pooling on cuDNN (NCHW, or NHWC under channels_last; f32 and f16; f16
- * accumulates in f32).
+/* Convolution and pooling on cuDNN (NCHW, or NHWC under channels_last; f32 and f16, and bf16 in
+ * NHWC; 2-byte types accumulate in f32).
  *
  * Accepted: 1-D and 2-D Conv with explicit symmetric pads (or VALID), any group count,
  * strides and dilations, optional bias; FusedConv (bias, residual, activation) likewise, its
@@ -556,7 +556,8 @@ static int fused_conv_accepts(const ir_node *n, const ing_tensor *const *in, int
 
 static int pool_accepts(const ir_node *n, const ing_tensor *const *in, int n_in)
 {
-    if (n_in < 1 || !in[0] || in[0]->rank != 4 || !float_dtype(in[0]->dtype)) return 0;
+    if (n_in < 1 || !in[0] || in[0]->rank != 4) return 0;
+    if (!float_dtype(in[0]->dtype) && !(in[0]->dtype == INGOT_DTYPE_BF16 && node_cl(n))) return 0;
     if (n->n_out > 1 && n->out[1] >= 0) return 0; /* MaxPool Indices */
     if (ir_attr_int(n, "ceil_mode", 0) != 0) return 0;
     size_t nd;
