@@ -290,12 +290,19 @@ ingot_status ingot_engine_load_buffer(const void *data, size_t size, const ingot
  * read_device: optional (NULL): as read, into device memory dev_dst, ordered on `stream` (a
  *        cudaStream_t), for readers that can write device memory themselves (GPUDirect
  *        Storage). Only a backend that uploads weights uses it; the CPU backend never does.
- * user:  passed back to each callback. */
+ * user:  passed back to each callback.
+ * read_at: optional (NULL; used only together with seek): as read, but the bytes starting at
+ *        `offset` from the engine's first byte, without moving the position read() goes on
+ *        from. The loader calls it from several threads at once, for disjoint ranges of at most
+ *        2 MiB, to read large weight pieces in parallel (one thread copying out of a page cache
+ *        is slower than a PCIe upload), then seeks past them. A file reader implements it with
+ *        pread(2). */
 typedef struct ingot_reader {
     int64_t (*read)(void *user, void *dst, size_t n);
     int (*seek)(void *user, uint64_t offset);
     int64_t (*read_device)(void *user, void *dev_dst, size_t n, void *stream);
     void *user;
+    int64_t (*read_at)(void *user, void *dst, size_t n, uint64_t offset);
 } ingot_reader;
 
 /* Load an engine from a reader, in bounded host memory: the header and metadata, then the

@@ -28,6 +28,9 @@ int cli_parse_shapes(char *spec, ingot_input_shape *shapes, int cap);
 int cli_parse_load_mode(const char *s);
 
 /* Shared helpers of the subcommands (util.c). */
+/* Load an engine: ingot_engine_load, or for INGOT_LOAD_STREAM the file through an ingot_reader
+ * over stdio (read, seek where the file can, read_at by pread), as an application would. */
+ingot_status cli_load_engine(const char *path, const ingot_load_opts *lo, ingot_engine **e);
 /* Seed the generator behind cli_fill_random (0 keeps the default seed). */
 void cli_seed(uint64_t seed);
 /* Random values: floats uniform in [-1, 1), bool 0/1, integers in [0, 10). */

@@ -147,30 +147,6 @@ static void json_stats(FILE *f, const char *key, const stats *s, const double *p
     fputs("}}", f);
 }
 
-/* ---- loading (as `ingot run` does) ---- */
-
-static int64_t file_read(void *user, void *dst, size_t n)
-{
-    size_t got = fread(dst, 1, n, (FILE *)user);
-    return got == 0 && ferror((FILE *)user) ? -1 : (int64_t)got;
-}
-
-static int file_seek(void *user, uint64_t offset)
-{
-    return offset > (uint64_t)INT64_MAX ? -1 : fseeko((FILE *)user, (off_t)offset, SEEK_SET);
-}
-
-static ingot_status load_engine(const char *path, const ingot_load_opts *lo, ingot_engine **e)
-{
-    if (lo->mode != INGOT_LOAD_STREAM) return ingot_engine_load(path, lo, e);
-    FILE *f = fopen(path, "rb");
-    if (!f) return ingot_fail(INGOT_ERR_IO, "cannot open engine '%s': %s", path, strerror(errno));
-    ingot_reader r = {.read = file_read, .seek = fseeko(f, 0, SEEK_CUR) == 0 ? file_seek : NULL, .user = f};
-    ingot_status st = ingot_engine_load_stream(&r, lo, e);
-    fclose(f);
-    return st;
-}
-
 /* ---- the per-run samples ---- */
 
 typedef struct samples {
@@ -393,7 +369,7 @@ int cmd_bench(int argc, char **argv)
     double *step_ms = NULL;
     FILE *jf = NULL;
     int rc = 1;
-    ingot_status st = load_engine(path, &lo, &e);
+    ingot_status st = cli_load_engine(path, &lo, &e);
     if (st != INGOT_OK) return cli_fail_status(st, "bench");
     int cuda = ingot_engine_get_backend(e) == INGOT_BACKEND_CUDA;
     ingot_load_stats ls;

@@ -38,30 +38,6 @@ static void print_values(const ing_tensor *t)
     printf("%s]\n", n > show ? ", ..." : "");
 }
 
-/* STREAM mode from a file: the engine through stdio, as any ingot_reader would bring it. */
-static int64_t file_read(void *user, void *dst, size_t n)
-{
-    size_t got = fread(dst, 1, n, (FILE *)user);
-    return got == 0 && ferror((FILE *)user) ? -1 : (int64_t)got;
-}
-
-static int file_seek(void *user, uint64_t offset)
-{
-    return offset > (uint64_t)INT64_MAX ? -1 : fseeko((FILE *)user, (off_t)offset, SEEK_SET);
-}
-
-static ingot_status load_engine(const char *path, const ingot_load_opts *lo, ingot_engine **e)
-{
-    if (lo->mode != INGOT_LOAD_STREAM) return ingot_engine_load(path, lo, e);
-    FILE *f = fopen(path, "rb");
-    if (!f) return ingot_fail(INGOT_ERR_IO, "cannot open engine '%s': %s", path, strerror(errno));
-    /* A pipe cannot seek: offer seek only where it works, since a failed seek fails the load. */
-    ingot_reader r = {.read = file_read, .seek = fseeko(f, 0, SEEK_CUR) == 0 ? file_seek : NULL, .user = f};
-    ingot_status st = ingot_engine_load_stream(&r, lo, e);
-    fclose(f);
-    return st;
-}
-
 int cmd_run(int argc, char **argv)
 {
     const char *path = NULL, *outdir = NULL;
@@ -107,7 +83,7 @@ int cmd_run(int argc, char **argv)
     }
     ingot_engine *e = NULL;
     ingot_context *c = NULL;
-    ingot_status st = load_engine(path, &lo, &e);
+    ingot_status st = cli_load_engine(path, &lo, &e);
     if (st != INGOT_OK) return cli_fail_status(st, "run");
     if (load_stats) {
         static const char *modes[] = {"auto", "read", "mmap", "stream"};

@@ -1,8 +1,53 @@
 /* Helpers shared by the subcommands. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "core/dtype.h"
+
+/* STREAM mode from a file: the engine through stdio, as any ingot_reader would bring it. */
+static int64_t file_read(void *user, void *dst, size_t n)
+{
+    size_t got = fread(dst, 1, n, (FILE *)user);
+    return got == 0 && ferror((FILE *)user) ? -1 : (int64_t)got;
+}
+
+static int file_seek(void *user, uint64_t offset)
+{
+    return offset > (uint64_t)INT64_MAX ? -1 : fseeko((FILE *)user, (off_t)offset, SEEK_SET);
+}
+
+/* By offset, from several threads at once: pread leaves the stream's position alone. */
+static int64_t file_read_at(void *user, void *dst, size_t n, uint64_t offset)
+{
+    if (offset > (uint64_t)INT64_MAX) return -1;
+    ssize_t got;
+    do {
+        got = pread(fileno((FILE *)user), dst, n, (off_t)offset);
+    } while (got < 0 && errno == EINTR);
+    return got < 0 ? -1 : (int64_t)got;
+}
+
+ingot_status cli_load_engine(const char *path, const ingot_load_opts *lo, ingot_engine **e)
+{
+    if (lo->mode != INGOT_LOAD_STREAM) return ingot_engine_load(path, lo, e);
+    FILE *f = fopen(path, "rb");
+    if (!f) return ingot_fail(INGOT_ERR_IO, "cannot open engine '%s': %s", path, strerror(errno));
+    /* A pipe cannot seek: offer seek (and read_at, which needs it) only where it works, since a
+     * failed seek fails the load. */
+    int seekable = fseeko(f, 0, SEEK_CUR) == 0;
+    ingot_reader r = {.read = file_read,
+                      .seek = seekable ? file_seek : NULL,
+                      .read_at = seekable ? file_read_at : NULL,
+                      .user = f};
+    ingot_status st = ingot_engine_load_stream(&r, lo, e);
+    fclose(f);
+    return st;
+}
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 

@@ -90,23 +90,34 @@ static ingot_status read_into(engine_stream *s, void *dst, size_t n, int device,
     return INGOT_OK;
 }
 
-/* Large pieces of a regular file (s->pread_fd) are read by offset on several threads: one
- * thread copying out of the page cache moves about 7 GB/s, below what a PCIe upload takes
- * (H100 machine, 2026-12-06). */
+/* Large pieces of a regular file (s->pread_fd), or of a reader with read_at and seek, are read
+ * by offset on several threads: one thread copying out of the page cache moves about 7 GB/s,
+ * below what a PCIe upload takes (H100 machine, 2026-12-06). */
 #define PREAD_MIN ((size_t)4 << 20)  /* pieces at least this large */
-#define PREAD_PART ((size_t)2 << 20) /* bytes one pread(2) call asks for */
+#define PREAD_PART ((size_t)2 << 20) /* bytes one pread(2) or read_at call asks for */
 #define PREAD_THREADS 8
 
-/* Exactly n bytes at s->pos by pread(2) in PREAD_PART parts on up to PREAD_THREADS threads;
- * then the file's own position moves past them, so sequential reads go on from there. A short
- * file or an error is reported at the lowest failing byte, as read_into does. */
+static int64_t read_at_offset(const engine_stream *s, void *dst, size_t n, uint64_t off)
+{
+    if (s->pread_fd < 0) return s->r->read_at(s->r->user, dst, n, off);
+    ssize_t got;
+    do {
+        got = pread(s->pread_fd, dst, n, (off_t)off);
+    } while (got < 0 && errno == EINTR);
+    return got < 0 ? -1 : (int64_t)got;
+}
+
+/* Exactly n bytes at s->pos in PREAD_PART parts on up to PREAD_THREADS threads; then the
+ * sequential position moves past them (lseek, or the reader's seek), so sequential reads go on
+ * from there. A short read or an error is reported at the lowest failing byte, as read_into
+ * does. */
 static ingot_status read_by_offset(engine_stream *s, uint8_t *dst, size_t n)
 {
-    const int fd = s->pread_fd;
     const uint64_t base = s->pos;
     const int64_t parts = (int64_t)((n + PREAD_PART - 1) / PREAD_PART);
-    uint64_t bad_at = UINT64_MAX; /* file offset of the first byte not read */
-    int bad_errno = 0;
+    uint64_t bad_at = UINT64_MAX; /* offset of the first byte not read */
+    int bad_errno = 0, bad_count = 0;
+    int64_t bad_got = 0;
     int threads = parts < PREAD_THREADS ? (int)parts : PREAD_THREADS;
 #ifdef _OPENMP
     if (omp_get_num_procs() < threads) threads = omp_get_num_procs();
@@ -115,9 +126,9 @@ static ingot_status read_by_offset(engine_stream *s, uint8_t *dst, size_t n)
     for (int64_t i = 0; i < parts; i++) {
         size_t off = (size_t)i * PREAD_PART, len = n - off < PREAD_PART ? n - off : PREAD_PART, done = 0;
         while (done < len) {
-            ssize_t got = pread(fd, dst + off + done, len - done, (off_t)(base + off + done));
-            if (got < 0 && errno == EINTR) continue;
-            if (got <= 0) {
+            errno = 0;
+            int64_t got = read_at_offset(s, dst + off + done, len - done, base + off + done);
+            if (got <= 0 || (uint64_t)got > len - done) {
                 int e = got < 0 ? errno : 0;
 #ifdef _OPENMP
 #pragma omp critical(ingot_pread_fail)
@@ -125,6 +136,8 @@ static ingot_status read_by_offset(engine_stream *s, uint8_t *dst, size_t n)
                 if (base + off + done < bad_at) {
                     bad_at = base + off + done;
                     bad_errno = e;
+                    bad_got = got;
+                    bad_count = got > 0; /* returned more than asked for */
                 }
                 break;
             }
@@ -135,23 +148,33 @@ static ingot_status read_by_offset(engine_stream *s, uint8_t *dst, size_t n)
     char at[256];
     if (bad_at != UINT64_MAX) {
         s->pos = bad_at;
-        if (!bad_errno) return ended(s);
         where(s, s->pos, at, sizeof at);
+        if (bad_count)
+            return ingot_fail(INGOT_ERR_IO, "engine stream: the reader's read_at returned %" PRId64
+                              " bytes, more than asked for, at byte %" PRIu64 ", %s", bad_got, s->pos, at);
+        if (bad_got == 0) return ended(s);
+        if (s->pread_fd < 0)
+            return ingot_fail(INGOT_ERR_IO, "engine stream: the reader's read_at failed (returned %" PRId64
+                              "%s%s) at byte %" PRIu64 ", %s", bad_got, bad_errno ? ": " : "",
+                              bad_errno ? strerror(bad_errno) : "", s->pos, at);
         return ingot_fail(INGOT_ERR_IO, "engine stream: reading the file failed (%s) at byte %" PRIu64 ", %s",
                           strerror(bad_errno), s->pos, at);
     }
     s->pos = base + n;
-    if (lseek(fd, (off_t)s->pos, SEEK_SET) != (off_t)s->pos) {
+    int moved = s->pread_fd >= 0 ? lseek(s->pread_fd, (off_t)s->pos, SEEK_SET) == (off_t)s->pos
+                                 : s->r->seek(s->r->user, s->pos) == 0;
+    if (!moved) {
         where(s, s->pos, at, sizeof at);
-        return ingot_fail(INGOT_ERR_IO, "engine stream: moving the file position to byte %" PRIu64 " failed (%s), %s",
-                          s->pos, strerror(errno), at);
+        return ingot_fail(INGOT_ERR_IO, "engine stream: moving the read position to byte %" PRIu64 " failed (%s), %s",
+                          s->pos, s->pread_fd >= 0 ? strerror(errno) : "the reader's seek returned non-zero", at);
     }
     return INGOT_OK;
 }
 
 static ingot_status read_full(engine_stream *s, void *dst, size_t n)
 {
-    if (s->pread_fd >= 0 && n >= PREAD_MIN) return read_by_offset(s, dst, n);
+    int by_offset = s->pread_fd >= 0 || (s->r->read_at && s->r->seek);
+    if (by_offset && n >= PREAD_MIN) return read_by_offset(s, dst, n);
     return read_into(s, dst, n, 0, NULL);
 }
 

@@ -557,6 +557,66 @@ static int test_large(const char *dir)
 /* Path-based STREAM loads of a file whose weights are read by offset on several threads
  * (pieces of 2 MiB): checksums verified as the bytes pass, for several staging sizes; a file
  * cut inside a weight is refused before any weight is read. */
+/* A reader with read_at over memory, called from several threads at once: counts its calls,
+ * fails one (fail_at, 1-based), ends the data at limit, or returns too much (overshoot). */
+typedef struct at_src {
+    mem_src m;
+    long at_calls; /* atomic */
+    long fail_at;
+    int overshoot;
+} at_src;
+
+static int64_t at_read(void *user, void *dst, size_t n) { return mem_read(&((at_src *)user)->m, dst, n); }
+static int at_seek(void *user, uint64_t offset) { return mem_seek(&((at_src *)user)->m, offset); }
+
+static int64_t at_read_at(void *user, void *dst, size_t n, uint64_t off)
+{
+    at_src *s = user;
+    long call = __atomic_add_fetch(&s->at_calls, 1, __ATOMIC_SEQ_CST);
+    if (s->fail_at && call == s->fail_at) return -1;
+    uint64_t end = s->m.limit < s->m.size ? s->m.limit : s->m.size;
+    uint64_t left = off < end ? end - off : 0;
+    size_t k = n < left ? n : (size_t)left;
+    memcpy(dst, s->m.p + off, k);
+    return s->overshoot && k ? (int64_t)n + 1 : (int64_t)k;
+}
+
+/* Large pieces come through read_at on several threads when the reader has it and seek. */
+static void test_read_at(const uint8_t *bytes, size_t size, const engine_header_v1 *h)
+{
+    for (int with_seek = 0; with_seek < 2; with_seek++) {
+        at_src s = {.m = src_over(bytes, size)};
+        ingot_reader r = {.read = at_read, .seek = with_seek ? at_seek : NULL, .read_at = at_read_at, .user = &s};
+        ingot_load_opts o;
+        ingot_load_opts_init(&o);
+        o.verify_checksums = 1;
+        ingot_engine *e = NULL;
+        CHECK_STATUS(ingot_engine_load_stream(&r, &o, &e), INGOT_OK, NULL);
+        if (with_seek)
+            CHECK(s.at_calls >= 24 && s.m.pos == size, "read_at: %ld calls (64 MiB of weights in 2 MiB parts), the "
+                  "sequential position at the end (%llu of %zu)", s.at_calls, (unsigned long long)s.m.pos, size);
+        else
+            CHECK(s.at_calls == 0, "read_at without seek is not used (%ld calls)", s.at_calls);
+        ingot_engine_destroy(e);
+    }
+    /* a failing call, the data ending inside a weight, a call returning more than asked */
+    for (int k = 0; k < 3; k++) {
+        at_src s = {.m = src_over(bytes, size)};
+        if (k == 0) s.fail_at = 5;
+        if (k == 1) s.m.limit = h->weights_offset + ((uint64_t)20 << 20) + 77;
+        if (k == 2) s.overshoot = 1;
+        ingot_reader r = {.read = at_read, .seek = at_seek, .read_at = at_read_at, .user = &s};
+        ingot_load_opts o;
+        ingot_load_opts_init(&o);
+        ingot_engine *e = NULL;
+        ingot_status st = ingot_engine_load_stream(&r, &o, &e);
+        const char *want = k == 0 ? "read_at failed" : k == 1 ? "truncated" : "more than asked";
+        CHECK(st == INGOT_ERR_IO && e == NULL && check_mentions(ingot_last_error(), want),
+              "read_at fault %d: %s (%s)", k, ingot_status_name(st), ingot_last_error());
+        ingot_engine_destroy(e);
+    }
+}
+
 static void test_parallel_reads(const char *dir)
 {
     char path[512], cut[600];
@@ -583,6 +643,7 @@ static void test_parallel_reads(const char *dir)
                   (unsigned long long)ls.bytes_read, size);
         ingot_engine_destroy(e);
     }
+    test_read_at(bytes, size, &h);
     /* cuts inside weights 0..3 (16 MiB each, 256-byte aligned from the section's start) */
     for (int w = 0; w < 4; w++) {
         uint64_t at = h.weights_offset + (uint64_t)w * ((uint64_t)16 << 20) + ((uint64_t)9 << 20) + 123;

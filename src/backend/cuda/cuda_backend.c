@@ -599,6 +599,20 @@ static void ctx_destroy(void *state)
     ing_free(x);
 }
 
+/* The ops whose CUDA kernels call cuDNN (conv.c) and cuBLASLt (gemm.c). */
+static const char *const cudnn_ops[] = {"Conv", "FusedConv", "MaxPool", "AveragePool", NULL};
+static const char *const cublaslt_ops[] = {"MatMul", "Gemm", "FusedMatMul", "FusedGemm", NULL};
+
+/* Does any node of m (any body) have one of these op types? Decided by op type, not by the
+ * build's kernel choice: a step may take its CUDA kernel at run time with shapes known then. */
+static int model_has_op(const ir_model *m, const char *const *ops)
+{
+    for (int32_t i = 0; i < m->n_nodes; i++)
+        for (int k = 0; ops[k]; k++)
+            if (!strcmp(m->nodes[i].op, ops[k])) return 1;
+    return 0;
+}
+
 static ingot_status ctx_create(const engine_plan *plan, void *engine_state, void **state)
 {
     cuda_exec *x = ing_calloc(1, sizeof *x);
@@ -610,9 +624,11 @@ static ingot_status ctx_create(const engine_plan *plan, void *engine_state, void
     x->slots = ing_calloc((size_t)(x->m->n_values ? x->m->n_values : 1), sizeof(dslot));
     if (!x->slots) st = ingot_fail(INGOT_ERR_NOMEM, "out of memory creating a CUDA context");
     if (st == INGOT_OK) st = cuda_check(cudaStreamCreateWithFlags(&x->own_stream, cudaStreamNonBlocking), "cudaStreamCreate");
-    if (st == INGOT_OK && cudnnCreate(&x->cudnn) != CUDNN_STATUS_SUCCESS)
+    /* the library handles only where a node may run on them: creating a cuDNN handle costs
+     * more than many small engines' whole run */
+    if (st == INGOT_OK && model_has_op(x->m, cudnn_ops) && cudnnCreate(&x->cudnn) != CUDNN_STATUS_SUCCESS)
         st = ingot_fail(INGOT_ERR_CUDA, "cudnnCreate failed");
-    if (st == INGOT_OK && cublasLtCreate(&x->lt) != CUBLAS_STATUS_SUCCESS)
+    if (st == INGOT_OK && model_has_op(x->m, cublaslt_ops) && cublasLtCreate(&x->lt) != CUBLAS_STATUS_SUCCESS)
         st = ingot_fail(INGOT_ERR_CUDA, "cublasLtCreate failed");
     for (int i = 0; i < 4 && st == INGOT_OK; i++) st = cuda_check(cudaEventCreate(&x->ev[i]), "cudaEventCreate");
     for (int i = 0; i < STAGE_N && st == INGOT_OK; i++)
@@ -729,20 +745,36 @@ static void drop_parked(cuda_exec *x)
         }
 }
 
-/* Copy n bytes with several threads when it pays (pageable <-> pinned staging). One thread
- * copies about 7 GB/s; a 4 MiB chunk cut into 256 KiB pieces keeps up to 16 of them busy (with
- * 1 MiB pieces only 4 were, and staging ran at the 29 GB/s of 4 threads on an H100 machine). */
-static void copy_host(void *dst, const void *src, size_t n)
+/* Pageable <-> pinned staging. One host thread copies about 7 GB/s, so each chunk is copied by
+ * up to 16 threads; the threads stay in one parallel region for the whole transfer (a region
+ * per chunk cost a thread wake-up per chunk). Chunks grow from STAGE_FIRST to STAGE_BYTES and
+ * shrink again at the end, so the first copy and the last one, which nothing overlaps, are
+ * short. */
+#define STAGE_FIRST ((size_t)512 << 10)
+
+static size_t stage_len(size_t off, size_t bytes)
 {
-    const size_t piece = (size_t)256 << 10;
-    if (n < 2 * piece) {
-        memcpy(dst, src, n);
-        return;
-    }
+    size_t n = STAGE_BYTES, left = bytes - off;
+    if (n > off) n = off < STAGE_FIRST ? STAGE_FIRST : off; /* doubling from the first */
+    if (left <= STAGE_FIRST) return left;
+    size_t half = left / 2 < STAGE_FIRST ? STAGE_FIRST : left / 2; /* halving towards the last */
+    return n < half ? n : half;
+}
+
+static int stage_threads(size_t bytes)
+{
+    if (bytes < 2 * STAGE_FIRST) return 1;
+    int t = omp_get_num_procs();
+    return t > 16 ? 16 : t < 1 ? 1 : t;
+}
+
+/* Copy n bytes with the threads of the enclosing parallel region (each a share of whole 64 KiB
+ * pieces); ends with the region's barrier. */
+static void copy_shared(void *dst, const void *src, size_t n)
+{
+    const size_t piece = (size_t)64 << 10;
     long pieces = (long)((n + piece - 1) / piece);
-    int threads = omp_get_num_procs();
-    threads = threads > 16 ? 16 : threads < 1 ? 1 : threads;
-#pragma omp parallel for schedule(static) num_threads(threads)
+#pragma omp for schedule(static)
     for (long k = 0; k < pieces; k++) {
         size_t off = (size_t)k * piece, len = n - off < piece ? n - off : piece;
         memcpy((char *)dst + off, (const char *)src + off, len);
@@ -760,48 +792,70 @@ static ingot_status stage_ready(cuda_exec *x, int k)
     return INGOT_OK;
 }
 
-/* Pageable host -> device through the pinned ring: chunk c is memcpy'd into slot c % 4 while
- * the DMA of chunk c - 1 runs. The caller's memory is free again when this returns. */
-static ingot_status h2d_staged(cuda_exec *x, void *dev, const void *host, size_t bytes)
+/* The DMA of a staged chunk and the event that says when its slot is free again. */
+static ingot_status stage_dma(cuda_exec *x, int k, void *dst, const void *src, size_t n, enum cudaMemcpyKind kind)
 {
-    for (size_t off = 0, c = 0; off < bytes; off += STAGE_BYTES, c++) {
-        int k = (int)(c % STAGE_N);
-        size_t n = bytes - off < STAGE_BYTES ? bytes - off : STAGE_BYTES;
-        ING_TRY(stage_ready(x, k));
-        copy_host(x->stage[k], (const char *)host + off, n);
-        CU(cudaMemcpyAsync((char *)dev + off, x->stage[k], n, cudaMemcpyHostToDevice, x->stream));
-        CU(cudaEventRecord(x->stage_ev[k], x->stream));
-        x->stage_busy[k] = 1;
-    }
+    CU(cudaMemcpyAsync(dst, src, n, kind, x->stream));
+    CU(cudaEventRecord(x->stage_ev[k], x->stream));
+    x->stage_busy[k] = 1;
     return INGOT_OK;
 }
 
-/* Device -> pageable host through the ring: up to four chunks in flight; each is memcpy'd
- * out as soon as its DMA ends, while the next ones run. Waits for the stream's work before. */
-static ingot_status d2h_staged(cuda_exec *x, void *host, const void *dev, size_t bytes)
+/* Pageable host -> device through the pinned ring: chunk c is copied into slot c % 4 while the
+ * DMA of chunk c - 1 runs. The caller's memory is free again when this returns. CUDA calls and
+ * the status belong to the calling thread (the region's master); the others only copy. */
+static ingot_status h2d_staged(cuda_exec *x, void *dev, const void *host, size_t bytes)
 {
-    size_t chunks = (bytes + STAGE_BYTES - 1) / STAGE_BYTES;
-    for (size_t c = 0; c < chunks + STAGE_N; c++) {
-        if (c >= STAGE_N) { /* chunk c - 4 is done: copy it out */
-            size_t d = c - STAGE_N;
-            if (d < chunks) {
-                int k = (int)(d % STAGE_N);
-                size_t off = d * STAGE_BYTES, n = bytes - off < STAGE_BYTES ? bytes - off : STAGE_BYTES;
-                CU(cudaEventSynchronize(x->stage_ev[k]));
-                x->stage_busy[k] = 0;
-                copy_host((char *)host + off, x->stage[k], n);
-            }
-        }
-        if (c < chunks) {
+    ingot_status st = INGOT_OK;
+#pragma omp parallel num_threads(stage_threads(bytes))
+    {
+        size_t n;
+        for (size_t off = 0, c = 0; off < bytes; off += n, c++) {
             int k = (int)(c % STAGE_N);
-            size_t off = c * STAGE_BYTES, n = bytes - off < STAGE_BYTES ? bytes - off : STAGE_BYTES;
-            ING_TRY(stage_ready(x, k));
-            CU(cudaMemcpyAsync(x->stage[k], (const char *)dev + off, n, cudaMemcpyDeviceToHost, x->stream));
-            CU(cudaEventRecord(x->stage_ev[k], x->stream));
-            x->stage_busy[k] = 1;
+            n = stage_len(off, bytes);
+#pragma omp master
+            if (st == INGOT_OK) st = stage_ready(x, k);
+#pragma omp barrier
+            if (st != INGOT_OK) break; /* every thread reads it after the barrier: all leave */
+            copy_shared(x->stage[k], (const char *)host + off, n);
+#pragma omp master
+            st = stage_dma(x, k, (char *)dev + off, x->stage[k], n, cudaMemcpyHostToDevice);
         }
     }
-    return INGOT_OK;
+    return st;
+}
+
+/* Device -> pageable host through the ring: up to four chunks in flight; each is copied out as
+ * soon as its DMA ends, while the next ones run. Waits for the stream's work before. */
+static ingot_status d2h_staged(cuda_exec *x, void *host, const void *dev, size_t bytes)
+{
+    ingot_status st = INGOT_OK;
+    size_t issued = 0, n_issued = 0; /* the master's: bytes and chunks given to the DMA */
+#pragma omp parallel num_threads(stage_threads(bytes))
+    {
+        size_t n;
+        for (size_t off = 0, c = 0; off < bytes; off += n, c++) {
+            int k = (int)(c % STAGE_N);
+            n = stage_len(off, bytes);
+#pragma omp master
+            {
+                while (st == INGOT_OK && issued < bytes && n_issued < c + STAGE_N) {
+                    int j = (int)(n_issued % STAGE_N);
+                    size_t len = stage_len(issued, bytes);
+                    st = stage_ready(x, j);
+                    if (st == INGOT_OK)
+                        st = stage_dma(x, j, x->stage[j], (const char *)dev + issued, len, cudaMemcpyDeviceToHost);
+                    issued += len, n_issued++;
+                }
+                if (st == INGOT_OK) st = cuda_check(cudaEventSynchronize(x->stage_ev[k]), "cudaEventSynchronize");
+                x->stage_busy[k] = 0;
+            }
+#pragma omp barrier
+            if (st != INGOT_OK) break;
+            copy_shared((char *)host + off, x->stage[k], n);
+        }
+    }
+    return st;
 }
 
 /* The device address of caller memory bound as DEVICE or MAPPED. */
