@@ -1,10 +1,12 @@
-/* Core: half-precision conversions, generic element access, the name map, the allocation hook. */
+/* Core: half-precision conversions, generic element access, the name map, the allocation hook,
+ * the streaming copy. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "check.h"
 #include "core/alloc.h"
+#include "core/copy.h"
 #include "core/dtype.h"
 #include "core/status.h"
 #include "core/strmap.h"
@@ -101,8 +103,33 @@ static void test_alloc_hook(void)
     CHECK(ing_calloc(SIZE_MAX / 2, 3) == NULL, "calloc overflow gives NULL");
 }
 
+/* ing_copy_stream equals memcpy for every head/tail alignment of source and destination and
+ * sizes around its thresholds, and writes nothing outside [dst, dst + n). */
+static void test_copy_stream(void)
+{
+    enum { CAP = 70000 };
+    static uint8_t src[CAP + 64], dst[CAP + 64];
+    for (size_t i = 0; i < sizeof src; i++) src[i] = (uint8_t)(i * 2654435761u >> 13);
+    const size_t sizes[] = {0, 1, 15, 255, 256, 257, 319, 320, 1000, 4096, 65536 + 37, CAP};
+    int bad = 0, cases = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+        for (int so = 0; so < 17; so += 5)
+            for (int dof = 0; dof < 33; dof += 3) {
+                size_t n = sizes[k];
+                memset(dst, 0xA5, sizeof dst);
+                ing_copy_stream(dst + dof, src + so, n);
+                int ok = !memcmp(dst + dof, src + so, n);
+                for (int i = 0; i < dof; i++) ok &= dst[i] == 0xA5;
+                for (size_t i = dof + n; i < sizeof dst; i++) ok &= dst[i] == 0xA5;
+                bad += !ok, cases++;
+            }
+    CHECK(bad == 0, "ing_copy_stream: %d of %d (size, source offset, destination offset) cases differ from memcpy "
+          "or write outside the destination", bad, cases);
+}
+
 int main(void)
 {
+    test_copy_stream();
     test_f16();
     test_bf16();
     test_access();

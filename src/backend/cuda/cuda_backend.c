@@ -20,6 +20,7 @@
 #include "backend/cuda/cuda.h"
 #include "backend/cuda/upload.h"
 #include "core/alloc.h"
+#include "core/copy.h"
 
 #define ALIGN 256
 
@@ -769,7 +770,9 @@ static int stage_threads(size_t bytes)
 }
 
 /* Copy n bytes with the threads of the enclosing parallel region (each a share of whole 64 KiB
- * pieces); ends with the region's barrier. */
+ * pieces), by streaming stores: neither side is read again by the CPU soon (the DMA reads the
+ * staging slot; the caller reads its output later), and a store into the cache would first read
+ * the line in. Ends with the region's barrier. */
 static void copy_shared(void *dst, const void *src, size_t n)
 {
     const size_t piece = (size_t)64 << 10;
@@ -777,7 +780,7 @@ static void copy_shared(void *dst, const void *src, size_t n)
 #pragma omp for schedule(static)
     for (long k = 0; k < pieces; k++) {
         size_t off = (size_t)k * piece, len = n - off < piece ? n - off : piece;
-        memcpy((char *)dst + off, (const char *)src + off, len);
+        ing_copy_stream((char *)dst + off, (const char *)src + off, len);
     }
 }
 
