@@ -1,9 +1,13 @@
 /* fuse_attention: MatMul(Q[·s], Kᵀ[·s]) [÷|· const] [+ mask] → Softmax(last) [→ Where(IsNaN, 0)] →
  * MatMul(·, V) → Attention-23 (4-D, scale attribute, mask as input 3, Kᵀ's Transpose re-permuted);
  * then, where the heads are split by Reshape+Transpose before it and merged after it, the 3-D
- * Attention on the unsplit tensors (try_3d).
+ * Attention on the unsplit tensors (try_3d); and where it sits in the sequence-first layout of
+ * PyTorch's nn.MultiheadAttention export (one packed in-projection on Transpose(x), Q/K/V gathered
+ * out of it, heads split and merged by reshapes and transposes), the 3-D Attention reading the
+ * packed projection of x itself, in place (try_seq_first).
  * Preconditions: static 4-D shapes, one float dtype, no broadcasting, scales > 0, masks finite or guarded. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/dtype.h"
@@ -326,6 +330,192 @@ static ingot_status try_3d(opt_rec_ctx *c, int32_t att, int *done, opt_stats *st
     return INGOT_OK;
 }
 
+/* ---- PyTorch's nn.MultiheadAttention, sequence-first (torchvision ViT, exported by TorchScript) ----
+ *
+ *   T0 = Transpose(x [B,S,E], 1,0,2)           P = [Add(b)] MatMul(T0, W [E,3E])   [S,B,3E]
+ *   Reshape [S,B,3,E] → Unsqueeze(0) → Transpose(3,1,2,0,4) → Squeeze → [3,S,B,E]
+ *   for i = 0, 1, 2 (Q, K, V): Gather(i, axis 0) [S,B,E] → Reshape [S,B·H,D] → Transpose(1,0,2)
+ *                              → Reshape [B,H,S,D] → Attention input i
+ *   Attention [B,H,S,D] → Transpose(2,0,1,3) → Reshape [S·B,E] → Gemm/MatMul (row-wise, constant
+ *   weight) → Reshape [S,B,N] → Transpose(1,0,2) [B,S,N]
+ *
+ * becomes MatMul(x, W) [+ b] → [B,S,3E], a 3-D Attention reading its three slices in place
+ * (qkv_packed, H heads), Reshape [B·S,E] → the same Gemm/MatMul → Reshape [B,S,N]: rows are
+ * only permuted (s,b) → (b,s) by every step in between, and row-wise steps commute with that. */
+
+static int perm_is(const ir_node *n, const int64_t *want, size_t k)
+{
+    size_t np = 0;
+    const int64_t *perm = ir_attr_ints(n, "perm", &np);
+    return perm && np == k && !memcmp(perm, want, k * sizeof *want);
+}
+
+static int dims_are(const ing_tensor *t, int rank, const int64_t *d)
+{
+    if (t->rank != rank || !ing_shape_known(t)) return 0;
+    for (int i = 0; i < rank; i++)
+        if (t->dims[i] != d[i]) return 0;
+    return 1;
+}
+
+/* The producer of v with op `op`, v read only by `user`; else -1. */
+static int32_t only_from(const opt_rec_ctx *c, int32_t v, const char *op, int32_t user)
+{
+    int32_t p = v >= 0 ? opt_rec_producer(c, v, op) : -1;
+    return p >= 0 && opt_rec_only_use(c, v, user) ? p : -1;
+}
+
+/* A Reshape's shape input holds no 0 (which would copy a dim of its input by position). */
+static int shape_plain(const opt_rec_ctx *c, const ir_node *r)
+{
+    if (r->n_in < 2 || r->in[1] < 0) return 0;
+    const ir_value *v = &c->m->values[r->in[1]];
+    if (v->kind != IR_VALUE_CONST || !v->t.data || v->t.dtype != INGOT_DTYPE_I64 || v->t.rank != 1) return 0;
+    for (int64_t i = 0; i < v->t.dims[0]; i++)
+        if (((const int64_t *)v->t.data)[i] == 0) return 0;
+    return 1;
+}
+
+/* Input i of Attention att: Reshape [B,H,S,D] ← Transpose(1,0,2) ← Reshape [S,B·H,D] ← Gather(i,
+ * axis 0) of the [3,S,B,E] value; returns that value, or -1. absorbed gets the four nodes. */
+static int32_t seq_first_input(const opt_rec_ctx *c, int32_t att, int i, const int64_t bhsd[4], int32_t *absorbed)
+{
+    const ir_model *m = c->m;
+    static const int64_t swap01[3] = {1, 0, 2};
+    int64_t B = bhsd[0], H = bhsd[1], S = bhsd[2], D = bhsd[3];
+    int32_t r6 = only_from(c, m->nodes[att].in[i], "Reshape", att);
+    if (r6 < 0 || !dims_are(&m->values[m->nodes[r6].out[0]].t, 4, bhsd)) return -1;
+    int32_t t3 = only_from(c, m->nodes[r6].in[0], "Transpose", r6);
+    if (t3 < 0 || !perm_is(&m->nodes[t3], swap01, 3)) return -1;
+    int32_t r3 = only_from(c, m->nodes[t3].in[0], "Reshape", t3);
+    if (r3 < 0 || !dims_are(&m->values[m->nodes[r3].out[0]].t, 3, (int64_t[]){S, B * H, D})) return -1;
+    int32_t g = only_from(c, m->nodes[r3].in[0], "Gather", r3);
+    double idx;
+    if (g < 0 || ir_attr_int(&m->nodes[g], "axis", 0) != 0 || m->nodes[g].n_in != 2 ||
+        !opt_rec_scalar(c, m->nodes[g].in[1], 0, &idx) || idx != (double)i ||
+        !dims_are(&m->values[m->nodes[g].out[0]].t, 3, (int64_t[]){S, B, H * D}))
+        return -1;
+    absorbed[0] = r6, absorbed[1] = t3, absorbed[2] = r3, absorbed[3] = g;
+    return m->nodes[g].in[0];
+}
+
+/* A new constant int64 shape value for a Reshape. */
+static ingot_status shape_const(opt_rec_ctx *c, int32_t like, const int64_t *dims, int32_t rank, int32_t *id)
+{
+    char name[512];
+    snprintf(name, sizeof name, "%s/shape_bsn", c->m->values[like].name);
+    ING_TRY(ir_add_value(c->m, name, IR_VALUE_CONST, id));
+    return ir_value_set_const(&c->m->values[*id], INGOT_DTYPE_I64, 1, (int64_t[]){rank}, dims,
+                              (size_t)rank * sizeof(int64_t));
+}
+
+static ingot_status try_seq_first(opt_rec_ctx *c, int32_t att, int *done, opt_stats *st)
+{
+    ir_model *m = c->m;
+    static const int64_t swap01[3] = {1, 0, 2}, split[5] = {3, 1, 2, 0, 4}, merge[4] = {2, 0, 1, 3};
+    int32_t absorbed[24], n_abs = 0;
+    *done = 0;
+    const ir_node *a = &m->nodes[att];
+    if (a->n_in != 3 || a->n_out != 1 || !known4(&m->values[a->out[0]].t)) return INGOT_OK;
+    for (int32_t k = 0; k < a->n_attr; k++)
+        if (strcmp(a->attrs[k].name, "scale") != 0) return INGOT_OK; /* causal, softcap, … */
+    const ing_tensor *yt = &m->values[a->out[0]].t;
+    int64_t bhsd[4] = {yt->dims[0], yt->dims[1], yt->dims[2], yt->dims[3]};
+    int64_t B = bhsd[0], H = bhsd[1], S = bhsd[2], D = bhsd[3], E = H * D;
+    /* the inputs, down to the shared [3,S,B,E] value */
+    int32_t qkv = -1;
+    for (int i = 0; i < 3; i++) {
+        int32_t v = seq_first_input(c, att, i, bhsd, &absorbed[n_abs]);
+        if (v < 0 || (qkv >= 0 && v != qkv)) return INGOT_OK;
+        qkv = v;
+        n_abs += 4;
+    }
+    if (c->uses[qkv] != 3) return INGOT_OK; /* read by the three Gathers only */
+    int32_t sq = opt_rec_producer(c, qkv, "Squeeze");
+    if (sq < 0 || !dims_are(&m->values[qkv].t, 4, (int64_t[]){3, S, B, E})) return INGOT_OK;
+    int32_t tr = only_from(c, m->nodes[sq].in[0], "Transpose", sq);
+    if (tr < 0 || !perm_is(&m->nodes[tr], split, 5)) return INGOT_OK;
+    int32_t un = only_from(c, m->nodes[tr].in[0], "Unsqueeze", tr);
+    if (un < 0 || !dims_are(&m->values[m->nodes[un].out[0]].t, 5, (int64_t[]){1, S, B, 3, E})) return INGOT_OK;
+    int32_t rs = only_from(c, m->nodes[un].in[0], "Reshape", un);
+    if (rs < 0 || !dims_are(&m->values[m->nodes[rs].out[0]].t, 4, (int64_t[]){S, B, 3, E})) return INGOT_OK;
+    /* the projection: [Add(bias [3E])] MatMul(Transpose(x, 1,0,2), W [K,3E]) */
+    int32_t p = m->nodes[rs].in[0], add = only_from(c, p, "Add", rs), mm_out = p, mm;
+    if (add >= 0) {
+        const ir_node *an = &m->nodes[add];
+        int32_t bias = -1;
+        for (int k = 0; k < 2 && an->n_in == 2; k++)
+            if (m->values[an->in[k]].kind == IR_VALUE_CONST) bias = an->in[k], mm_out = an->in[1 - k];
+        if (bias < 0 || m->values[bias].t.rank != 1 || m->values[bias].t.dims[0] != 3 * E) return INGOT_OK;
+        mm = only_from(c, mm_out, "MatMul", add);
+    } else {
+        mm = only_from(c, p, "MatMul", rs);
+    }
+    if (mm < 0) return INGOT_OK;
+    const ir_node *mn = &m->nodes[mm];
+    const ir_value *w = &m->values[mn->in[1]];
+    if (w->kind != IR_VALUE_CONST || w->t.rank != 2 || w->t.dims[1] != 3 * E) return INGOT_OK;
+    int32_t t0 = only_from(c, mn->in[0], "Transpose", mm);
+    if (t0 < 0 || !perm_is(&m->nodes[t0], swap01, 3)) return INGOT_OK;
+    int32_t x = m->nodes[t0].in[0];
+    if (!dims_are(&m->values[x].t, 3, (int64_t[]){B, S, w->t.dims[0]})) return INGOT_OK;
+    /* the output: Transpose(2,0,1,3) → Reshape [S·B,E] → row-wise Gemm/MatMul → Reshape [S,B,N] →
+     * Transpose(1,0,2) */
+    int32_t tm = opt_rec_consumer(c, a->out[0], "Transpose");
+    if (tm < 0 || !perm_is(&m->nodes[tm], merge, 4)) return INGOT_OK;
+    int32_t r9 = opt_rec_consumer(c, m->nodes[tm].out[0], "Reshape");
+    if (r9 < 0 || !shape_plain(c, &m->nodes[r9]) ||
+        !dims_are(&m->values[m->nodes[r9].out[0]].t, 2, (int64_t[]){S * B, E}))
+        return INGOT_OK;
+    int32_t g = opt_rec_consumer(c, m->nodes[r9].out[0], NULL);
+    if (g < 0 || m->nodes[g].in[0] != m->nodes[r9].out[0] || m->nodes[g].n_out != 1) return INGOT_OK;
+    const ir_node *gn = &m->nodes[g];
+    int gemm = !strcmp(gn->op, "Gemm"), matmul = !strcmp(gn->op, "MatMul");
+    if (gn->domain[0] || !(gemm || matmul) || gn->n_in < 2 || m->values[gn->in[1]].kind != IR_VALUE_CONST) return INGOT_OK;
+    if (gemm && (ir_attr_int(gn, "transA", 0) != 0 ||
+                 (gn->n_in > 2 && gn->in[2] >= 0 && m->values[gn->in[2]].t.rank > 1)))
+        return INGOT_OK; /* rows of A stay rows of Y; C at most a [N] row */
+    const ing_tensor *gt = &m->values[gn->out[0]].t;
+    if (gt->rank != 2 || !ing_shape_known(gt)) return INGOT_OK;
+    int64_t N = gt->dims[1];
+    int32_t r10 = opt_rec_consumer(c, gn->out[0], "Reshape");
+    if (r10 < 0 || !dims_are(&m->values[m->nodes[r10].out[0]].t, 3, (int64_t[]){S, B, N})) return INGOT_OK;
+    int32_t t8 = opt_rec_consumer(c, m->nodes[r10].out[0], "Transpose");
+    if (t8 < 0 || !perm_is(&m->nodes[t8], swap01, 3)) return INGOT_OK;
+
+    /* rewrite: the projection reads x; its outputs become [B,S,3E] */
+    int32_t y = m->nodes[t8].out[0], att_out, out_shape, id;
+    m->nodes[mm].in[0] = x;
+    for (int k = 0; k < 2; k++) {
+        int32_t v = k ? p : mm_out;
+        ing_tensor *t = &m->values[v].t;
+        int64_t d0 = t->dims[0];
+        t->dims[0] = t->dims[1], t->dims[1] = d0;
+    }
+    ING_TRY(opt_rec_new_value(c, a->out[0], "bse", &att_out));
+    m->values[att_out].t.dtype = m->values[a->out[0]].t.dtype;
+    m->values[att_out].t.rank = 3;
+    m->values[att_out].t.dims[0] = B, m->values[att_out].t.dims[1] = S, m->values[att_out].t.dims[2] = E;
+    float scale = ir_attr_float(&m->nodes[att], "scale", 0.0f);
+    ING_TRY(opt_rec_new_node(c, att, "Attention", 23, (int32_t[]){p, p, p}, 3, att_out, &id));
+    if (scale > 0.0f) ING_TRY(opt_rec_attr_float(c, id, "scale", scale));
+    ING_TRY(opt_rec_attr_int(c, id, "q_num_heads", H));
+    ING_TRY(opt_rec_attr_int(c, id, "kv_num_heads", H));
+    ING_TRY(opt_rec_attr_int(c, id, "qkv_packed", 1));
+    m->nodes[r9].in[0] = att_out;
+    absorbed[n_abs++] = sq, absorbed[n_abs++] = tr, absorbed[n_abs++] = un, absorbed[n_abs++] = rs;
+    absorbed[n_abs++] = t0, absorbed[n_abs++] = tm, absorbed[n_abs++] = att;
+    ING_TRY(opt_rec_commit(c, id, att, absorbed, n_abs));
+    /* Reshape [S,B,N] + Transpose → Reshape [B,S,N] */
+    ING_TRY(shape_const(c, y, (int64_t[]){B, S, N}, 3, &out_shape));
+    ING_TRY(opt_rec_new_node(c, t8, "Reshape", 14, (int32_t[]){m->nodes[g].out[0], out_shape}, 2, y, &id));
+    ING_TRY(opt_rec_commit(c, id, t8, (int32_t[]){r10, t8}, 2));
+    st->fused += n_abs + 2;
+    st->added += 2;
+    *done = 1;
+    return INGOT_OK;
+}
+
 static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
 {
     /* Only for a backend with its own Attention kernel: otherwise the fused op would run as a
@@ -347,6 +537,7 @@ static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
             if (n->domain[0] || strcmp(n->op, "Attention") || ir_attr_int(n, "q_num_heads", 0)) continue;
             int done = 0;
             s = try_3d(&c, m->bodies[b].nodes[k], &done, st);
+            if (s == INGOT_OK && !done) s = try_seq_first(&c, m->bodies[b].nodes[k], &done, st);
             if (done) k = -1;
         }
     }
