@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/dtype.h"
 #include "core/status.h"
 #include "ir/edit.h"
@@ -340,8 +341,9 @@ static ingot_status try_3d(opt_rec_ctx *c, int32_t att, int *done, opt_stats *st
  *   weight) → Reshape [S,B,N] → Transpose(1,0,2) [B,S,N]
  *
  * becomes MatMul(x, W) [+ b] → [B,S,3E], a 3-D Attention reading its three slices in place
- * (qkv_packed, H heads), Reshape [B·S,E] → the same Gemm/MatMul → Reshape [B,S,N]: rows are
- * only permuted (s,b) → (b,s) by every step in between, and row-wise steps commute with that. */
+ * (qkv_packed, H heads) → [B,S,E], and MatMul(·, Wo as [E,N]) [+ bo] → [B,S,N]: rows are only
+ * permuted (s,b) → (b,s) by every step in between, and row-wise steps commute with that. The
+ * out-projection as a 3-D MatMul plus bias is what fuse_epilogue (next) fuses with a residual. */
 
 static int perm_is(const ir_node *n, const int64_t *want, size_t k)
 {
@@ -399,14 +401,31 @@ static int32_t seq_first_input(const opt_rec_ctx *c, int32_t att, int i, const i
     return m->nodes[g].in[0];
 }
 
-/* A new constant int64 shape value for a Reshape. */
-static ingot_status shape_const(opt_rec_ctx *c, int32_t like, const int64_t *dims, int32_t rank, int32_t *id)
+/* The out-projection's weight as a MatMul takes it, [E, N]: w itself, or (Gemm transB) a new
+ * transposed copy. */
+static ingot_status weight_kn(opt_rec_ctx *c, int32_t w, int trans, int32_t *out)
 {
+    if (!trans) {
+        *out = w;
+        return INGOT_OK;
+    }
+    ir_model *m = c->m;
+    const ing_tensor *t = &m->values[w].t;
+    int64_t n = t->dims[0], k = t->dims[1];
+    size_t es = ingot_dtype_size((ingot_dtype)t->dtype), nb = ing_nbytes(t);
+    uint8_t *buf = ing_malloc(nb ? nb : 1);
+    if (!buf) return ingot_fail(INGOT_ERR_NOMEM, "fuse_attention: out of memory for weight '%s' (%zu bytes)",
+                                m->values[w].name, nb);
+    const uint8_t *src = t->data;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < k; j++) memcpy(buf + (size_t)(j * n + i) * es, src + (size_t)(i * k + j) * es, es);
     char name[512];
-    snprintf(name, sizeof name, "%s/shape_bsn", c->m->values[like].name);
-    ING_TRY(ir_add_value(c->m, name, IR_VALUE_CONST, id));
-    return ir_value_set_const(&c->m->values[*id], INGOT_DTYPE_I64, 1, (int64_t[]){rank}, dims,
-                              (size_t)rank * sizeof(int64_t));
+    snprintf(name, sizeof name, "%s/kn", m->values[w].name);
+    int32_t dt = t->dtype;
+    ingot_status st = ir_add_value(m, name, IR_VALUE_CONST, out);
+    if (st == INGOT_OK) st = ir_value_set_const(&m->values[*out], dt, 2, (int64_t[]){k, n}, buf, nb);
+    ing_free(buf);
+    return st;
 }
 
 static ingot_status try_seq_first(opt_rec_ctx *c, int32_t att, int *done, opt_stats *st)
@@ -472,9 +491,12 @@ static ingot_status try_seq_first(opt_rec_ctx *c, int32_t att, int *done, opt_st
     const ir_node *gn = &m->nodes[g];
     int gemm = !strcmp(gn->op, "Gemm"), matmul = !strcmp(gn->op, "MatMul");
     if (gn->domain[0] || !(gemm || matmul) || gn->n_in < 2 || m->values[gn->in[1]].kind != IR_VALUE_CONST) return INGOT_OK;
-    if (gemm && (ir_attr_int(gn, "transA", 0) != 0 ||
-                 (gn->n_in > 2 && gn->in[2] >= 0 && m->values[gn->in[2]].t.rank > 1)))
-        return INGOT_OK; /* rows of A stay rows of Y; C at most a [N] row */
+    if (gemm && (ir_attr_int(gn, "transA", 0) != 0 || ir_attr_float(gn, "alpha", 1.0f) != 1.0f ||
+                 ir_attr_float(gn, "beta", 1.0f) != 1.0f ||
+                 (gn->n_in > 2 && gn->in[2] >= 0 &&
+                  (m->values[gn->in[2]].kind != IR_VALUE_CONST || m->values[gn->in[2]].t.rank != 1))))
+        return INGOT_OK; /* rows of A stay rows of Y; C a constant [N] row */
+    if (!m->values[gn->in[1]].t.data || m->values[gn->in[1]].t.rank != 2) return INGOT_OK;
     const ing_tensor *gt = &m->values[gn->out[0]].t;
     if (gt->rank != 2 || !ing_shape_known(gt)) return INGOT_OK;
     int64_t N = gt->dims[1];
@@ -484,7 +506,7 @@ static ingot_status try_seq_first(opt_rec_ctx *c, int32_t att, int *done, opt_st
     if (t8 < 0 || !perm_is(&m->nodes[t8], swap01, 3)) return INGOT_OK;
 
     /* rewrite: the projection reads x; its outputs become [B,S,3E] */
-    int32_t y = m->nodes[t8].out[0], att_out, out_shape, id;
+    int32_t y = m->nodes[t8].out[0], att_out, id;
     m->nodes[mm].in[0] = x;
     for (int k = 0; k < 2; k++) {
         int32_t v = k ? p : mm_out;
@@ -502,16 +524,25 @@ static ingot_status try_seq_first(opt_rec_ctx *c, int32_t att, int *done, opt_st
     ING_TRY(opt_rec_attr_int(c, id, "q_num_heads", H));
     ING_TRY(opt_rec_attr_int(c, id, "kv_num_heads", H));
     ING_TRY(opt_rec_attr_int(c, id, "qkv_packed", 1));
-    m->nodes[r9].in[0] = att_out;
     absorbed[n_abs++] = sq, absorbed[n_abs++] = tr, absorbed[n_abs++] = un, absorbed[n_abs++] = rs;
     absorbed[n_abs++] = t0, absorbed[n_abs++] = tm, absorbed[n_abs++] = att;
     ING_TRY(opt_rec_commit(c, id, att, absorbed, n_abs));
-    /* Reshape [S,B,N] + Transpose → Reshape [B,S,N] */
-    ING_TRY(shape_const(c, y, (int64_t[]){B, S, N}, 3, &out_shape));
-    ING_TRY(opt_rec_new_node(c, t8, "Reshape", 14, (int32_t[]){m->nodes[g].out[0], out_shape}, 2, y, &id));
-    ING_TRY(opt_rec_commit(c, id, t8, (int32_t[]){r10, t8}, 2));
-    st->fused += n_abs + 2;
-    st->added += 2;
+    /* Reshape [S·B,E] → Gemm/MatMul → Reshape [S,B,N] → Transpose ⇒ MatMul(att_out, W [E,N]) [+ bias] */
+    int32_t wkn, bias = gemm && m->nodes[g].n_in > 2 ? m->nodes[g].in[2] : -1, mm2 = y;
+    ING_TRY(weight_kn(c, m->nodes[g].in[1], gemm && ir_attr_int(&m->nodes[g], "transB", 0) != 0, &wkn));
+    if (bias >= 0) {
+        ING_TRY(opt_rec_new_value(c, y, "proj", &mm2));
+        m->values[mm2].t = m->values[y].t;
+        m->values[mm2].t.data = NULL;
+    }
+    ING_TRY(opt_rec_new_node(c, g, "MatMul", 13, (int32_t[]){att_out, wkn}, 2, mm2, &id));
+    ING_TRY(opt_rec_commit(c, id, g, bias >= 0 ? (int32_t[]){r9, g} : (int32_t[]){r9, g, r10, t8}, bias >= 0 ? 2 : 4));
+    if (bias >= 0) {
+        ING_TRY(opt_rec_new_node(c, t8, "Add", 14, (int32_t[]){mm2, bias}, 2, y, &id));
+        ING_TRY(opt_rec_commit(c, id, t8, (int32_t[]){r10, t8}, 2));
+    }
+    st->fused += n_abs + 4;
+    st->added += bias >= 0 ? 3 : 2;
     *done = 1;
     return INGOT_OK;
 }
