@@ -4,9 +4,9 @@
 Exports each model from this machine's PyTorch with random weights (fixed seed): ResNet-50,
 MobileNetV2, EfficientNet-B0, ViT-B/16 (torchvision), BERT-base and GPT-2 small (transformers
 configs built in code, seq 128, no KV cache), as ONNX (opset 17, dynamic batch). For each
-precision and batch it builds an ingot CUDA engine (the batch fixed with --shapes) and times GPU
-work per batch with CUDA events, median and p10/p90 of --iters runs after warm-up: ingot by
-`ingot bench --json` (its gpu_compute_ms), PyTorch eager, PyTorch CUDA-graph replay and
+precision (fp16, fp32, tf32; PyTorch's TF32 switches set to match) and batch it builds an ingot
+CUDA engine (the batch fixed with --shapes) and times GPU work per batch with CUDA events, median
+and p10/p90 of --iters runs after warm-up: ingot by `ingot bench --json` (its gpu_compute_ms), PyTorch eager, PyTorch CUDA-graph replay and
 torch.compile(mode="reduce-overhead"). ResNet-50 is also built with each of --variants' passes
 disabled (same run, same PyTorch figures), and bench/gate --variant judges each of those against
 the all-passes rows of this run: the gate's demonstration.
@@ -19,7 +19,7 @@ results file is rewritten after every row, so a run stopped by a time limit keep
   OUT/suite.log       progress; OUT/gate-variants.txt the variant gates (OUT/gate.txt with --gate)
 
 usage: bench_models.py [--ingot PATH] [--out DIR] [--models a,b] [--batches 1,32,128]
-                       [--precisions fp16,fp32] [--iters N] [--warmup N] [--quick] [--no-compile]
+                       [--precisions fp16,fp32,tf32] [--iters N] [--warmup N] [--quick] [--no-compile]
                        [--variants fold_constants,fold_batchnorm,fuse_epilogue|none] [--budget S]
                        [--gate BASELINE.json]
        bench_models.py --table RESULTS.json [--out DIR] [--write-perf docs/PERF.md]
@@ -192,8 +192,8 @@ EXTRA_BUILD = []  # --build-flags: more `ingot build` options for the CUDA engin
 def ingot_build(ingot, onnx_path, eng, name, batch, prec, backend, disable):
     """Build one engine; (seconds, None) or (None, error)."""
     cmd = [ingot, "build", onnx_path, "-o", eng, "--backend", backend, "--shapes", shapes_arg(name, batch)]
-    if prec == "fp16":
-        cmd.append("--fp16")
+    if prec in ("fp16", "tf32"):
+        cmd.append("--" + prec)
     for p in disable:
         cmd += ["--disable-pass", p]
     if backend == "cuda":
@@ -267,7 +267,25 @@ def put_time(res, key, stats):
     res[f"{key}_ms"], res[f"{key}_p10_ms"], res[f"{key}_p90_ms"] = stats
 
 
+def torch_math(prec):
+    """PyTorch's matmul and convolution math to match ingot's precision: TF32 tensor cores for
+    "tf32", none for "fp32" (ingot's fp32 engines never use TF32; PyTorch's default lets cuDNN use
+    it), so every row compares the same arithmetic. Returns the previous settings."""
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    if prec in ("fp32", "tf32"):
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = prec == "tf32"
+    return before
+
+
 def torch_times(model, name, batch, prec, warmup, iters, do_compile):
+    before = torch_math(prec)
+    try:
+        return torch_times_math(model, name, batch, prec, warmup, iters, do_compile)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+
+
+def torch_times_math(model, name, batch, prec, warmup, iters, do_compile):
     dtype = torch.float16 if prec == "fp16" else torch.float32
     m = model.to("cuda", dtype) if name in VISION else model.to("cuda").to(dtype)
     args = make_inputs(name, batch, "cuda", dtype if name in VISION else None)
@@ -523,7 +541,8 @@ def suite(a, log):
     meta = {"gpu": gpu, "driver": driver, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
             "command": "bench/run " + " ".join(sys.argv[1:]),
             "ingot_version": subprocess.run([a.ingot, "--version"], capture_output=True, text=True).stdout.strip(),
-            "tf32": {"cudnn": torch.backends.cudnn.allow_tf32, "matmul": torch.backends.cuda.matmul.allow_tf32},
+            "tf32": {"fp32": "PyTorch with TF32 off for matmuls and convolutions (as ingot's fp32)",
+                     "tf32": "PyTorch with TF32 on for both (as ingot's --tf32)"},
             "method": f"GPU ms per batch by CUDA events, median and p10/p90 of {a.iters} runs; torch after "
                       f"{a.warmup} warm-up runs, ingot by `ingot bench --iterations {a.iters}` after its 200 ms "
                       "warm-up (gpu_compute_ms: inputs already on the device)",
