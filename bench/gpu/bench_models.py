@@ -693,7 +693,7 @@ def main():
     ap.add_argument("--batches", help="default 1,32,128 (--quick: 1,32)")
     ap.add_argument("--models", default=",".join(("resnet50",) + TEXT + VISION[1:]),
                     help="of: " + ",".join(VISION + TEXT))
-    ap.add_argument("--precisions", default="fp16,fp32")
+    ap.add_argument("--precisions", default="fp16,fp32", help="of: fp16,fp32,tf32")
     ap.add_argument("--no-compile", action="store_true", help="do not measure torch.compile")
     ap.add_argument("--quick", action="store_true",
                     help="batches 1,32, torch.compile at the smallest batch of the first precision only, variants "
@@ -715,6 +715,9 @@ def main():
     unknown = [m for m in a.models.split(",") if m not in VISION + TEXT]
     if unknown and not a.table:
         ap.error(f"unknown model(s) {','.join(unknown)}; known: {','.join(VISION + TEXT)}")
+    bad = [p for p in a.precisions.split(",") if p not in ("fp16", "fp32", "tf32")]
+    if bad and not a.table:
+        ap.error(f"unknown precision(s) {','.join(bad)}; known: fp16,fp32,tf32")
     if a.table:
         with open(a.table) as f:
             doc = json.load(f)
