@@ -508,7 +508,7 @@ static ingot_status try_seq_first(opt_rec_ctx *c, int32_t att, int *done, opt_st
     /* rewrite: the projection reads x; its outputs become [B,S,3E] */
     int32_t y = m->nodes[t8].out[0], att_out, id;
     m->nodes[mm].in[0] = x;
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < (p != mm_out ? 2 : 1); k++) {
         int32_t v = k ? p : mm_out;
         ing_tensor *t = &m->values[v].t;
         int64_t d0 = t->dims[0];

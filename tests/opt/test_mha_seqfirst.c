@@ -17,6 +17,7 @@ enum { B = 3, S = 5, H = 2, D = 4, E = H * D };
 
 enum variant {
     V_PLAIN,      /* fires */
+    V_NO_BIAS,    /* fires: in-projection without bias, out-projection a MatMul */
     V_SWAPPED,    /* K and V gathered from the wrong slices */
     V_QKV_OUTPUT, /* the [3,S,B,E] value is a graph output too */
     V_OUT_PERM    /* the last Transpose is not the inverse of the first */
@@ -66,8 +67,12 @@ static gu_graph *mha(enum variant var)
     for (int i = 0; i < 3; i++) gu_const(g, iname[i], INGOT_DTYPE_I64, 0, NULL, var == V_SWAPPED ? &swapped[i] : &idx[i]);
 
     transpose(g, "t0", "x", "xt", 3, (int64_t[]){1, 0, 2});
-    gu_node(g, "MatMul", "in_proj", "xt,w", "pm");
-    gu_node(g, "Add", "in_bias", "pm,b", "p");
+    if (var == V_NO_BIAS) {
+        gu_node(g, "MatMul", "in_proj", "xt,w", "p");
+    } else {
+        gu_node(g, "MatMul", "in_proj", "xt,w", "pm");
+        gu_node(g, "Add", "in_bias", "pm,b", "p");
+    }
     gu_node(g, "Reshape", "r2", "p,s_sb3e", "p4");
     gu_node(g, "Unsqueeze", "u2", "p4,ax0", "p5");
     transpose(g, "t2", "p5", "p5t", 5, (int64_t[]){3, 1, 2, 0, 4});
@@ -96,7 +101,10 @@ static gu_graph *mha(enum variant var)
     gu_attr_float(g, "scale", 0.5f);
     transpose(g, "t7", "a4", "a4t", 4, (int64_t[]){2, 0, 1, 3});
     gu_node(g, "Reshape", "r9", "a4t,s_rows", "rows");
-    gu_node(g, "Gemm", "out_proj", "rows,wo,bo", "o2");
+    if (var == V_NO_BIAS)
+        gu_node(g, "MatMul", "out_proj", "rows,wo", "o2");
+    else
+        gu_node(g, "Gemm", "out_proj", "rows,wo,bo", "o2");
     gu_node(g, "Reshape", "r10", "o2,s_sbe", "o3");
     if (var == V_OUT_PERM) { /* [S,B,E] stays sequence-first: no residual with x */
         transpose(g, "t8", "o3", "y", 3, (int64_t[]){0, 1, 2});
@@ -110,7 +118,7 @@ static gu_graph *mha(enum variant var)
 }
 
 /* The rewritten form: one Attention, 3-D and packed, reading a value written by a FusedMatMul
- * (after fuse_epilogue) of x itself, and no Transpose left. */
+ * (after fuse_epilogue; a plain MatMul without a bias) of x itself, and no Transpose left. */
 static int seq_first_form(const ingot_engine *e)
 {
     const ir_node *a = gu_find_op(e, "Attention");
@@ -119,7 +127,7 @@ static int seq_first_form(const ingot_engine *e)
         return 0;
     const ir_model *m = e->plan->model;
     int32_t p = m->values[a->in[0]].producer;
-    if (p < 0 || strcmp(m->nodes[p].op, "FusedMatMul")) return 0;
+    if (p < 0 || (strcmp(m->nodes[p].op, "FusedMatMul") && strcmp(m->nodes[p].op, "MatMul"))) return 0;
     int32_t xin = m->nodes[p].in[0], c = m->values[xin].producer; /* x, or its Cast to fp16 */
     if (c >= 0 && !strcmp(m->nodes[c].op, "Cast")) xin = m->nodes[c].in[0];
     return !strcmp(m->values[xin].name, "x") && gu_count_op(e, "Transpose") == 0 && gu_count_op(e, "Gather") == 0;
@@ -138,7 +146,8 @@ static void run_case(const char *what, enum variant var, int fires, int as_gpu, 
         CHECK(seq_first_form(on) == fires, "%s: the packed 3-D form %s", what, fires ? "made" : "not made");
         /* in-projection, Attention, out-projection with bias and residual (and the casts of fp16 I/O) */
         CHECK(!fires || on_n == (as_gpu ? 5 : 3), "%s: %d steps with the pass on (%d off)", what, on_n, off_n);
-        CHECK(!fires || gu_count_op(on, "FusedMatMul") == 2, "%s: both projections are FusedMatMuls", what);
+        CHECK(!fires || gu_count_op(on, "FusedMatMul") + gu_count_op(on, "MatMul") == 2, "%s: two matmuls, the projections",
+              what);
         CHECK(gu_count_attr(off, "qkv_packed") == 0, "%s: nothing packed with the pass off", what);
         gu_compare_opts o = {.seed = 11, .runs = 2, .lo = -1.0, .hi = 1.0, .poison = 1, .rtol = tol, .atol = tol};
         CHECK(gu_compare(on, off, &o), "%s: same outputs with fuse_attention on and off", what);
@@ -159,6 +168,7 @@ int main(void)
 {
     run_case("seq-first MHA", V_PLAIN, 1, 0, INGOT_PRECISION_FP32, 1e-5);
     run_case("seq-first MHA as gpu fp16", V_PLAIN, 1, 1, INGOT_PRECISION_FP16, 2e-3);
+    run_case("seq-first MHA without biases", V_NO_BIAS, 1, 0, INGOT_PRECISION_FP32, 1e-5);
     run_case("K and V from swapped slices (no)", V_SWAPPED, 0, 0, INGOT_PRECISION_FP32, 1e-6);
     run_case("packed Q/K/V also a graph output (no)", V_QKV_OUTPUT, 0, 0, INGOT_PRECISION_FP32, 1e-6);
     run_case("last Transpose not the inverse (no)", V_OUT_PERM, 0, 0, INGOT_PRECISION_FP32, 1e-6);
