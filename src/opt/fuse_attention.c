@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/alloc.h"
 #include "core/dtype.h"
 #include "core/status.h"
 #include "ir/edit.h"
@@ -401,33 +400,6 @@ static int32_t seq_first_input(const opt_rec_ctx *c, int32_t att, int i, const i
     return m->nodes[g].in[0];
 }
 
-/* The out-projection's weight as a MatMul takes it, [E, N]: w itself, or (Gemm transB) a new
- * transposed copy. */
-static ingot_status weight_kn(opt_rec_ctx *c, int32_t w, int trans, int32_t *out)
-{
-    if (!trans) {
-        *out = w;
-        return INGOT_OK;
-    }
-    ir_model *m = c->m;
-    const ing_tensor *t = &m->values[w].t;
-    int64_t n = t->dims[0], k = t->dims[1];
-    size_t es = ingot_dtype_size((ingot_dtype)t->dtype), nb = ing_nbytes(t);
-    uint8_t *buf = ing_malloc(nb ? nb : 1);
-    if (!buf) return ingot_fail(INGOT_ERR_NOMEM, "fuse_attention: out of memory for weight '%s' (%zu bytes)",
-                                m->values[w].name, nb);
-    const uint8_t *src = t->data;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < k; j++) memcpy(buf + (size_t)(j * n + i) * es, src + (size_t)(i * k + j) * es, es);
-    char name[512];
-    snprintf(name, sizeof name, "%s/kn", m->values[w].name);
-    int32_t dt = t->dtype;
-    ingot_status st = ir_add_value(m, name, IR_VALUE_CONST, out);
-    if (st == INGOT_OK) st = ir_value_set_const(&m->values[*out], dt, 2, (int64_t[]){k, n}, buf, nb);
-    ing_free(buf);
-    return st;
-}
-
 static ingot_status try_seq_first(opt_rec_ctx *c, int32_t att, int *done, opt_stats *st)
 {
     ir_model *m = c->m;
@@ -529,7 +501,7 @@ static ingot_status try_seq_first(opt_rec_ctx *c, int32_t att, int *done, opt_st
     ING_TRY(opt_rec_commit(c, id, att, absorbed, n_abs));
     /* Reshape [S·B,E] → Gemm/MatMul → Reshape [S,B,N] → Transpose ⇒ MatMul(att_out, W [E,N]) [+ bias] */
     int32_t wkn, bias = gemm && m->nodes[g].n_in > 2 ? m->nodes[g].in[2] : -1, mm2 = y;
-    ING_TRY(weight_kn(c, m->nodes[g].in[1], gemm && ir_attr_int(&m->nodes[g], "transB", 0) != 0, &wkn));
+    ING_TRY(opt_rec_weight_kn(c, m->nodes[g].in[1], gemm && ir_attr_int(&m->nodes[g], "transB", 0) != 0, &wkn));
     if (bias >= 0) {
         ING_TRY(opt_rec_new_value(c, y, "proj", &mm2));
         m->values[mm2].t = m->values[y].t;

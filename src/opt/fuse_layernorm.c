@@ -253,23 +253,12 @@ static ingot_status try_norm(opt_rec_ctx *c, int32_t div, int *done, opt_stats *
     return INGOT_OK;
 }
 
+static int wants(const ir_node *n) { return !n->domain[0] && (!strcmp(n->op, "Div") || !strcmp(n->op, "Mul")); }
+
 static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
 {
     (void)o;
-    opt_rec_ctx c = {.m = m};
-    ingot_status s = opt_rec_refresh(&c);
-    for (int32_t b = 0; s == INGOT_OK && b < m->n_bodies; b++) {
-        c.b = b;
-        for (int32_t k = 0; s == INGOT_OK && k < m->bodies[b].n_nodes; k++) {
-            const ir_node *n = &m->nodes[m->bodies[b].nodes[k]];
-            if (n->domain[0] || (strcmp(n->op, "Div") && strcmp(n->op, "Mul"))) continue;
-            int done = 0;
-            s = try_norm(&c, m->bodies[b].nodes[k], &done, st);
-            if (done) k = -1; /* the body changed: rescan it */
-        }
-    }
-    opt_rec_free(&c);
-    return s;
+    return opt_rec_scan(m, wants, try_norm, st);
 }
 
 const opt_pass opt_pass_fuse_layernorm = {

@@ -6,7 +6,8 @@
  * one E, one dtype for all three), constant [E] biases on all three or on none, no residual, no
  * activation, no other attribute; each output read only by this Attention (once), none a graph output.
  * Runs after fuse_epilogue (which makes the FusedMatMuls) and before assign_precision, which then
- * converts the concatenated constants like any other. */
+ * converts the concatenated constants like any other. Where Q, K and V are already the three equal
+ * last-axis parts of one Split (GPT-2), the Attention reads the Split's input packed instead. */
 #include <stdio.h>
 #include <string.h>
 
@@ -135,6 +136,42 @@ static ingot_status rewrite(opt_rec_ctx *c, int32_t att, const int32_t proj[3], 
     return INGOT_OK;
 }
 
+/* Q, K, V already one projection, cut by a Split (GPT-2's c_attn): Attention inputs 0..2 the
+ * three outputs, in order, of one Split of a 3-D value along its last axis into equal parts, each
+ * read only by the Attention. Returns that Split, or -1. */
+static int32_t split_source(const opt_rec_ctx *c, int32_t att)
+{
+    const ir_model *m = c->m;
+    const ir_node *a = &m->nodes[att];
+    if (a->domain[0] || a->n_in < 3 || ir_attr_int(a, "q_num_heads", 0) <= 0 || ir_attr_find(a, "qkv_packed")) return -1;
+    int32_t sp = a->in[0] >= 0 ? opt_rec_producer(c, a->in[0], "Split") : -1;
+    if (sp < 0) return -1;
+    const ir_node *n = &m->nodes[sp];
+    if (n->n_out != 3 || n->in[0] < 0) return -1;
+    const ing_tensor *x = &m->values[n->in[0]].t;
+    int64_t axis = ir_attr_int(n, "axis", 0);
+    if (x->rank != 3 || !ing_shape_known(x) || (axis != 2 && axis != -1) || x->dims[2] % 3 != 0) return -1;
+    for (int i = 0; i < 3; i++) {
+        int32_t v = n->out[i];
+        if (a->in[i] != v || c->uses[v] != 1 || m->values[v].t.rank != 3 || m->values[v].t.dims[2] != x->dims[2] / 3)
+            return -1; /* equal parts, in Q, K, V order, read by nothing else */
+    }
+    return sp;
+}
+
+static ingot_status unsplit(opt_rec_ctx *c, int32_t att, int32_t sp, opt_stats *st)
+{
+    ir_model *m = c->m;
+    int32_t x = m->nodes[sp].in[0], pos, b = ir_node_body(m, sp, &pos);
+    ir_node *a = &m->nodes[att];
+    for (int i = 0; i < 3; i++) a->in[i] = x;
+    ING_TRY(opt_rec_attr_int(c, att, "qkv_packed", 1));
+    if (b >= 0) ir_body_remove_at(m, b, pos);
+    ING_TRY(opt_rec_refresh(c));
+    st->removed += 1;
+    return INGOT_OK;
+}
+
 static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
 {
     (void)o;
@@ -144,9 +181,14 @@ static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
     for (int32_t b = 0; s == INGOT_OK && b < m->n_bodies; b++) {
         c.b = b;
         for (int32_t k = 0; s == INGOT_OK && k < m->bodies[b].n_nodes; k++) {
-            int32_t att = m->bodies[b].nodes[k], proj[3];
-            if (strcmp(m->nodes[att].op, "Attention") || !match(&c, att, proj)) continue;
-            s = rewrite(&c, att, proj, st);
+            int32_t att = m->bodies[b].nodes[k], proj[3], sp;
+            if (strcmp(m->nodes[att].op, "Attention")) continue;
+            if ((sp = split_source(&c, att)) >= 0) {
+                s = unsplit(&c, att, sp, st);
+            } else {
+                if (!match(&c, att, proj)) continue;
+                s = rewrite(&c, att, proj, st);
+            }
             packed += s == INGOT_OK;
             k = -1; /* the body changed: rescan it (packed nodes no longer match) */
         }

@@ -18,6 +18,7 @@ extern const opt_pass opt_pass_fuse_layernorm;
 extern const opt_pass opt_pass_fuse_gelu;
 extern const opt_pass opt_pass_fuse_silu;
 extern const opt_pass opt_pass_fuse_attention;
+extern const opt_pass opt_pass_matmul_rows;
 extern const opt_pass opt_pass_fuse_epilogue;
 extern const opt_pass opt_pass_fuse_qkv;
 extern const opt_pass opt_pass_layout_nhwc;
@@ -42,6 +43,7 @@ static const opt_pass *const passes[] = {
     &opt_pass_fuse_gelu,
     &opt_pass_fuse_silu,
     &opt_pass_fuse_attention,
+    &opt_pass_matmul_rows,
     &opt_pass_fuse_epilogue,
     &opt_pass_fuse_qkv,
     &opt_pass_layout_nhwc,

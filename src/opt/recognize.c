@@ -197,3 +197,48 @@ ingot_status opt_rec_commit(opt_rec_ctx *c, int32_t node, int32_t slot_of, const
         if (n->out[j] >= 0) m->values[n->out[j]].producer = node;
     return opt_rec_refresh(c);
 }
+
+ingot_status opt_rec_weight_kn(opt_rec_ctx *c, int32_t w, int trans, int32_t *out)
+{
+    if (!trans) {
+        *out = w;
+        return INGOT_OK;
+    }
+    ir_model *m = c->m;
+    const ing_tensor *t = &m->values[w].t;
+    int64_t n = t->dims[0], k = t->dims[1];
+    size_t es = ingot_dtype_size((ingot_dtype)t->dtype), nb = ing_nbytes(t);
+    uint8_t *buf = ing_malloc(nb ? nb : 1);
+    if (!buf) return ingot_fail(INGOT_ERR_NOMEM, "out of memory transposing weight '%s' (%zu bytes)",
+                                m->values[w].name, nb);
+    const uint8_t *src = t->data;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < k; j++) memcpy(buf + (size_t)(j * n + i) * es, src + (size_t)(i * k + j) * es, es);
+    char name[512];
+    snprintf(name, sizeof name, "%s/kn", m->values[w].name);
+    int32_t dt = t->dtype;
+    ingot_status st = ir_add_value(m, name, IR_VALUE_CONST, out);
+    if (st == INGOT_OK) st = ir_value_set_const(&m->values[*out], dt, 2, (int64_t[]){k, n}, buf, nb);
+    ing_free(buf);
+    return st;
+}
+
+ingot_status opt_rec_scan(ir_model *m, int (*wants)(const ir_node *n),
+                          ingot_status (*try_node)(opt_rec_ctx *c, int32_t node, int *done, opt_stats *st),
+                          opt_stats *st)
+{
+    opt_rec_ctx c = {.m = m};
+    ingot_status s = opt_rec_refresh(&c);
+    for (int32_t b = 0; s == INGOT_OK && b < m->n_bodies; b++) {
+        c.b = b;
+        for (int32_t k = 0; s == INGOT_OK && k < m->bodies[b].n_nodes; k++) {
+            int32_t node = m->bodies[b].nodes[k];
+            if (!wants(&m->nodes[node])) continue;
+            int done = 0;
+            s = try_node(&c, node, &done, st);
+            if (done) k = -1; /* the body changed: rescan it */
+        }
+    }
+    opt_rec_free(&c);
+    return s;
+}

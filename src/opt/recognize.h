@@ -6,6 +6,7 @@
 #define INGOT_OPT_RECOGNIZE_H
 
 #include "ir/ir.h"
+#include "opt/passes.h"
 
 typedef struct opt_rec_ctx {
     ir_model *m;
@@ -69,5 +70,16 @@ ingot_status opt_rec_new_value(opt_rec_ctx *c, int32_t like, const char *suffix,
  * ONNX origins. Nothing here allocates except the origins, so the graph is consistent after it. */
 ingot_status opt_rec_commit(opt_rec_ctx *c, int32_t node, int32_t slot_of, const int32_t *absorbed,
                             int32_t n_absorbed);
+
+/* Every node of every body, in order, that `wants` picks is given to try_node; when it rewrote the
+ * body (*done set), that body's scan starts again (rewritten nodes no longer match). A pass's whole
+ * run, with the context made and freed here. */
+ingot_status opt_rec_scan(ir_model *m, int (*wants)(const ir_node *n),
+                          ingot_status (*try_node)(opt_rec_ctx *c, int32_t node, int *done, opt_stats *st),
+                          opt_stats *st);
+
+/* A Gemm's constant 2-D weight w as MatMul takes it, [K, N]: w itself (trans 0), or a new constant
+ * "<name>/kn" holding its transpose (Gemm transB = 1). */
+ingot_status opt_rec_weight_kn(opt_rec_ctx *c, int32_t w, int trans, int32_t *out);
 
 #endif
