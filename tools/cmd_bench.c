@@ -31,7 +31,8 @@ static int usage(FILE *f, int rc)
             "usage: ingot bench ENGINE [--warmup MS] [--iterations N | --duration S] [--shapes NAME:DxD...]\n"
             "                  [--cuda-graph | --no-cuda-graph] [--percentile P[,P...]] [--load]\n"
             "                  [--load-mode auto|read|mmap|stream] [--json FILE] [--profile]\n"
-            "                  [--io-memory pageable|pinned|mapped|device] [--no-data-transfers] [--streams N]\n"
+            "                  [--io-memory pageable|pinned|mapped|device] [--output-memory KIND]\n"
+            "                  [--no-data-transfers] [--streams N]\n"
             "                  [--output-buffers 1|2] [--output-alloc-per-run] [--seed S]\n"
             "Measures an engine on random inputs, as trtexec does.\n"
             "  --warmup MS        run untimed for MS milliseconds first (default 200)\n"
@@ -46,6 +47,7 @@ static int usage(FILE *f, int rc)
             "  --profile          time each step in a separate run after the timed runs\n"
             "  --io-memory KIND   where inputs and outputs live: pageable (default), pinned, mapped\n"
             "                     (zero-copy) or device (CUDA engines; CPU engines: pageable only)\n"
+            "  --output-memory KIND  where outputs live when it differs from the inputs' --io-memory\n"
             "  --no-data-transfers  inputs and outputs in device memory: no H2D or D2H (= --io-memory device)\n"
             "  --streams N        N contexts on N streams, runs enqueued round-robin so the copies of\n"
             "                     one overlap the compute of another (CUDA engines); reports throughput\n"
@@ -270,15 +272,28 @@ static ingot_status bench_ctx_bind_outputs(ingot_engine *e, bench_ctx *b, ingot_
     return INGOT_OK;
 }
 
-static void bench_ctx_close(bench_ctx *b, ingot_memory kind)
+static void bench_ctx_close(bench_ctx *b, ingot_memory in_kind, ingot_memory out_kind)
 {
     if (b->c) ingot_context_synchronize(b->c);
     ingot_context_destroy(b->c);
     for (size_t i = 0; i < MAX_IO; i++) {
-        ingot_memory_free(kind, b->in[i]);
-        ingot_memory_free(kind, b->out[i]);
+        ingot_memory_free(in_kind, b->in[i]);
+        ingot_memory_free(out_kind, b->out[i]);
     }
     memset(b, 0, sizeof *b);
+}
+
+/* A memory kind by its CLI name (pageable, pinned, mapped, device); INGOT_MEMORY_COUNT if none. */
+static int memory_kind(const char *m)
+{
+    for (int k = 0; k < INGOT_MEMORY_COUNT; k++)
+        if (!strcmp(m, k == INGOT_MEMORY_HOST ? "pageable" : ingot_memory_name((ingot_memory)k))) return k;
+    return INGOT_MEMORY_COUNT;
+}
+
+static const char *memory_cli_name(int k)
+{
+    return k == INGOT_MEMORY_HOST ? "pageable" : ingot_memory_name((ingot_memory)k);
 }
 
 int cmd_bench(int argc, char **argv)
@@ -287,7 +302,7 @@ int cmd_bench(int argc, char **argv)
     double warmup_ms = 200, duration_s = 3, pcts[MAX_PCT] = {90, 95, 99};
     long iterations = 0;
     int n_pct = 3, n_shapes = 0, want_load = 0, profile = 0, graph = 1, io_kind = INGOT_MEMORY_HOST, out_sets = 1;
-    int alloc_per_run = 0;
+    int alloc_per_run = 0, out_kind = -1; /* -1: as io_kind */
     long n_streams = 1;
     ingot_input_shape shapes[MAX_IO];
     ingot_load_opts lo;
@@ -341,12 +356,11 @@ int cmd_bench(int argc, char **argv)
             if (end == argv[i] || *end || (out_sets != 1 && out_sets != 2))
                 return cli_fail("bench: --output-buffers '%s' is not 1 or 2", argv[i]);
         } else if (!strcmp(a, "--io-memory") && has) {
-            const char *m = argv[++i];
-            io_kind = INGOT_MEMORY_COUNT;
-            for (int k = 0; k < INGOT_MEMORY_COUNT; k++)
-                if (!strcmp(m, k == INGOT_MEMORY_HOST ? "pageable" : ingot_memory_name((ingot_memory)k))) io_kind = k;
-            if (io_kind == INGOT_MEMORY_COUNT)
-                return cli_fail("bench: --io-memory '%s' is not pageable, pinned, mapped or device", m);
+            if ((io_kind = memory_kind(argv[++i])) == INGOT_MEMORY_COUNT)
+                return cli_fail("bench: --io-memory '%s' is not pageable, pinned, mapped or device", argv[i]);
+        } else if (!strcmp(a, "--output-memory") && has) {
+            if ((out_kind = memory_kind(argv[++i])) == INGOT_MEMORY_COUNT)
+                return cli_fail("bench: --output-memory '%s' is not pageable, pinned, mapped or device", argv[i]);
         } else if (a[0] == '-') {
             return cli_fail("bench: unknown option '%s' or missing value (see ingot bench --help)", a);
         } else if (!path) {
@@ -377,14 +391,15 @@ int cmd_bench(int argc, char **argv)
     ingot_engine_get_load_stats(e, &ls);
     static const char *modes[] = {"auto", "read", "mmap", "stream"};
     const char *mode_name = (unsigned)ls.mode < 4 ? modes[ls.mode] : "?";
-    const char *io_name = io_kind == INGOT_MEMORY_HOST ? "pageable" : ingot_memory_name((ingot_memory)io_kind);
+    if (out_kind < 0) out_kind = io_kind;
+    const char *io_name = memory_cli_name(io_kind), *out_name = memory_cli_name(out_kind);
     if (alloc_per_run && out_sets != 1) {
         cli_fail("bench: --output-alloc-per-run binds the outputs itself; it does not combine with --output-buffers 2");
         goto done;
     }
-    if (!cuda && (io_kind != INGOT_MEMORY_HOST || n_streams > 1)) {
+    if (!cuda && (io_kind != INGOT_MEMORY_HOST || out_kind != INGOT_MEMORY_HOST || n_streams > 1)) {
         cli_fail("bench: %s applies to CUDA engines; this engine is for the cpu backend (use --io-memory pageable, "
-                 "--streams 1)", n_streams > 1 ? "--streams N > 1" : "--io-memory other than pageable");
+                 "--streams 1)", n_streams > 1 ? "--streams N > 1" : "memory other than pageable");
         goto done;
     }
 
@@ -441,7 +456,7 @@ int cmd_bench(int argc, char **argv)
     for (long k = 0; k < n_streams; k++) {
         if ((st = bench_ctx_open(e, &bc[k], ins, n_in, (ingot_memory)io_kind, graph, out_sets)) != INGOT_OK ||
             (st = ingot_context_run(bc[k].c, NULL)) != INGOT_OK ||
-            (out_sets == 1 && (st = bench_ctx_bind_outputs(e, &bc[k], (ingot_memory)io_kind)) != INGOT_OK)) {
+            (out_sets == 1 && (st = bench_ctx_bind_outputs(e, &bc[k], (ingot_memory)out_kind)) != INGOT_OK)) {
             char what[64];
             snprintf(what, sizeof what, "bench: setting up context %ld", k);
             cli_fail_status(st, what);
@@ -501,7 +516,7 @@ int cmd_bench(int argc, char **argv)
         }
         if (enough) continue;
         b->t_enqueue = (cli_now_s() * 1e3);
-        if (alloc_per_run && (st = bench_ctx_bind_outputs(e, b, (ingot_memory)io_kind)) != INGOT_OK) {
+        if (alloc_per_run && (st = bench_ctx_bind_outputs(e, b, (ingot_memory)out_kind)) != INGOT_OK) {
             cli_fail_status(st, "bench: --output-alloc-per-run");
             goto done;
         }
@@ -614,9 +629,10 @@ int cmd_bench(int argc, char **argv)
                ls.rss_hwm_after / 1048576.0, ls.device_bytes / 1048576.0);
     printf("warm-up: %ld runs in %.1f ms; timed: %zu runs in %.1f ms (total host walltime %.3f s)\n", warm_runs,
            warm_total, sm.n, wall_ms, wall_ms * 1e-3);
-    if (cuda) printf("cuda graph: %s, %ld of %zu timed runs replayed a graph; io memory %s; %ld stream%s; %d output "
-                     "buffer set%s\n", graph ? "on" : "off", graph_runs, sm.n, io_name, n_streams, n_streams > 1 ? "s" : "",
-                     out_sets, out_sets > 1 ? "s" : "");
+    if (cuda) printf("cuda graph: %s, %ld of %zu timed runs replayed a graph; io memory %s%s%s%s; %ld stream%s; %d output "
+                     "buffer set%s\n", graph ? "on" : "off", graph_runs, sm.n, io_name, out_kind != io_kind ? " (outputs " : "",
+                     out_kind != io_kind ? out_name : "", out_kind != io_kind ? ")" : "", n_streams,
+                     n_streams > 1 ? "s" : "", out_sets, out_sets > 1 ? "s" : "");
     printf("throughput: %.2f inferences/s", ips);
     if (batch > 0) printf(", %.2f items/s (batch %lld)", ips * (double)batch, (long long)batch);
     printf("\n");
@@ -665,9 +681,9 @@ int cmd_bench(int argc, char **argv)
         if (iterations) fputs("null", jf);
         else json_num(jf, duration_s);
         /* cuda_graph: null on CPU engines, where it does not apply */
-        fprintf(jf, ", \"cuda_graph\": %s, \"io_memory\": \"%s\", \"streams\": %ld, \"output_buffers\": %d, "
-                    "\"output_alloc_per_run\": %s, \"load_mode\": \"%s\", \"percentiles\": [",
-                !cuda ? "null" : graph ? "true" : "false", io_name, n_streams, out_sets,
+        fprintf(jf, ", \"cuda_graph\": %s, \"io_memory\": \"%s\", \"output_memory\": \"%s\", \"streams\": %ld, "
+                    "\"output_buffers\": %d, \"output_alloc_per_run\": %s, \"load_mode\": \"%s\", \"percentiles\": [",
+                !cuda ? "null" : graph ? "true" : "false", io_name, out_name, n_streams, out_sets,
                 alloc_per_run ? "true" : "false", mode_name);
         for (int k = 0; k < n_pct; k++) fprintf(jf, "%s%g", k ? ", " : "", pcts[k]);
         fputs("]},\n  \"inputs\": [", jf);
@@ -776,7 +792,7 @@ done:
     free(step_ms);
     samples_free(&sm);
     for (size_t i = 0; i < MAX_IO; i++) ing_free(ins[i].data);
-    for (long k = 0; k < MAX_STREAMS; k++) bench_ctx_close(&bc[k], (ingot_memory)io_kind);
+    for (long k = 0; k < MAX_STREAMS; k++) bench_ctx_close(&bc[k], (ingot_memory)io_kind, (ingot_memory)(out_kind < 0 ? io_kind : out_kind));
     ingot_engine_destroy(e);
     return rc;
 }

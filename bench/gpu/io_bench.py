@@ -4,7 +4,8 @@
 1. The image model (bench/models/image_model.py: 1x3x1600x2560 in, 1x3x1600x2560 out) built
    with three I/O formats (f32 in/out; fp16 in/out; uint8 NHWC in with the normalization folded
    in, fp16 out; fp16 compute in all three), each run end to end by `ingot bench` with its
-   inputs and outputs in pageable, pinned, mapped and device memory; beside the bare copy
+   inputs and outputs in pageable, pinned, mapped and device memory, and with a pageable input
+   and pinned outputs (the pageable-bound input against the pinned row); beside the bare copy
    floors of the same byte counts measured with PyTorch in the same run (pageable and pinned,
    host -> device and device -> host, CUDA events).
 2. Output buffers: ResNet-50 fp16 batch 1 and the uint8 image engine with persistent outputs
@@ -124,9 +125,12 @@ def main():
     for fmt, flags in engines.items():
         e = os.path.join(work, f"image-{fmt}.engine")
         sh([a.ingot, "build", img, "-o", e, "--backend", "cuda", "--fp16"] + flags, log)
-        for kind in KINDS:
+        # every kind for inputs and outputs alike; then a pageable input with pinned outputs, the
+        # issue's "pageable-bound input" beside the pinned row (only the input's memory differs)
+        for kind, extra in [(k, ["--io-memory", k]) for k in KINDS] + \
+                           [("pageable-in", ["--io-memory", "pageable", "--output-memory", "pinned"])]:
             try:
-                R["image"][f"{fmt}/{kind}"] = bench(a.ingot, e, log, work, a.iters, ["--io-memory", kind])
+                R["image"][f"{fmt}/{kind}"] = bench(a.ingot, e, log, work, a.iters, extra)
             except RuntimeError as err:
                 R["image"][f"{fmt}/{kind}"] = {"error": str(err)}
             save()
@@ -173,8 +177,9 @@ def write_md(R, path):
          "synchronize, inputs and outputs copied every run).", "",
          f"Image model {m['height']}x{m['width']}x3, fp16 compute: end-to-end latency (ms) by input/output memory "
          "kind and I/O format, and the bare copy floors of the same bytes (PyTorch, CUDA events).", "",
-         "| format (in → out) | bytes in / out | pageable | pinned | mapped | device | pageable ÷ pinned | GPU compute | "
-         "H2D floor pageable / pinned | D2H floor pageable / pinned |", "|---|---|---|---|---|---|---|---|---|---|"]
+         "| format (in → out) | bytes in / out | pageable | pinned | mapped | device | pageable ÷ pinned | "
+         "pageable in, pinned out | ÷ pinned | GPU compute | H2D floor pageable / pinned | D2H floor pageable / pinned |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     names = {"f32": "f32 → f32", "fp16": "fp16 → fp16", "uint8": "uint8 NHWC (+norm) → fp16"}
     for fmt in ("f32", "fp16", "uint8"):
         row = [R["image"].get(f"{fmt}/{k}", {}) for k in KINDS]
@@ -182,8 +187,10 @@ def write_md(R, path):
         ib, ob = R["bytes"]["in"][fmt], R["bytes"]["out"][fmt]
         fi, fo = R["floors"].get(str(ib), {}), R["floors"].get(str(ob), {})
         ratio = lat[0] / lat[1] if lat[0] and lat[1] else None
+        pin_in = R["image"].get(f"{fmt}/pageable-in", {}).get("latency_ms")
+        ratio_in = pin_in / lat[1] if pin_in and lat[1] else None
         L.append(f"| {names[fmt]} | {ib / 1e6:.1f} / {ob / 1e6:.1f} MB | " + " | ".join(f(x) for x in lat) +
-                 f" | {f(ratio, 2)} | {f(row[3].get('compute_ms'))} | {f(fi.get('h2d_pageable'))} / {f(fi.get('h2d_pinned'))} |"
+                 f" | {f(ratio, 2)} | {f(pin_in)} | {f(ratio_in, 2)} | {f(row[3].get('compute_ms'))} | {f(fi.get('h2d_pageable'))} / {f(fi.get('h2d_pinned'))} |"
                  f" {f(fo.get('d2h_pageable'))} / {f(fo.get('d2h_pinned'))} |")
     L += ["", "Output buffers: latency (ms, median and p10–p90) and device allocations over the timed runs.", "",
           "| engine / outputs | latency | p10–p90 | device allocations (ingot) |", "|---|---|---|---|"]

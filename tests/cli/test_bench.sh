@@ -69,12 +69,16 @@ expect_error "io-memory device" bench "$tmp/d.engine" --io-memory device
 expect_error "io-memory pinned" bench "$tmp/d.engine" --io-memory pinned
 expect_error "io-memory mapped" bench "$tmp/d.engine" --io-memory mapped
 expect_error "io-memory bogus" bench "$tmp/d.engine" --io-memory bogus
+expect_error "output-memory pinned" bench "$tmp/d.engine" --output-memory pinned
+expect_error "output-memory bogus" bench "$tmp/d.engine" --output-memory bogus
 expect_error "bad percentile" bench "$tmp/d.engine" --percentile 150
 expect_error "bad iterations" bench "$tmp/d.engine" --iterations 0
 expect_error "missing engine" bench /nonexistent.engine
 expect_error "no engine" bench
 expect_error "unknown shape input" bench "$tmp/d.engine" --shapes nope:1x1x8x8
-"$ingot" bench "$tmp/d.engine" --iterations 3 --warmup 0 --io-memory pageable --streams 1 --no-cuda-graph >/dev/null 2>&1 &&
+"$ingot" bench "$tmp/d.engine" --iterations 3 --warmup 0 --io-memory pageable --output-memory pageable --streams 1 \
+  --no-cuda-graph --json "$tmp/p.json" >/dev/null 2>&1 &&
+  python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["config"]; sys.exit(0 if c["io_memory"] == "pageable" and c["output_memory"] == "pageable" else 1)' "$tmp/p.json" &&
   ok || bad "bench with pageable / streams 1"
 "$ingot" bench "$tmp/d.engine" --iterations 7 --warmup 0 --output-buffers 2 --json "$tmp/o.json" >/dev/null 2>&1 &&
   python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["iterations"] == 7 and j["config"]["output_buffers"] == 2 and j["allocations_per_run"] == 0 else 1)' "$tmp/o.json" &&
