@@ -120,6 +120,14 @@ static void split_case(const char *what, int64_t sv, int swap, int fires)
     ingot_engine_destroy(on);
 }
 
+/* Every allocation of a build that rewrites (a transposed weight, new nodes) fails in turn. */
+static void test_alloc_failures(void)
+{
+    int failures = 0, ok = gu_alloc_failures(conv1d(V_TRANS_B), &failures);
+    CHECK(ok, "alloc failures: every injected failure is NOMEM and the build eventually succeeds");
+    CHECK(failures > 20, "alloc failures: failures were injected (%d)", failures);
+}
+
 int main(void)
 {
     run_case("Conv1D, transB", V_TRANS_B, 1, 0, INGOT_PRECISION_FP32, 1e-5);
@@ -132,5 +140,6 @@ int main(void)
     split_case("Split in Q, K, V order", E, 0, 1);
     split_case("Split with K and V swapped (no)", E, 1, 0);
     split_case("Split with a wider V (no)", 2 * E, 0, 0);
+    test_alloc_failures();
     DONE();
 }
