@@ -302,7 +302,7 @@ int cmd_bench(int argc, char **argv)
     double warmup_ms = 200, duration_s = 3, pcts[MAX_PCT] = {90, 95, 99};
     long iterations = 0;
     int n_pct = 3, n_shapes = 0, want_load = 0, profile = 0, graph = 1, io_kind = INGOT_MEMORY_HOST, out_sets = 1;
-    int alloc_per_run = 0, out_kind = -1; /* -1: as io_kind */
+    int alloc_per_run = 0, out_kind = -1; /* -1 until parsed: then as io_kind unless given */
     long n_streams = 1;
     ingot_input_shape shapes[MAX_IO];
     ingot_load_opts lo;
@@ -370,6 +370,7 @@ int cmd_bench(int argc, char **argv)
         }
     }
     if (!path) return cli_fail("bench: no engine given (see ingot bench --help)");
+    if (out_kind < 0) out_kind = io_kind;
 
     ingot_engine *e = NULL;
     ingot_context *c = NULL;
@@ -391,7 +392,6 @@ int cmd_bench(int argc, char **argv)
     ingot_engine_get_load_stats(e, &ls);
     static const char *modes[] = {"auto", "read", "mmap", "stream"};
     const char *mode_name = (unsigned)ls.mode < 4 ? modes[ls.mode] : "?";
-    if (out_kind < 0) out_kind = io_kind;
     const char *io_name = memory_cli_name(io_kind), *out_name = memory_cli_name(out_kind);
     if (alloc_per_run && out_sets != 1) {
         cli_fail("bench: --output-alloc-per-run binds the outputs itself; it does not combine with --output-buffers 2");
@@ -792,7 +792,7 @@ done:
     free(step_ms);
     samples_free(&sm);
     for (size_t i = 0; i < MAX_IO; i++) ing_free(ins[i].data);
-    for (long k = 0; k < MAX_STREAMS; k++) bench_ctx_close(&bc[k], (ingot_memory)io_kind, (ingot_memory)(out_kind < 0 ? io_kind : out_kind));
+    for (long k = 0; k < MAX_STREAMS; k++) bench_ctx_close(&bc[k], (ingot_memory)io_kind, (ingot_memory)out_kind);
     ingot_engine_destroy(e);
     return rc;
 }

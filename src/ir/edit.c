@@ -1,8 +1,10 @@
 #include "ir/edit.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/dtype.h"
 #include "core/status.h"
 
 void ir_count_uses(const ir_model *m, int32_t *counts)
@@ -215,4 +217,31 @@ ingot_status ir_compact(ir_model *m)
     ing_free(val_map);
     ing_free(body_map);
     return INGOT_OK;
+}
+
+ingot_status ir_add_const_i64(ir_model *m, const char *name, const int64_t *vals, int64_t n, int32_t *id)
+{
+    ING_TRY(ir_add_value(m, name, IR_VALUE_CONST, id));
+    return ir_value_set_const(&m->values[*id], INGOT_DTYPE_I64, 1, &n, vals, (size_t)n * sizeof(int64_t));
+}
+
+ingot_status ir_add_const_swapped(ir_model *m, int32_t w, int64_t outer, int64_t rows, int64_t cols, int32_t rank,
+                                  const int64_t *dims, const char *suffix, int32_t *id)
+{
+    const ing_tensor *t = &m->values[w].t;
+    size_t es = ingot_dtype_size((ingot_dtype)t->dtype), nb = ing_nbytes(t);
+    uint8_t *buf = ing_malloc(nb ? nb : 1);
+    if (!buf) return ingot_fail(INGOT_ERR_NOMEM, "out of memory re-laying weight '%s' (%zu bytes)", m->values[w].name, nb);
+    const uint8_t *src = t->data;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t k = 0; k < cols; k++)
+                memcpy(buf + (size_t)((o * cols + k) * rows + r) * es, src + (size_t)((o * rows + r) * cols + k) * es, es);
+    char name[512];
+    snprintf(name, sizeof name, "%s/%s", m->values[w].name, suffix);
+    int32_t dt = t->dtype;
+    ingot_status s = ir_add_value(m, name, IR_VALUE_CONST, id);
+    if (s == INGOT_OK) s = ir_value_set_const(&m->values[*id], dt, rank, dims, buf, nb);
+    ing_free(buf);
+    return s;
 }

@@ -41,6 +41,15 @@ void ir_alias_apply(ir_model *m, const int32_t *alias);
  * Per-value arrays of a plan (arena offsets, steps) must be rebuilt afterwards. */
 ingot_status ir_compact(ir_model *m);
 
+/* A new constant named name: int64 [n] holding vals (copied). */
+ingot_status ir_add_const_i64(ir_model *m, const char *name, const int64_t *vals, int64_t n, int32_t *id);
+
+/* A new constant "<w's name>/<suffix>" holding constant w's bytes seen as [outer][rows][cols] with
+ * the last two swapped ([outer][cols][rows]), shaped dims[rank]: a weight re-laid for a kernel
+ * (OIHW → KRSC: outer O, rows I, cols kh·kw; [N,K] → [K,N]: outer 1). */
+ingot_status ir_add_const_swapped(ir_model *m, int32_t w, int64_t outer, int64_t rows, int64_t cols, int32_t rank,
+                                  const int64_t *dims, const char *suffix, int32_t *id);
+
 /* Number of nodes run by body b, recursively counting subgraph bodies. */
 int32_t ir_count_nodes(const ir_model *m, int32_t b);
 

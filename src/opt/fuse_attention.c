@@ -264,13 +264,19 @@ static ingot_status try_attention(opt_rec_ctx *c, int32_t mm2, int *done, opt_st
     return INGOT_OK;
 }
 
+/* Is node n's perm attribute exactly want[k]? */
+static int perm_is(const ir_node *n, const int64_t *want, size_t k)
+{
+    size_t np = 0;
+    const int64_t *perm = ir_attr_ints(n, "perm", &np);
+    return perm && np == k && !memcmp(perm, want, k * sizeof *want);
+}
+
 /* Is node t a Transpose swapping axes 1 and 2 of a 4-D value (perm 0,2,1,3)? */
 static int swaps_heads(const ir_node *t)
 {
     static const int64_t swap[4] = {0, 2, 1, 3};
-    size_t np = 0;
-    const int64_t *perm = ir_attr_ints(t, "perm", &np);
-    return perm && np == 4 && !memcmp(perm, swap, sizeof swap);
+    return perm_is(t, swap, 4);
 }
 
 /* The head split feeding one Attention input: v = Transpose(perm 0,2,1,3) of Reshape(x) with x
@@ -340,16 +346,10 @@ static ingot_status try_3d(opt_rec_ctx *c, int32_t att, int *done, opt_stats *st
  *   weight) → Reshape [S,B,N] → Transpose(1,0,2) [B,S,N]
  *
  * becomes MatMul(x, W) [+ b] → [B,S,3E], a 3-D Attention reading its three slices in place
- * (qkv_packed, H heads) → [B,S,E], and MatMul(·, Wo as [E,N]) [+ bo] → [B,S,N]: rows are only
- * permuted (s,b) → (b,s) by every step in between, and row-wise steps commute with that. The
- * out-projection as a 3-D MatMul plus bias is what fuse_epilogue (next) fuses with a residual. */
-
-static int perm_is(const ir_node *n, const int64_t *want, size_t k)
-{
-    size_t np = 0;
-    const int64_t *perm = ir_attr_ints(n, "perm", &np);
-    return perm && np == k && !memcmp(perm, want, k * sizeof *want);
-}
+ * (qkv_packed, H heads) → [B,S,E], Reshape [B·S,E] → the same Gemm/MatMul → Reshape [B,S,N]: rows
+ * are only permuted (s,b) → (b,s) by every step in between, and row-wise steps commute with that.
+ * matmul_rows (next) turns the out-projection between the reshapes into a 3-D matmul, which
+ * fuse_epilogue fuses with its bias and a residual. */
 
 static int dims_are(const ing_tensor *t, int rank, const int64_t *d)
 {
@@ -459,16 +459,8 @@ static ingot_status try_seq_first(opt_rec_ctx *c, int32_t att, int *done, opt_st
         !dims_are(&m->values[m->nodes[r9].out[0]].t, 2, (int64_t[]){S * B, E}))
         return INGOT_OK;
     int32_t g = opt_rec_consumer(c, m->nodes[r9].out[0], NULL);
-    if (g < 0 || m->nodes[g].in[0] != m->nodes[r9].out[0] || m->nodes[g].n_out != 1) return INGOT_OK;
+    if (g < 0 || m->nodes[g].in[0] != m->nodes[r9].out[0] || !opt_rec_rowwise_matmul(c, g)) return INGOT_OK;
     const ir_node *gn = &m->nodes[g];
-    int gemm = !strcmp(gn->op, "Gemm"), matmul = !strcmp(gn->op, "MatMul");
-    if (gn->domain[0] || !(gemm || matmul) || gn->n_in < 2 || m->values[gn->in[1]].kind != IR_VALUE_CONST) return INGOT_OK;
-    if (gemm && (ir_attr_int(gn, "transA", 0) != 0 || ir_attr_float(gn, "alpha", 1.0f) != 1.0f ||
-                 ir_attr_float(gn, "beta", 1.0f) != 1.0f ||
-                 (gn->n_in > 2 && gn->in[2] >= 0 &&
-                  (m->values[gn->in[2]].kind != IR_VALUE_CONST || m->values[gn->in[2]].t.rank != 1))))
-        return INGOT_OK; /* rows of A stay rows of Y; C a constant [N] row */
-    if (!m->values[gn->in[1]].t.data || m->values[gn->in[1]].t.rank != 2) return INGOT_OK;
     const ing_tensor *gt = &m->values[gn->out[0]].t;
     if (gt->rank != 2 || !ing_shape_known(gt)) return INGOT_OK;
     int64_t N = gt->dims[1];
@@ -478,7 +470,7 @@ static ingot_status try_seq_first(opt_rec_ctx *c, int32_t att, int *done, opt_st
     if (t8 < 0 || !perm_is(&m->nodes[t8], swap01, 3)) return INGOT_OK;
 
     /* rewrite: the projection reads x; its outputs become [B,S,3E] */
-    int32_t y = m->nodes[t8].out[0], att_out, id;
+    int32_t y = m->nodes[t8].out[0], att_out, out_shape, id;
     m->nodes[mm].in[0] = x;
     for (int k = 0; k < (p != mm_out ? 2 : 1); k++) {
         int32_t v = k ? p : mm_out;
@@ -496,25 +488,18 @@ static ingot_status try_seq_first(opt_rec_ctx *c, int32_t att, int *done, opt_st
     ING_TRY(opt_rec_attr_int(c, id, "q_num_heads", H));
     ING_TRY(opt_rec_attr_int(c, id, "kv_num_heads", H));
     ING_TRY(opt_rec_attr_int(c, id, "qkv_packed", 1));
+    m->nodes[r9].in[0] = att_out;
     absorbed[n_abs++] = sq, absorbed[n_abs++] = tr, absorbed[n_abs++] = un, absorbed[n_abs++] = rs;
     absorbed[n_abs++] = t0, absorbed[n_abs++] = tm, absorbed[n_abs++] = att;
     ING_TRY(opt_rec_commit(c, id, att, absorbed, n_abs));
-    /* Reshape [S·B,E] → Gemm/MatMul → Reshape [S,B,N] → Transpose ⇒ MatMul(att_out, W [E,N]) [+ bias] */
-    int32_t wkn, bias = gemm && m->nodes[g].n_in > 2 ? m->nodes[g].in[2] : -1, mm2 = y;
-    ING_TRY(opt_rec_weight_kn(c, m->nodes[g].in[1], gemm && ir_attr_int(&m->nodes[g], "transB", 0) != 0, &wkn));
-    if (bias >= 0) {
-        ING_TRY(opt_rec_new_value(c, y, "proj", &mm2));
-        m->values[mm2].t = m->values[y].t;
-        m->values[mm2].t.data = NULL;
-    }
-    ING_TRY(opt_rec_new_node(c, g, "MatMul", 13, (int32_t[]){att_out, wkn}, 2, mm2, &id));
-    ING_TRY(opt_rec_commit(c, id, g, bias >= 0 ? (int32_t[]){r9, g} : (int32_t[]){r9, g, r10, t8}, bias >= 0 ? 2 : 4));
-    if (bias >= 0) {
-        ING_TRY(opt_rec_new_node(c, t8, "Add", 14, (int32_t[]){mm2, bias}, 2, y, &id));
-        ING_TRY(opt_rec_commit(c, id, t8, (int32_t[]){r10, t8}, 2));
-    }
-    st->fused += n_abs + 4;
-    st->added += bias >= 0 ? 3 : 2;
+    /* Reshape [S,B,N] + Transpose → Reshape [B,S,N] */
+    char name[512];
+    snprintf(name, sizeof name, "%s/shape_bsn", m->values[y].name);
+    ING_TRY(ir_add_const_i64(m, name, (int64_t[]){B, S, N}, 3, &out_shape));
+    ING_TRY(opt_rec_new_node(c, t8, "Reshape", 14, (int32_t[]){m->nodes[g].out[0], out_shape}, 2, y, &id));
+    ING_TRY(opt_rec_commit(c, id, t8, (int32_t[]){r10, t8}, 2));
+    st->fused += n_abs + 2;
+    st->added += 2;
     *done = 1;
     return INGOT_OK;
 }

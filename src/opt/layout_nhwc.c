@@ -161,13 +161,6 @@ static ingot_status permuted_value(ir_model *m, int32_t x, const int64_t *perm, 
     return INGOT_OK;
 }
 
-/* An i64 constant [n] named name. */
-static ingot_status i64_const(ir_model *m, const char *name, const int64_t *vals, int64_t n, int32_t *id)
-{
-    ING_TRY(ir_add_value(m, name, IR_VALUE_CONST, id));
-    return ir_value_set_const(&m->values[*id], INGOT_DTYPE_I64, 1, &n, vals, (size_t)n * sizeof(int64_t));
-}
-
 /* src → dst by Transpose(perm), appended to the new order (the final sweep turns one that
  * moves only size-1 dims into a Reshape). */
 static ingot_status relayout(layout *L, int32_t src, int32_t dst, const int64_t *perm, int32_t opset, int32_t *node)
@@ -211,7 +204,7 @@ static ingot_status transpose_to_reshape(ir_model *m, int32_t pos, int *done)
     snprintf(name, sizeof name, "%s/reshape", n->name);
     snprintf(cname, sizeof cname, "%s/shape", name);
     int32_t in[2] = {n->in[0], -1}, out = n->out[0], opset = n->opset < 14 ? 14 : n->opset, node;
-    ING_TRY(i64_const(m, cname, shape, r, &in[1]));
+    ING_TRY(ir_add_const_i64(m, cname, shape, r, &in[1]));
     ING_TRY(ir_add_node(m, name, "Reshape", "", opset, in, 2, &out, 1, &node));
     ING_TRY(opt_merge_origin(m, node, id));
     m->bodies[0].nodes[pos] = node;
@@ -239,23 +232,8 @@ static ingot_status nhwc_of(layout *L, int32_t x, int32_t *out)
 static ingot_status krsc_const(ir_model *m, int32_t w, int32_t *out)
 {
     const ing_tensor *t = &m->values[w].t;
-    int64_t O = t->dims[0], I = t->dims[1], K = t->dims[2] * t->dims[3];
-    size_t es = ingot_dtype_size((ingot_dtype)t->dtype), nb = ing_nbytes(t);
-    uint8_t *buf = ing_malloc(nb ? nb : 1);
-    if (!buf) return ingot_fail(INGOT_ERR_NOMEM, "layout_nhwc: out of memory for weight '%s' (%zu bytes)",
-                                m->values[w].name, nb);
-    const uint8_t *src = t->data;
-    for (int64_t o = 0; o < O; o++)
-        for (int64_t i = 0; i < I; i++)
-            for (int64_t k = 0; k < K; k++)
-                memcpy(buf + (size_t)((o * K + k) * I + i) * es, src + (size_t)((o * I + i) * K + k) * es, es);
-    int64_t dims[4] = {O, t->dims[2], t->dims[3], I};
-    char name[512];
-    snprintf(name, sizeof name, "%s/krsc", m->values[w].name);
-    ingot_status s = ir_add_value(m, name, IR_VALUE_CONST, out);
-    if (s == INGOT_OK) s = ir_value_set_const(&m->values[*out], m->values[w].t.dtype, 4, dims, buf, nb);
-    ing_free(buf);
-    return s;
+    int64_t dims[4] = {t->dims[0], t->dims[2], t->dims[3], t->dims[1]};
+    return ir_add_const_swapped(m, w, t->dims[0], t->dims[1], t->dims[2] * t->dims[3], 4, dims, "krsc", out);
 }
 
 /* Node id now writes the NHWC twin of its output; the NCHW value comes from a back-transpose
@@ -326,7 +304,7 @@ static ingot_status convert_gap(layout *L, int32_t id)
     char name[512], cname[520];
     snprintf(name, sizeof name, "%s/mean_hw", m->nodes[id].name);
     snprintf(cname, sizeof cname, "%s/axes", name);
-    ING_TRY(i64_const(m, cname, ax, 2, &axes));
+    ING_TRY(ir_add_const_i64(m, cname, ax, 2, &axes));
     int32_t in[2] = {L->nhwc[m->nodes[id].in[0]], axes};
     ING_TRY(ir_add_node(m, name, "ReduceMean", "", 18, in, 2, &m->nodes[id].out[0], 1, &node));
     ir_attr a = {0};

@@ -198,29 +198,24 @@ ingot_status opt_rec_commit(opt_rec_ctx *c, int32_t node, int32_t slot_of, const
     return opt_rec_refresh(c);
 }
 
-ingot_status opt_rec_weight_kn(opt_rec_ctx *c, int32_t w, int trans, int32_t *out)
+int opt_rec_rowwise_matmul(const opt_rec_ctx *c, int32_t g)
 {
-    if (!trans) {
-        *out = w;
-        return INGOT_OK;
+    const ir_model *m = c->m;
+    const ir_node *n = &m->nodes[g];
+    int gemm = !strcmp(n->op, "Gemm");
+    if (n->domain[0] || !(gemm || !strcmp(n->op, "MatMul")) || n->n_in < 2 || n->n_out != 1 || n->in[0] < 0 ||
+        n->in[1] < 0)
+        return 0;
+    const ir_value *w = &m->values[n->in[1]];
+    if (w->kind != IR_VALUE_CONST || !w->t.data || w->t.rank != 2 || !ing_shape_known(&w->t)) return 0;
+    if (!gemm) return n->n_in == 2;
+    if (ir_attr_int(n, "transA", 0) != 0 || ir_attr_float(n, "alpha", 1.0f) != 1.0f || ir_attr_float(n, "beta", 1.0f) != 1.0f)
+        return 0;
+    if (n->n_in > 2 && n->in[2] >= 0) {
+        const ir_value *cv = &m->values[n->in[2]];
+        if (cv->kind != IR_VALUE_CONST || cv->t.rank != 1) return 0;
     }
-    ir_model *m = c->m;
-    const ing_tensor *t = &m->values[w].t;
-    int64_t n = t->dims[0], k = t->dims[1];
-    size_t es = ingot_dtype_size((ingot_dtype)t->dtype), nb = ing_nbytes(t);
-    uint8_t *buf = ing_malloc(nb ? nb : 1);
-    if (!buf) return ingot_fail(INGOT_ERR_NOMEM, "out of memory transposing weight '%s' (%zu bytes)",
-                                m->values[w].name, nb);
-    const uint8_t *src = t->data;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < k; j++) memcpy(buf + (size_t)(j * n + i) * es, src + (size_t)(i * k + j) * es, es);
-    char name[512];
-    snprintf(name, sizeof name, "%s/kn", m->values[w].name);
-    int32_t dt = t->dtype;
-    ingot_status st = ir_add_value(m, name, IR_VALUE_CONST, out);
-    if (st == INGOT_OK) st = ir_value_set_const(&m->values[*out], dt, 2, (int64_t[]){k, n}, buf, nb);
-    ing_free(buf);
-    return st;
+    return 1;
 }
 
 ingot_status opt_rec_scan(ir_model *m, int (*wants)(const ir_node *n),

@@ -78,8 +78,9 @@ ingot_status opt_rec_scan(ir_model *m, int (*wants)(const ir_node *n),
                           ingot_status (*try_node)(opt_rec_ctx *c, int32_t node, int *done, opt_stats *st),
                           opt_stats *st);
 
-/* A Gemm's constant 2-D weight w as MatMul takes it, [K, N]: w itself (trans 0), or a new constant
- * "<name>/kn" holding its transpose (Gemm transB = 1). */
-ingot_status opt_rec_weight_kn(opt_rec_ctx *c, int32_t w, int trans, int32_t *out);
+/* Node g computes each row of its 2-D output from the same row of its first input alone: MatMul by
+ * a constant 2-D B, or Gemm with transA = 0, alpha = beta = 1, a constant 2-D B and a constant [N]
+ * C (or none). Rows may then be permuted or regrouped around it. */
+int opt_rec_rowwise_matmul(const opt_rec_ctx *c, int32_t g);
 
 #endif

@@ -89,11 +89,13 @@ static void nchw(const ing_tensor *t, int cl, int d[4])
     }
 }
 
+/* f32 and f16 in either layout; bf16 in NHWC only, the layout cuDNN's bf16 kernels take
+ * (layout_nhwc gives it to 2-D convolutions and pooling). */
+static int dtype_ok(const ir_node *n, int dt) { return float_dtype(dt) || (dt == INGOT_DTYPE_BF16 && node_cl(n)); }
+
 static int conv_accepts(const ir_node *n, const ing_tensor *const *in, int n_in)
 {
-    /* bf16 in NHWC only (the layout cuDNN's bf16 kernels take; layout_nhwc gives it to 2-D convs) */
-    int dt_ok = in[0] && (float_dtype(in[0]->dtype) || (in[0]->dtype == INGOT_DTYPE_BF16 && node_cl(n)));
-    if (n_in < 2 || !dt_ok || !in[1] || in[1]->dtype != in[0]->dtype) return 0;
+    if (n_in < 2 || !in[0] || !dtype_ok(n, in[0]->dtype) || !in[1] || in[1]->dtype != in[0]->dtype) return 0;
     if (in[0]->rank != in[1]->rank || (n_in > 2 && in[2] && in[2]->dtype != in[0]->dtype)) return 0;
     geom g;
     return read_geom(n, in[0], in[1], &g);
@@ -556,8 +558,7 @@ static int fused_conv_accepts(const ir_node *n, const ing_tensor *const *in, int
 
 static int pool_accepts(const ir_node *n, const ing_tensor *const *in, int n_in)
 {
-    if (n_in < 1 || !in[0] || in[0]->rank != 4) return 0;
-    if (!float_dtype(in[0]->dtype) && !(in[0]->dtype == INGOT_DTYPE_BF16 && node_cl(n))) return 0;
+    if (n_in < 1 || !in[0] || in[0]->rank != 4 || !dtype_ok(n, in[0]->dtype)) return 0;
     if (n->n_out > 1 && n->out[1] >= 0) return 0; /* MaxPool Indices */
     if (ir_attr_int(n, "ceil_mode", 0) != 0) return 0;
     size_t nd;

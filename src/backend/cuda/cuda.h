@@ -42,6 +42,14 @@ typedef struct cuda_kernel_def {
 
 const cuda_kernel_def *cuda_kernel_lookup(const char *op);
 
+/* The families whose kernels call cuDNN (conv.c) and cuBLASLt (gemm.c). */
+extern const cuda_kernel_def cuda_kernels_conv[];
+extern const cuda_kernel_def cuda_kernels_gemm[];
+
+/* Has any node of m (any body) an op of this family? By op type, not by the build's kernel choice:
+ * a step may take its CUDA kernel at run time with shapes known then. */
+int cuda_model_uses_family(const ir_model *m, const cuda_kernel_def *family);
+
 /* The stream every kernel enqueues on (a cudaStream_t). */
 void *cuda_stream(cuda_exec *x);
 /* Device scratch for one kernel call, reused across calls; slot 0..3. NULL on failure. */

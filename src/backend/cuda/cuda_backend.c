@@ -600,20 +600,6 @@ static void ctx_destroy(void *state)
     ing_free(x);
 }
 
-/* The ops whose CUDA kernels call cuDNN (conv.c) and cuBLASLt (gemm.c). */
-static const char *const cudnn_ops[] = {"Conv", "FusedConv", "MaxPool", "AveragePool", NULL};
-static const char *const cublaslt_ops[] = {"MatMul", "Gemm", "FusedMatMul", "FusedGemm", NULL};
-
-/* Does any node of m (any body) have one of these op types? Decided by op type, not by the
- * build's kernel choice: a step may take its CUDA kernel at run time with shapes known then. */
-static int model_has_op(const ir_model *m, const char *const *ops)
-{
-    for (int32_t i = 0; i < m->n_nodes; i++)
-        for (int k = 0; ops[k]; k++)
-            if (!strcmp(m->nodes[i].op, ops[k])) return 1;
-    return 0;
-}
-
 static ingot_status ctx_create(const engine_plan *plan, void *engine_state, void **state)
 {
     cuda_exec *x = ing_calloc(1, sizeof *x);
@@ -627,9 +613,10 @@ static ingot_status ctx_create(const engine_plan *plan, void *engine_state, void
     if (st == INGOT_OK) st = cuda_check(cudaStreamCreateWithFlags(&x->own_stream, cudaStreamNonBlocking), "cudaStreamCreate");
     /* the library handles only where a node may run on them: creating a cuDNN handle costs
      * more than many small engines' whole run */
-    if (st == INGOT_OK && model_has_op(x->m, cudnn_ops) && cudnnCreate(&x->cudnn) != CUDNN_STATUS_SUCCESS)
+    int dnn = cuda_model_uses_family(x->m, cuda_kernels_conv), lt = cuda_model_uses_family(x->m, cuda_kernels_gemm);
+    if (st == INGOT_OK && dnn && cudnnCreate(&x->cudnn) != CUDNN_STATUS_SUCCESS)
         st = ingot_fail(INGOT_ERR_CUDA, "cudnnCreate failed");
-    if (st == INGOT_OK && model_has_op(x->m, cublaslt_ops) && cublasLtCreate(&x->lt) != CUBLAS_STATUS_SUCCESS)
+    if (st == INGOT_OK && lt && cublasLtCreate(&x->lt) != CUBLAS_STATUS_SUCCESS)
         st = ingot_fail(INGOT_ERR_CUDA, "cublasLtCreate failed");
     for (int i = 0; i < 4 && st == INGOT_OK; i++) st = cuda_check(cudaEventCreate(&x->ev[i]), "cudaEventCreate");
     for (int i = 0; i < STAGE_N && st == INGOT_OK; i++)

@@ -6,8 +6,6 @@
 extern const cuda_kernel_def cuda_kernels_ew[];
 extern const cuda_kernel_def cuda_kernels_reduce[];
 extern const cuda_kernel_def cuda_kernels_move[];
-extern const cuda_kernel_def cuda_kernels_conv[];
-extern const cuda_kernel_def cuda_kernels_gemm[];
 extern const cuda_kernel_def cuda_kernels_convert[];
 extern const cuda_kernel_def cuda_kernels_ewfuse[];
 extern const cuda_kernel_def cuda_kernels_attention[];
@@ -29,4 +27,12 @@ const cuda_kernel_def *cuda_kernel_lookup(const char *op)
         for (const cuda_kernel_def *d = families[f]; d->op; d++)
             if (strcmp(d->op, op) == 0) return d;
     return NULL;
+}
+
+int cuda_model_uses_family(const ir_model *m, const cuda_kernel_def *family)
+{
+    for (int32_t i = 0; i < m->n_nodes; i++)
+        for (const cuda_kernel_def *d = family; d->op; d++)
+            if (!strcmp(m->nodes[i].op, d->op)) return 1;
+    return 0;
 }
