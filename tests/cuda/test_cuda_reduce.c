@@ -554,8 +554,13 @@ int main(void)
             int dt = fdts[d];
             /* last axis, contiguous rows: one block per output */
             reduce_case(op, dt, 3, (int64_t[]){4, 6, prod ? 40 : 300}, 1, (int64_t[]){-1}, 1, 0, xn, r32);
-            /* a middle axis: one thread per output */
+            /* a middle axis, a contiguous kept inner run (a partial tile of 32 columns) */
             reduce_case(op, dt, 3, (int64_t[]){5, 33, 17}, 1, (int64_t[]){1}, 0, 0, xn, r32);
+            /* NHWC global pooling: H and W reduced, C kept innermost; C below, at and above 32 */
+            reduce_case(op, dt, 4, (int64_t[]){2, prod ? 5 : 40, prod ? 8 : 40, 24}, 2, (int64_t[]){1, 2}, 1, 0, xn, r32);
+            reduce_case(op, dt, 4, (int64_t[]){3, prod ? 6 : 30, prod ? 7 : 25, 70}, 2, (int64_t[]){1, 2}, 0, 0, xn, r32);
+            /* a short middle axis and many outputs: one thread per output */
+            reduce_case(op, dt, 3, (int64_t[]){600, 40, 120}, 1, (int64_t[]){1}, 1, 0, xn, r32);
             if (d > 0) continue;
             /* two separated axes, first axis, all axes (absent), noop */
             reduce_case(op, dt, 4, (int64_t[]){3, 4, 5, 6}, 2, (int64_t[]){0, 2}, 1, 0, xn, r32);

@@ -4,8 +4,10 @@
  * Mapping: a reduction whose reduced elements end in a contiguous run gets one group of threads
  * per output (grid-stride over outputs): a warp when the row has at most WARP_ROW_MAX elements
  * (shuffles only), else a block of NT threads (shuffles, then a 32-slot shared array); threads
- * stride over the reduced elements. Other reductions get one thread per output (adjacent
- * threads read adjacent addresses when the kept dims are inner). Softmax and LayerNorm rows use
+ * stride over the reduced elements. Long reductions that keep a contiguous inner run (NHWC global
+ * pooling) get a block per 32 adjacent outputs, 32 lanes of threads per output striding over the
+ * reduced elements. Other reductions get one thread per output (adjacent threads read adjacent
+ * addresses when the kept dims are inner). Softmax and LayerNorm rows use
  * the same warp-or-block groups, GroupNorm a block per (n, group); strided softmax, ArgMax and CumSum one
  * thread per column; BatchNormalization one thread per element (grid-stride).
  * f16/bf16 are loaded into f32, accumulated in f32 and rounded on store. No alignment beyond the
@@ -209,12 +211,65 @@ __global__ void k_reduce_thread(int op, int dt, const void *x, void *y, ingk_red
     }
 }
 
+/* Reductions that keep a contiguous inner run (NHWC global pooling: [N, H*W, C] reduced over
+ * H*W): one block of 32 x COL_LANES threads per tile of 32 adjacent outputs, threadIdx.x the
+ * output column (a warp reads 32 adjacent elements), threadIdx.y striding over the reduced
+ * elements; the lanes' partials of a column are combined through shared memory. A thread per
+ * output (k_reduce_thread) left long reductions to a few thousand threads. */
+#define COL_LANES 32
+
+/* Combine v over the COL_LANES threads of column threadIdx.x; each gets the result (in lane
+ * order, so the result does not depend on timing). Uniform control flow across the block. */
+__device__ __forceinline__ float col_comb(int c, float v, float (*sh)[33])
+{
+    __syncthreads(); /* the previous call's readers are done with sh */
+    sh[threadIdx.y][threadIdx.x] = v;
+    __syncthreads();
+    v = sh[0][threadIdx.x];
+    for (int i = 1; i < COL_LANES; i++) v = comb(c, v, sh[i][threadIdx.x]);
+    return v;
+}
+
+__global__ void __launch_bounds__(32 * COL_LANES) k_reduce_cols(int op, int dt, const void *x, void *y,
+                                                                ingk_red_plan p, int64_t inner)
+{
+    __shared__ float sh[COL_LANES][33];
+    int c = comb_of(op);
+    int64_t tiles_per_row = (inner + 31) / 32, tiles = (p.nout / inner) * tiles_per_row;
+    for (int64_t t = blockIdx.x; t < tiles; t += gridDim.x) {
+        int64_t col = (t % tiles_per_row) * 32 + threadIdx.x, o = (t / tiles_per_row) * inner + col;
+        int ok = col < inner;
+        int64_t base = ok ? kept_base(p, o) : 0;
+        float m = 0.0f;
+        if (op == INGK_R_LSE) {
+            float a = -INFINITY;
+            if (ok)
+                for (int64_t r = threadIdx.y; r < p.nred; r += COL_LANES) a = comb(C_MAX, a, ldf(dt, x, base + red_off(p, r)));
+            m = col_comb(C_MAX, a, sh);
+        }
+        float acc = ident(c);
+        if (ok) {
+#pragma unroll 4
+            for (int64_t r = threadIdx.y; r < p.nred; r += COL_LANES)
+                acc = comb(c, acc, elem(op, ldf(dt, x, base + red_off(p, r)), m));
+        }
+        acc = col_comb(c, acc, sh);
+        if (ok && threadIdx.y == 0) stf(dt, y, o, finish(op, acc, m, p.nred));
+    }
+}
+
 extern "C" int ingk_reduce(int op, int dt, const void *x, void *y, const ingk_red_plan *p, void *stream)
 {
     if (p->nout <= 0) return 0;
     cudaStream_t s = (cudaStream_t)stream;
     int inner_reduced = p->nr > 0 && p->rstr[p->nr - 1] == 1;
-    if ((inner_reduced && p->nred >= 64) || (p->nout < 128 && p->nred >= 1024)) {
+    int inner_kept = p->nk > 0 && p->kstr[p->nk - 1] == 1 && p->nr > 0;
+    /* long reductions, or short ones with too few outputs to fill the GPU a thread each */
+    if (!inner_reduced && inner_kept && (p->nred >= 4 * COL_LANES || (p->nred >= COL_LANES && p->nout < 65536))) {
+        int64_t inner = p->kdim[p->nk - 1];
+        k_reduce_cols<<<blocks_for((p->nout / inner) * ((inner + 31) / 32), 1), dim3(32, COL_LANES), 0, s>>>(
+            op, dt, x, y, *p, inner);
+    } else if ((inner_reduced && p->nred >= 64) || (p->nout < 128 && p->nred >= 1024)) {
         int g = group_for(p->nred);
         k_reduce_block<<<blocks_for(p->nout, NT / g), NT, 0, s>>>(op, dt, x, y, *p, g);
     }
