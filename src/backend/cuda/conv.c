@@ -397,12 +397,19 @@ static ingot_status conv_state_make(cuda_exec *x, const ir_node *node, const ing
     do {                                                                                           \
         if (st == INGOT_OK) st = cudnn_check((call), node, #call);                                 \
     } while (0)
-    if (tac) {
+    size_t ws = 0;
+    /* A tactic was timed at one shape (a profile's opt shape when the input dims vary): these
+     * descriptors may be another, so ask cuDNN for the algorithm's workspace at them; where it
+     * refuses or needs too much, the heuristic chooses as if there were no tactic. */
+    if (tac && st == INGOT_OK &&
+        cudnnGetConvolutionForwardWorkspaceSize(cuda_cudnn(x), s->d.x, s->d.w, s->d.c, s->d.y,
+                                                (cudnnConvolutionFwdAlgo_t)tac->algo, &ws) == CUDNN_STATUS_SUCCESS &&
+        ws <= WORKSPACE_LIMIT) {
         s->algo = (cudnnConvolutionFwdAlgo_t)tac->algo;
-        s->ws_bytes = (size_t)tac->workspace;
+        s->ws_bytes = ws;
         s->from_tactic = 1;
-    } else {
-        if (st == INGOT_OK) st = pick_algo(x, node, p, dtype, precision, s);
+    } else if (st == INGOT_OK) {
+        st = pick_algo(x, node, p, dtype, precision, s); /* sets each candidate's math itself */
     }
 #undef TRY
     if (st == INGOT_OK) st = plan_descs(node, p, dtype, (int)key[9], &s->b, &s->act);

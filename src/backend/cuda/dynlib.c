@@ -145,6 +145,11 @@ LT(cublasLtMatmulAlgoGetHeuristic,
     cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t dd, cublasLtMatmulPreference_t p, int n,
     cublasLtMatmulHeuristicResult_t r[], int *got),
    (h, d, a, b, c, dd, p, n, r, got))
+LT(cublasLtMatmulAlgoCheck,
+   (cublasLtHandle_t h, cublasLtMatmulDesc_t d, cublasLtMatrixLayout_t a, cublasLtMatrixLayout_t b,
+    cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t dd, const cublasLtMatmulAlgo_t *algo,
+    cublasLtMatmulHeuristicResult_t *r),
+   (h, d, a, b, c, dd, algo, r))
 LT(cublasLtMatmulDescCreate, (cublasLtMatmulDesc_t * d, cublasComputeType_t c, cudaDataType_t s), (d, c, s))
 LT(cublasLtMatmulDescDestroy, (cublasLtMatmulDesc_t d), (d))
 LT(cublasLtMatmulDescSetAttribute, (cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t a, const void *buf, size_t n),

@@ -237,9 +237,22 @@ static ingot_status lt_state_make(cuda_exec *x, const ir_node *node, const mm *g
     s->bias = bias;
     ingot_status st = lt_descs_make(node, g, dtype, tac ? tac->math : base_compute(dtype, cuda_precision(x)), bias, &s->l);
     if (st == INGOT_OK && tac) {
+        /* A tactic was timed at one shape (a profile's opt shape when the input dims vary):
+         * check its algorithm at these layouts; where cuBLASLt refuses it or it needs more
+         * workspace than there is, the heuristic chooses as if there were no tactic. */
+        cublasLtMatmulHeuristicResult_t chk;
         memcpy(&s->algo, tac->lt_algo, sizeof s->algo);
-        s->ws_bytes = (size_t)tac->workspace;
-    } else if (st == INGOT_OK) {
+        if (cublasLtMatmulAlgoCheck(cuda_cublaslt(x), s->l.op, s->l.b, s->l.a, has_c ? s->l.c : s->l.d, s->l.d,
+                                    &s->algo, &chk) == CUBLAS_STATUS_SUCCESS &&
+            chk.workspaceSize <= WORKSPACE) {
+            s->ws_bytes = chk.workspaceSize > tac->workspace ? chk.workspaceSize : (size_t)tac->workspace;
+        } else {
+            tac = NULL;
+            lt_descs_free(&s->l);
+            st = lt_descs_make(node, g, dtype, base_compute(dtype, cuda_precision(x)), bias, &s->l);
+        }
+    }
+    if (st == INGOT_OK && !tac) {
         cublasLtMatmulHeuristicResult_t heur;
         int found = 0;
         st = lt_heuristic(cuda_cublaslt(x), node, &s->l, has_c, 1, &heur, &found);

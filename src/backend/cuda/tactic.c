@@ -18,6 +18,8 @@
 #include "backend/cuda/cuda.h"
 #include "core/alloc.h"
 #include "core/dtype.h"
+#include "engine/plan.h"
+#include "ir/infer.h"
 #include "plan/timing_cache.h"
 
 #define N_SLOTS 6
@@ -320,6 +322,39 @@ done:
     return st;
 }
 
+/* With optimization profiles the model's varying dims are symbolic: give the profiled inputs
+ * their opt shapes and infer the rest, so the steps are timed at the shapes the profile says
+ * matter most (as the arena is planned at the max shapes). saved: every value's tensor, put back
+ * by opt_shapes_restore. A tactic timed there is checked again at run time for other shapes. */
+static ingot_status opt_shapes_apply(engine_plan *plan, ing_tensor **saved)
+{
+    ir_model *m = plan->model;
+    *saved = NULL;
+    if (!plan->n_profiles || !plan->profiles) return INGOT_OK;
+    *saved = ing_malloc((size_t)(m->n_values ? m->n_values : 1) * sizeof **saved);
+    if (!*saved) return ingot_fail(INGOT_ERR_NOMEM, "out of memory saving %d value shapes", m->n_values);
+    for (int32_t i = 0; i < m->n_values; i++) (*saved)[i] = m->values[i].t;
+    for (int32_t k = 0; k < plan->n_profiles; k++) {
+        ir_value *iv = &m->values[plan->profiles[k].value];
+        for (int32_t d = 0; d < plan->profiles[k].rank; d++) iv->t.dims[d] = plan->profiles[k].opt[d];
+    }
+    ingot_status st = ir_infer_model(m);
+    if (st != INGOT_OK) return ingot_fail_prefix(st, "inferring shapes at the profiles' opt shapes");
+    return INGOT_OK;
+}
+
+static void opt_shapes_restore(engine_plan *plan, ing_tensor *saved)
+{
+    ir_model *m = plan->model;
+    if (!saved) return;
+    for (int32_t i = 0; i < m->n_values; i++) {
+        void *data = m->values[i].t.data; /* constants keep their bytes */
+        m->values[i].t = saved[i];
+        m->values[i].t.data = data;
+    }
+    ing_free(saved);
+}
+
 ingot_status cuda_tune_steps(struct engine_plan *plan, const struct ing_prepare_opts *po)
 {
     const ir_model *m = plan->model;
@@ -328,6 +363,8 @@ ingot_status cuda_tune_steps(struct engine_plan *plan, const struct ing_prepare_
     struct cudaDeviceProp prop;
     int dev = 0;
     if (!po || !po->tune) return INGOT_OK; /* no tactics: each step runs the heuristic's choice */
+    ing_tensor *saved = NULL;
+    st = opt_shapes_apply(plan, &saved);
     for (int32_t i = 0; i < m->n_nodes && st == INGOT_OK; i++) {
         const ir_node *n = &m->nodes[i];
         const cuda_kernel_def *d = cuda_kernel_lookup(n->op);
@@ -343,5 +380,6 @@ ingot_status cuda_tune_steps(struct engine_plan *plan, const struct ing_prepare_
         if (st != INGOT_OK) st = ingot_fail_prefix(st, "timing tactics for node '%s' (%s)", n->name, n->op);
     }
     tuner_free(tu);
+    opt_shapes_restore(plan, saved);
     return st;
 }
