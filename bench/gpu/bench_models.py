@@ -23,7 +23,8 @@ usage: bench_models.py [--ingot PATH] [--out DIR] [--models a,b] [--batches 1,32
                        [--variants fold_constants,fold_batchnorm,fuse_epilogue|none] [--budget S]
                        [--gate BASELINE.json]
        bench_models.py --table RESULTS.json [--out DIR] [--write-perf docs/PERF.md]
-       bench_models.py --check-import --ingot build/ingot [--models a,b]   (CPU: export, build, run)
+       bench_models.py --check-import --ingot build/ingot [--models a,b] [--batches 1,3] [--check-backend cuda]
+                                                             (export, build fp32, run, compare with PyTorch)
 models: resnet50 mobilenet_v2 efficientnet_b0 vit_b_16 bert gpt2
 """
 import argparse
@@ -635,8 +636,9 @@ def suite(a, log):
 
 
 def check_import(a, log):
-    """CPU only: export each model, build it with ingot's CPU backend at batch 1, run it on the
-    model's own inputs and compare with PyTorch's output (the models ingot can import)."""
+    """Export each model, build it in fp32 with ingot's --check-backend (CPU unless told) at each
+    of --batches (1 unless given), run it on the model's own inputs and compare with PyTorch's
+    output on the CPU (the models ingot can import, and on CUDA, that its kernels compute them)."""
     need_torch()
     import numpy as np
     work = a.work or tempfile.mkdtemp(prefix="ingot-import-")
@@ -652,31 +654,33 @@ def check_import(a, log):
             log(f"FAIL {name}: export: {type(e).__name__}: {str(e).strip()[:300]}")
             bad += 1
             continue
-        _, err = ingot_build(a.ingot, onnx_path, eng, name, 1, "fp32", "cpu", ())
-        if err:
-            log(f"FAIL {name}: ingot build: {err}")
-            bad += 1
-            continue
-        args = make_inputs(name, 1, "cpu")
-        with torch.inference_mode():
-            want = wrapped(*args).numpy()
-        cmd = [a.ingot, "run", eng, "--output", work]
-        for n, t in zip(in_names, args):
-            np.save(os.path.join(work, n + ".npy"), t.numpy())
-            cmd += ["--input", f"{n}={os.path.join(work, n + '.npy')}"]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            log(f"FAIL {name}: ingot run: {last_line(r)}")
-            bad += 1
-            continue
-        got = np.load(os.path.join(work, out_names[0] + ".npy"))
-        err = float(np.max(np.abs(got.astype(np.float64) - want))) if got.shape == want.shape else None
-        scale = float(np.max(np.abs(want))) or 1.0
-        ok = err is not None and err <= 1e-3 * scale
-        log(f"{'ok  ' if ok else 'FAIL'} {name}: built and ran on CPU; output {list(got.shape)}, max |ingot - torch| "
-            f"{err if err is not None else 'shape differs from ' + str(list(want.shape))} (max |torch| {scale:.3g}, "
-            f"allowed 1e-3 of it)")
-        bad += not ok
+        backend = a.check_backend
+        for batch in [int(b) for b in (a.batches or "1").split(",")]:
+            _, err = ingot_build(a.ingot, onnx_path, eng, name, batch, "fp32", backend, ())
+            if err:
+                log(f"FAIL {name} b{batch}: ingot build --backend {backend}: {err}")
+                bad += 1
+                continue
+            args = make_inputs(name, batch, "cpu")
+            with torch.inference_mode():
+                want = wrapped(*args).numpy()
+            cmd = [a.ingot, "run", eng, "--output", work]
+            for n, t in zip(in_names, args):
+                np.save(os.path.join(work, n + ".npy"), t.numpy())
+                cmd += ["--input", f"{n}={os.path.join(work, n + '.npy')}"]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                log(f"FAIL {name} b{batch}: ingot run: {last_line(r)}")
+                bad += 1
+                continue
+            got = np.load(os.path.join(work, out_names[0] + ".npy"))
+            err = float(np.max(np.abs(got.astype(np.float64) - want))) if got.shape == want.shape else None
+            scale = float(np.max(np.abs(want))) or 1.0
+            ok = err is not None and err <= 1e-3 * scale
+            log(f"{'ok  ' if ok else 'FAIL'} {name} b{batch}: built and ran on {backend}; output {list(got.shape)}, "
+                f"max |ingot - torch| {err if err is not None else 'shape differs from ' + str(list(want.shape))} "
+                f"(max |torch| {scale:.3g}, allowed 1e-3 of it)")
+            bad += not ok
     return 1 if bad else 0
 
 
@@ -689,7 +693,9 @@ def main():
     ap.add_argument("--work", help="folder for the ONNX files and engines (default a new one under /tmp)")
     ap.add_argument("--table", metavar="RESULTS.json", help="only write the tables + chart from a results file")
     ap.add_argument("--write-perf", metavar="PERF.md", help="with --table: replace PERF.md's generated block")
-    ap.add_argument("--check-import", action="store_true", help="CPU: export, build and run each model once")
+    ap.add_argument("--check-import", action="store_true", help="export, build (fp32) and run each model at each "
+                                                                  "of --batches (default 1), compare with PyTorch")
+    ap.add_argument("--check-backend", default="cpu", choices=("cpu", "cuda"), help="--check-import's backend")
     ap.add_argument("--batches", help="default 1,32,128 (--quick: 1,32)")
     ap.add_argument("--models", default=",".join(("resnet50",) + TEXT + VISION[1:]),
                     help="of: " + ",".join(VISION + TEXT))
