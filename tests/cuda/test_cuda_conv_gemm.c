@@ -166,7 +166,7 @@ static void gemm_case(const char *what, int ta, int tb, float alpha, float beta,
 
 /* MatMul (A [.., M, K] by a constant B [K, N]) + bias [N] + residual + activation → FusedMatMul:
  * with Relu or none it is one cuBLASLt call (bias and Relu in its epilogue, the residual as its C
- * matrix); Gelu takes the epilogue kernel after the GEMM. */
+ * matrix); any other activation is one in-place pass after that call. */
 static void fused_matmul_case(const char *what, int ra, const int64_t *da, int64_t N, int dtype, int residual,
                               const char *act)
 {
@@ -265,6 +265,14 @@ int main(void)
                       "Relu");
     fused_matmul_case("FusedMatMul bias gelu (epilogue pass), bf16", 2, (int64_t[]){16, 64}, 48, INGOT_DTYPE_BF16, 0,
                       "Gelu");
+    /* the activation pass after a cuBLASLt call with bias (and residual): 16-byte vectors where
+     * the element count allows, one element a thread where it does not (7 x 19) */
+    fused_matmul_case("FusedMatMul bias residual gelu, f32 (vector pass)", 3, (int64_t[]){2, 16, 64}, 48,
+                      INGOT_DTYPE_F32, 1, "Gelu");
+    fused_matmul_case("FusedMatMul bias sigmoid, f32, 7x19 (element pass)", 2, (int64_t[]){7, 33}, 19,
+                      INGOT_DTYPE_F32, 0, "Sigmoid");
+    fused_matmul_case("FusedMatMul bias tanh, f16, 5x13 (element pass)", 2, (int64_t[]){5, 32}, 13, INGOT_DTYPE_F16,
+                      0, "Tanh");
     fused_gemm_case();
     DONE();
 }

@@ -435,11 +435,18 @@ int gu_count_attr(const ingot_engine *e, const char *attr)
 ingot_engine *gu_build_for(gu_graph *g, ingot_backend b, const char *const *disabled, size_t n_disabled,
                            int *no_backend)
 {
+    return gu_build_for_precision(g, b, INGOT_PRECISION_FP32, disabled, n_disabled, no_backend);
+}
+
+ingot_engine *gu_build_for_precision(gu_graph *g, ingot_backend b, int precision, const char *const *disabled,
+                                     size_t n_disabled, int *no_backend)
+{
     size_t len;
     uint8_t *bytes = gu_pack(g, &len);
     ingot_build_opts o;
     ingot_build_opts_init(&o);
     o.backend = b;
+    o.precision = precision;
     o.disabled_passes = disabled;
     o.n_disabled_passes = n_disabled;
     ingot_engine *e = NULL;

@@ -80,6 +80,9 @@ int gu_count_attr(const ingot_engine *e, const char *attr);
  * print the message. Returns the engine or NULL. */
 ingot_engine *gu_build_for(gu_graph *g, ingot_backend b, const char *const *disabled, size_t n_disabled,
                            int *no_backend);
+/* The same at a precision (INGOT_PRECISION_*); gu_build_for builds fp32. */
+ingot_engine *gu_build_for_precision(gu_graph *g, ingot_backend b, int precision, const char *const *disabled,
+                                     size_t n_disabled, int *no_backend);
 
 /* Build g (freed) through the public builder with allocation n failing, for n = 1, 2, … until a
  * build succeeds: 1 when every failed build reported NOMEM (the sanitizer build checks that

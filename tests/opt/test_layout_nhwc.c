@@ -158,8 +158,8 @@ static void check_model(const char *name, const char *path, int want_t)
     }
     fclose(f);
     int off_n = -1, on_n = -1;
-    ingot_engine *off = gu_build_file_as_gpu(path, INGOT_PRECISION_FP32, OFF, 1, &off_n);
-    ingot_engine *on = gu_build_file_as_gpu(path, INGOT_PRECISION_FP32, NULL, 0, &on_n);
+    ingot_engine *off = gu_build_file_as_gpu(path, INGOT_PRECISION_TF32, OFF, 1, &off_n);
+    ingot_engine *on = gu_build_file_as_gpu(path, INGOT_PRECISION_TF32, NULL, 0, &on_n);
     CHECK(off && on, "%s: both builds", name);
     if (off && on) {
         int t = gu_count_op(on, "Transpose");
@@ -185,7 +185,7 @@ static void test_alloc_failures(void)
     gu_graph *g = resnet_like();
     uint8_t *bytes = gu_pack(g, &len);
     gu_free(g);
-    opt_options oo = {INGOT_BACKEND_CUDA, INGOT_PRECISION_FP32, NULL};
+    opt_options oo = {INGOT_BACKEND_CUDA, INGOT_PRECISION_TF32, NULL};
     static const char *const only[] = {"fuse_elementwise"}; /* the CPU build has no NVRTC kernel table */
     int done = 0;
     for (long n = 1; n < 20000 && !done; n++) {
@@ -216,8 +216,13 @@ int main(void)
     /* stem, c1, c2, c3 (with proj's output as residual), proj, 2 pools; one Transpose at the input;
      * GAP → ReduceMean + Reshape */
     want rl = {1, 1, 1, 0, 7};
-    check_case("ResNet-like fp32", resnet_like(), INGOT_PRECISION_FP32, &rl, 1e-4);
+    /* f32 convolutions go NHWC under --tf32 (and --fp16/--bf16, which make them 2-byte later) */
+    check_case("ResNet-like tf32", resnet_like(), INGOT_PRECISION_TF32, &rl, 1e-4);
     check_case("ResNet-like fp16", resnet_like(), INGOT_PRECISION_FP16, &rl, 2e-2);
+    { /* strict fp32: f32 stays NCHW (no tensor cores; cuDNN's NCHW fp32 kernels are faster) */
+        want none = {0, 0, 0, 1, 0};
+        check_case("ResNet-like strict fp32 stays NCHW", resnet_like(), INGOT_PRECISION_FP32, &none, 1e-4);
+    }
 
     { /* a graph output between two convolutions keeps its NCHW value: its back-transpose stays */
         gu_graph *g = gu_new(17);
@@ -227,17 +232,17 @@ int main(void)
         gu_output(g, "h");
         gu_output(g, "y");
         want w = {3, 0, 0, 0, 2};
-        check_case("graph output between convolutions", g, INGOT_PRECISION_FP32, &w, 1e-4);
+        check_case("graph output between convolutions", g, INGOT_PRECISION_TF32, &w, 1e-4);
     }
     { /* a 1x1 spatial output: its back-transpose moves only size-1 dims, a Reshape */
         want w = {1, 1, 0, 0, 1};
         check_case("1x1 output as Reshape", single_conv((int64_t[]){3, 4, 3, 3}, 7, (int64_t[]){0, 0, 0, 0}),
-                   INGOT_PRECISION_FP32, &w, 1e-4);
+                   INGOT_PRECISION_TF32, &w, 1e-4);
     }
     { /* asymmetric pads: not for cuDNN, left NCHW */
         want w = {0, 0, 0, 0, 0};
         check_case("asymmetric pads stay NCHW", single_conv((int64_t[]){1, 4, 9, 9}, 4, (int64_t[]){0, 0, 1, 1}),
-                   INGOT_PRECISION_FP32, &w, 1e-4);
+                   INGOT_PRECISION_TF32, &w, 1e-4);
     }
     { /* the model's own Transposes: one moving only size-1 dims becomes a Reshape, one moving
        * data stays */
@@ -252,8 +257,8 @@ int main(void)
         gu_output(g, "y");
         gu_output(g, "w");
         int off_n = -1, on_n = -1;
-        ingot_engine *off = gu_build_as_gpu(g, INGOT_PRECISION_FP32, OFF, 1, &off_n);
-        ingot_engine *on = gu_build_as_gpu(g, INGOT_PRECISION_FP32, NULL, 0, &on_n);
+        ingot_engine *off = gu_build_as_gpu(g, INGOT_PRECISION_TF32, OFF, 1, &off_n);
+        ingot_engine *on = gu_build_as_gpu(g, INGOT_PRECISION_TF32, NULL, 0, &on_n);
         gu_free(g);
         CHECK(off && on && on_n == off_n, "size-1 Transpose: both build, same step count");
         if (off && on) {

@@ -385,17 +385,19 @@ static ingot_status k_gemm(cuda_exec *x, const ir_node *node, const ing_tensor *
     return run_lt(x, node, &g, in[0]->data, in[1]->data, c, bias, out[0]->data, in[0]->dtype);
 }
 
-/* FusedGemm: A, B, C?, Z?; FusedMatMul: A, B, bias?, Z?: y = act(op + bias + z). With no
- * activation or Relu it is one cuBLASLt call: the bias and Relu in cuBLASLt's epilogue, the
- * residual as its C matrix with beta 1 (D = act(AB + C + bias)). Otherwise, or beside Gemm's own
- * full C, the GEMM runs plain (Gemm keeps its C), then one epilogue pass adds the rest. */
+/* FusedGemm: A, B, C?, Z?; FusedMatMul: A, B, bias?, Z?: y = act(op + bias + z). The bias goes
+ * in cuBLASLt's epilogue and the residual in as its C matrix with beta 1 (D = AB + C + bias);
+ * Relu too is cuBLASLt's, so with no activation or Relu it is one call, and any other
+ * activation is one in-place pass over D after it. Beside Gemm's own full C, the GEMM runs plain
+ * (Gemm keeps its C), then one epilogue pass adds the rest. */
 
-/* The one-call geometry of a fused node; 0 when it needs the epilogue pass. */
+/* The cuBLASLt geometry of a fused node with its bias and residual (g->relu for Relu); 0 when
+ * the epilogue pass must add them. */
 static int fused_geom(const ir_node *n, const ing_tensor *const *in, int n_in, mm *g)
 {
     float a, b;
     int act = cuda_epilogue_act(n, &a, &b), is_mm = !strcmp(n->op, "FusedMatMul");
-    if (act != EPI_ACT_NONE && act != EPI_ACT_RELU) return 0;
+    if (act < 0) return 0;
     if (is_mm ? !matmul_geom(in[0], in[1], g) : !gemm_geom(n, in, n_in < 3 ? n_in : 3, g)) return 0;
     if (is_mm && n_in > 2 && in[2]) g->bias = in[2];
     if (n_in > 3 && in[3]) {
@@ -428,14 +430,16 @@ static ingot_status k_fused_gemm(cuda_exec *x, const ir_node *node, const ing_te
                                  ing_tensor *const *out, int n_out)
 {
     mm g;
-    if (fused_geom(node, in, n_in, &g)) /* bias and c are the tensors (markers) fused_geom chose */
-        return run_lt(x, node, &g, in[0]->data, in[1]->data, g.c ? ((const ing_tensor *)g.c)->data : NULL,
-                      g.bias ? ((const ing_tensor *)g.bias)->data : NULL, out[0]->data, in[0]->dtype);
+    int64_t cols = out[0]->dims[out[0]->rank - 1];
+    if (fused_geom(node, in, n_in, &g)) { /* bias and c are the tensors (markers) fused_geom chose */
+        ING_TRY(run_lt(x, node, &g, in[0]->data, in[1]->data, g.c ? ((const ing_tensor *)g.c)->data : NULL,
+                       g.bias ? ((const ing_tensor *)g.bias)->data : NULL, out[0]->data, in[0]->dtype));
+        return g.relu ? INGOT_OK : cuda_run_epilogue(x, node, out[0], NULL, NULL, cols, 1); /* any other act */
+    }
     int is_mm = !strcmp(node->op, "FusedMatMul");
     if (is_mm) ING_TRY(k_matmul(x, node, in, 2, out, n_out));
     else ING_TRY(k_gemm(x, node, in, n_in < 3 ? n_in : 3, out, n_out));
     const ing_tensor *bias = is_mm && n_in > 2 ? in[2] : NULL, *res = n_in > 3 ? in[3] : NULL;
-    int64_t cols = out[0]->dims[out[0]->rank - 1];
     return cuda_run_epilogue(x, node, out[0], bias, res, cols, 1);
 }
 

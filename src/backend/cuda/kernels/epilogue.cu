@@ -1,8 +1,11 @@
-// Fused-op epilogue. One thread per element with a grid-stride loop; loads are coalesced
-// (consecutive threads, consecutive elements); the bias index costs one division.
+// Fused-op epilogue. Where every access is a whole aligned 16-byte vector (the element count, the
+// bias's channel count and the pointers allow it), each thread takes 16 bytes at a time and one
+// division finds the bias index of the vector; otherwise one thread per element, the bias index by
+// one division. Grid-stride loops; consecutive threads take consecutive elements (coalesced).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+#include <stdint.h>
 
 #include "epilogue.h"
 
@@ -50,10 +53,45 @@ __global__ void epilogue_kernel(T *y, const T *bias, const T *res, int64_t n, in
     }
 }
 
+/* 16 bytes of T at a time: V = 16 / sizeof(T) elements; bias (if any) has `channels` elements,
+ * a multiple of V, indexed by the element's position in its row (inner == 1). */
+template <typename T>
+__global__ void epilogue_vec(T *y, const T *bias, const T *res, int64_t nv, int64_t channels, int act, float a, float b)
+{
+    constexpr int V = 16 / sizeof(T);
+    for (int64_t v = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; v < nv; v += (int64_t)gridDim.x * blockDim.x) {
+        uint4 yv = reinterpret_cast<const uint4 *>(y)[v], bv, rv;
+        if (bias) bv = *reinterpret_cast<const uint4 *>(bias + (v * V) % channels);
+        if (res) rv = reinterpret_cast<const uint4 *>(res)[v];
+        const T *ye = reinterpret_cast<const T *>(&yv), *be = reinterpret_cast<const T *>(&bv),
+                *re = reinterpret_cast<const T *>(&rv);
+        uint4 ov;
+        T *oe = reinterpret_cast<T *>(&ov);
+#pragma unroll
+        for (int k = 0; k < V; k++) {
+            float f = ld(ye, k);
+            if (bias) f += ld(be, k);
+            if (res) f += ld(re, k);
+            st(oe, k, act_apply(f, act, a, b));
+        }
+        reinterpret_cast<uint4 *>(y)[v] = ov;
+    }
+}
+
+static int aligned16(const void *p) { return ((uintptr_t)p & 15) == 0; }
+
 template <typename T>
 static void launch(void *y, const void *bias, const void *res, int64_t n, int64_t channels, int64_t inner, int act,
                    float a, float b, unsigned blocks, int threads, cudaStream_t s)
 {
+    constexpr int V = 16 / sizeof(T);
+    if (n % V == 0 && aligned16(y) && (!res || aligned16(res)) &&
+        (!bias || (inner == 1 && channels % V == 0 && aligned16(bias)))) {
+        int64_t nv = n / V, vb = (nv + threads - 1) / threads;
+        unsigned vblocks = (unsigned)(vb < (int64_t)blocks ? vb : (int64_t)blocks);
+        epilogue_vec<T><<<vblocks, threads, 0, s>>>((T *)y, (const T *)bias, (const T *)res, nv, channels, act, a, b);
+        return;
+    }
     epilogue_kernel<T><<<blocks, threads, 0, s>>>((T *)y, (const T *)bias, (const T *)res, n, channels, inner, act, a, b);
 }
 
