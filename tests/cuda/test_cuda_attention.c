@@ -16,7 +16,10 @@
  * [B, S, 3E] input read as three slices): direct nodes, and BERT's projections that fuse_qkv packs
  * into one FusedMatMul (the engine must hold one FusedMatMul and one packed Attention). f16/bf16 cases with D = Dv a
  * multiple of 16 and K, V within shared memory run the whole-head kernel; D 80/48 and Skv 1000 at
- * D 128 the general tensor-core kernel; D 8/12, 16/24, 40 and all f32 cases the FMA kernel. The
+ * D 128 the general tensor-core kernel; D 8/12, 16/24, 40 and all f32 cases the FMA kernel; keys
+ * that leave the one-pass whole-head kernel one block an SM (ViT's 197 at D 64, 250-300 at D 64,
+ * 150 at D 128, 257 at D 32) run the two-pass whole-head kernel (ingk_attention_set_fast(2)),
+ * which those cases check ran. The
  * f16/bf16 cases then run again with the whole-head kernel held back (ingk_attention_set_fast(0),
  * names starting "[general]"), so the general kernels are checked on the shapes it takes; every
  * case also checks which of the two ran (ingk_attention_fast_launches), so an input the whole-head
@@ -58,6 +61,7 @@ static int no_gpu;
 static const char *path_name = ""; /* "" with the whole-head kernel allowed, else "[general] " */
 static int fast_allowed = 1;
 static int want_packed; /* check_case: the engines must hold one packed projection (fuse_qkv fired) */
+static int want_two_pass; /* check_case: the two-pass whole-head kernel must run it (fast cases) */
 
 static void tol(int dt, double *rtol, double *atol)
 {
@@ -97,7 +101,8 @@ static void check_case(const char *what, gu_graph *g, int dt, int want, int fast
         tol(dt, &rtol, &atol);
         gu_compare_opts co = {seed++ * 0x9E3779B97F4A7C15ull, 3, -1.0, 1.0, 1, rtol, atol};
 #ifdef INGOT_WITH_CUDA
-        long long before = ingk_attention_fast_launches();
+        long long before = ingk_attention_fast_launches(), before2 = ingk_attention_two_pass_launches();
+        if (fast && want_two_pass) ingk_attention_set_fast(2);
 #endif
         int same = gu_compare(eg, ec, &co);
         CHECK(same, "%s: CUDA equals the CPU (rtol %g, atol %g)", what, rtol, atol);
@@ -105,11 +110,17 @@ static void check_case(const char *what, gu_graph *g, int dt, int want, int fast
 #ifdef INGOT_WITH_CUDA
         path_ok = (ingk_attention_fast_launches() > before) == fast;
         CHECK(path_ok, "%s: the whole-head kernel %s", what, fast ? "did not run" : "ran");
+        if (fast && want_two_pass) {
+            ingk_attention_set_fast(1);
+            int two = ingk_attention_two_pass_launches() > before2;
+            CHECK(two, "%s: the two-pass whole-head kernel did not run", what);
+            path_ok = path_ok && two;
+        }
 #else
         (void)fast;
 #endif
         printf("%s %s%s\n", same && on_gpu && n == want && path_ok ? "ok  " : "FAIL", what,
-               fast ? " (whole-head kernel)" : "");
+               fast ? want_two_pass ? " (two-pass whole-head kernel)" : " (whole-head kernel)" : "");
     }
     ingot_engine_destroy(eg);
     ingot_engine_destroy(ec);
@@ -203,7 +214,7 @@ static void run_direct(const acase *c)
              c->scale != 0.0f ? ", scale given" : "");
     /* the whole-head kernel takes these 2-byte cases: D = Dv a multiple of 16, few keys (all
      * cases here have Skv <= 130 or 1000) */
-    int fast = fast_allowed && c->dt != F32 && c->dh == c->dv && c->dh % 16 == 0 && c->skv <= 200;
+    int fast = fast_allowed && c->dt != F32 && c->dh == c->dv && c->dh % 16 == 0 && (c->skv <= 200 || want_two_pass);
     check_case(what, direct(c), c->dt, 1, fast);
 }
 
@@ -437,6 +448,17 @@ int main(void)
             run_direct(&(acase){dt, 1, 1, 12, 12, 128, 128, 64, 64, M_INPUT, 4, 0, 0, 128, 0, 1});
             run_direct(&(acase){dt, 1, 2, 3, 3, 77, 77, 32, 32, M_NONE, 0, 0, 0, 77, 0.3f, 1});
             run_direct(&(acase){dt, 1, 2, 4, 4, 21, 21, 8, 8, M_INPUT, 2, 0, 1, 21, 0, 1});
+            /* the two-pass whole-head kernel (made to run: on its own it takes heads whose keys
+             * leave the one-pass kernel one block an SM, in grids of more blocks than SMs):
+             * ViT-B/16's 197 keys (packed, no mask); per-row masks with Sq != Skv; rows with every
+             * key masked; D 128; D 32 with a partial last key tile and a bool mask */
+            want_two_pass = 1;
+            run_direct(&(acase){dt, 1, 2, 4, 4, 197, 197, 64, 64, M_NONE, 0, 0, 0, 197, 0, 1});
+            run_direct(&(acase){dt, 0, 1, 3, 3, 100, 300, 64, 64, M_INPUT, 4, 1, 1, 300, 0});
+            run_direct(&(acase){dt, 0, 1, 2, 2, 40, 250, 64, 64, M_INF, 4, 1, 1, 250, 0});
+            run_direct(&(acase){dt, 1, 2, 2, 2, 70, 150, 128, 128, M_INPUT, 2, 0, 1, 150, 0.2f});
+            run_direct(&(acase){dt, 0, 1, 2, 2, 33, 257, 32, 32, M_BOOL, 4, 0, 0, 257, 0});
+            want_two_pass = 0;
             /* ... and as fuse_qkv makes it from BERT's projections (BERT-base b1, a small odd one) */
             want_packed = 1;
             snprintf(what, sizeof what, "%s%s projected Q/K/V packed [1,128,768], 12 heads", path_name,

@@ -361,10 +361,11 @@ static int launch(const void *q, const void *k, const void *v, const void *mask,
 #define FA_WARPS 4
 #define FA_BQ (16 * FA_WARPS)
 
-/* Set to 0 by tests to time and check the general kernels on inputs the fast one would take. */
+/* Set to 0 by tests to time and check the general kernels on inputs the fast one would take, to
+ * 2 to run the two-pass whole-head kernel wherever a whole-head kernel fits. */
 static int fa_enabled = 1;
 
-extern "C" void ingk_attention_set_fast(int on) { fa_enabled = on != 0; }
+extern "C" void ingk_attention_set_fast(int on) { fa_enabled = on; }
 
 /* Launches of the fast kernel so far, so tests can tell which kernel ran a case. */
 static long long fa_launches;
@@ -542,18 +543,189 @@ __global__ void __launch_bounds__(FA_WARPS * 32)
     }
 }
 
+/* ---- tensor cores, whole head in shared memory, two passes over the keys ----------------------
+ *
+ * For heads whose keys make the kernel above hold one block per SM (its per-warp S and P rows
+ * grow with Skv: ViT-B/16's 197 keys of 64 features need 153 KB, so 4 warps an SM), the same
+ * block shape with scratch of one 16-key tile per warp: Q, K and V copied as above; pass 1 runs
+ * over the key tiles computing S = Q Kᵀ (WMMA, f32) into the warp's [16][16] scratch, and per row
+ * (two lanes a row, 8 keys each) the running maximum and the sum of exp rescaled to it; pass 2
+ * computes each tile's S again (the same products, the same values), P = 2^(s - max) in the
+ * input type into a [16][16] tile, and O += P V in fragments over all keys. O is scaled by 1/sum
+ * and written 16 features at a time through the S scratch. ViT's head: 78 KB, two blocks an SM.
+ * QKᵀ costs twice; the softmax never waits for a whole row. */
+#define FB_SLD 20 /* f32 scratch row stride: a multiple of 4 (WMMA), rows 4 banks apart */
+#define FB_PLD 24 /* P tile row stride (2-byte): a multiple of 8 (WMMA), 16-byte aligned rows */
+
+__host__ __device__ __forceinline__ int64_t fb_smem(int64_t dh, int64_t skv16)
+{
+    return 2 * (FA_BQ + 2 * skv16) * (dh + 8) + 4 * skv16 + FA_WARPS * (16 * FB_SLD * 4 + 16 * FB_PLD * 2);
+}
+
+/* Launches of the two-pass kernel so far (tests). */
+static long long fb_launches;
+
+extern "C" long long ingk_attention_two_pass_launches(void)
+{
+    return __atomic_load_n(&fb_launches, __ATOMIC_RELAXED);
+}
+
+template <typename T, int DH>
+__global__ void __launch_bounds__(FA_WARPS * 32)
+    attn_fb_kernel(const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v,
+                   const void *__restrict__ mask, T *__restrict__ y, ingk_attn_params p)
+{
+    namespace wm = nvcuda::wmma;
+    constexpr int LD = DH + 8, CH = DH / 8;
+    extern __shared__ __align__(128) unsigned char fb_smem_raw[];
+    const int skv = (int)p.skv, skv16 = (skv + 15) & ~15;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    T *qs = (T *)fb_smem_raw;                 /* [FA_BQ][LD] */
+    T *ks = qs + FA_BQ * LD;                  /* [skv16][LD] */
+    T *vs = ks + skv16 * LD;                  /* [skv16][LD] */
+    float *mrow = (float *)(vs + skv16 * LD); /* [skv16] */
+    float *S = mrow + skv16 + warp * 16 * FB_SLD;                         /* [16][FB_SLD] */
+    T *P = (T *)(mrow + skv16 + FA_WARPS * 16 * FB_SLD) + warp * 16 * FB_PLD; /* [16][FB_PLD] */
+    const int64_t ntile = (p.sq + FA_BQ - 1) / FA_BQ;
+    const int64_t tile = blockIdx.x % ntile, bh = blockIdx.x / ntile;
+    const int64_t b = bh / p.hq, h = bh % p.hq, hk = h / (p.hq / p.hkv);
+    const int64_t i0 = tile * FA_BQ;
+    const T *qb = q + b * p.q.b + h * p.q.h;
+    const T *kb = k + b * p.k.b + hk * p.k.h;
+    const T *vb = v + b * p.v.b + hk * p.v.h;
+
+    const int nq = FA_BQ * CH, nkv = skv16 * CH;
+    for (int e = threadIdx.x; e < nq + 2 * nkv; e += FA_WARPS * 32) {
+        if (e < nq) {
+            int r = e / CH, c = e - r * CH;
+            bool ok = i0 + r < p.sq;
+            fa_cp16(qs + r * LD + c * 8, ok ? qb + (i0 + r) * p.q.s + c * 8 : qb, ok);
+        } else if (e < nq + nkv) {
+            int f = e - nq, r = f / CH, c = f - r * CH;
+            fa_cp16(ks + r * LD + c * 8, r < skv ? kb + r * p.k.s + c * 8 : kb, r < skv);
+        } else {
+            int f = e - nq - nkv, r = f / CH, c = f - r * CH;
+            fa_cp16(vs + r * LD + c * 8, r < skv ? vb + r * p.v.s + c * 8 : vb, r < skv);
+        }
+    }
+    asm volatile("cp.async.commit_group;\n" ::);
+    const bool shared_row = p.mask_kind == INGK_ATTN_MASK_NONE || p.m.s == 0;
+    const int64_t mb0 = b * p.m.b + h * p.m.h;
+    if (shared_row)
+        for (int j = threadIdx.x; j < skv16; j += FA_WARPS * 32)
+            mrow[j] = j < skv ? mask_bias<T>(p, mask, mb0, j) : -INFINITY;
+    asm volatile("cp.async.wait_all;\n" ::);
+    __syncthreads();
+    if (i0 + warp * 16 >= p.sq) return; /* no more block syncs below */
+
+    wm::fragment<wm::matrix_a, 16, 16, 16, T, wm::row_major> qf[DH / 16];
+#pragma unroll
+    for (int kk = 0; kk < DH / 16; kk++) wm::load_matrix_sync(qf[kk], qs + warp * 16 * LD + kk * 16, LD);
+    const int row = lane >> 1, half = lane & 1;
+    const int64_t irow = i0 + warp * 16 + row;
+    const int64_t mb = mb0 + (irow < p.sq ? irow : p.sq - 1) * p.m.s;
+    const float sl2 = p.scale * 1.44269504088896341f;
+
+    /* this lane's 8 scores of key tile n, scaled, biased, in base 2 (-inf past Skv or masked) */
+    auto tile_scores = [&](int n, float t[8]) {
+        wm::fragment<wm::accumulator, 16, 16, 16, float> sf;
+        wm::fill_fragment(sf, 0.0f);
+#pragma unroll
+        for (int kk = 0; kk < DH / 16; kk++) {
+            wm::fragment<wm::matrix_b, 16, 16, 16, T, wm::col_major> bf;
+            wm::load_matrix_sync(bf, ks + n * 16 * LD + kk * 16, LD);
+            wm::mma_sync(sf, qf[kk], bf, sf);
+        }
+        wm::store_matrix_sync(S, sf, FB_SLD, wm::mem_row_major);
+        __syncwarp();
+        const float *sr = S + row * FB_SLD + half * 8;
+        float4 a = *reinterpret_cast<const float4 *>(sr), c = *reinterpret_cast<const float4 *>(sr + 4);
+        float raw[8] = {a.x, a.y, a.z, a.w, c.x, c.y, c.z, c.w};
+#pragma unroll
+        for (int u = 0; u < 8; u++) {
+            int j = n * 16 + half * 8 + u;
+            float bias = shared_row ? mrow[j] : j < skv ? mask_bias<T>(p, mask, mb, j) : -INFINITY;
+            t[u] = fmaf(raw[u], sl2, bias * 1.44269504088896341f);
+        }
+        __syncwarp(); /* S is read: the next tile may overwrite it */
+    };
+
+    /* pass 1: the row maximum and the sum of 2^(s - max), rescaled as the maximum grows */
+    float mx = -INFINITY, sum = 0.0f;
+    for (int n = 0; n < skv16 / 16; n++) {
+        float t[8];
+        tile_scores(n, t);
+        float tm = t[0];
+#pragma unroll
+        for (int u = 1; u < 8; u++) tm = fmaxf(tm, t[u]);
+        tm = fmaxf(tm, __shfl_xor_sync(0xffffffffu, tm, 1));
+        const float mnew = fmaxf(mx, tm);
+        float ts = 0.0f;
+        if (mnew != -INFINITY) {
+#pragma unroll
+            for (int u = 0; u < 8; u++) ts += exp2f(t[u] - mnew); /* 0 for a masked key */
+        }
+        ts += __shfl_xor_sync(0xffffffffu, ts, 1);
+        sum = (mx == -INFINITY ? 0.0f : sum * exp2f(mx - mnew)) + ts;
+        mx = mnew;
+    }
+    const float inv = mx == -INFINITY || !(sum > 0.0f) ? 0.0f : 1.0f / sum; /* fully masked: zeros */
+
+    /* pass 2: P = 2^(s - max) per tile, O += P V */
+    wm::fragment<wm::accumulator, 16, 16, 16, float> of[DH / 16];
+#pragma unroll
+    for (int n = 0; n < DH / 16; n++) wm::fill_fragment(of[n], 0.0f);
+    for (int n = 0; n < skv16 / 16; n++) {
+        float t[8];
+        tile_scores(n, t);
+        uint4 pk;
+        T *pt = reinterpret_cast<T *>(&pk);
+#pragma unroll
+        for (int u = 0; u < 8; u++) stf(pt + u, mx == -INFINITY ? 0.0f : exp2f(t[u] - mx));
+        *reinterpret_cast<uint4 *>(P + row * FB_PLD + half * 8) = pk;
+        __syncwarp();
+        wm::fragment<wm::matrix_a, 16, 16, 16, T, wm::row_major> pf;
+        wm::load_matrix_sync(pf, P, FB_PLD);
+#pragma unroll
+        for (int c = 0; c < DH / 16; c++) {
+            wm::fragment<wm::matrix_b, 16, 16, 16, T, wm::row_major> vf;
+            wm::load_matrix_sync(vf, vs + n * 16 * LD + c * 16, LD);
+            wm::mma_sync(of[c], pf, vf, of[c]);
+        }
+        __syncwarp(); /* P is read: the next tile may overwrite it */
+    }
+
+    /* Y: 16 features at a time through the scratch; this lane writes 8 of its row's */
+    T *yb = y + b * p.y.b + h * p.y.h;
+#pragma unroll
+    for (int c = 0; c < DH / 16; c++) {
+        wm::store_matrix_sync(S, of[c], FB_SLD, wm::mem_row_major);
+        __syncwarp();
+        if (irow < p.sq) {
+            const float *o = S + row * FB_SLD + half * 8;
+            uint4 pk;
+            T *pt = reinterpret_cast<T *>(&pk);
+#pragma unroll
+            for (int u = 0; u < 8; u++) stf(pt + u, o[u] * inv);
+            *reinterpret_cast<uint4 *>(yb + irow * p.y.s + c * 16 + half * 8) = pk;
+        }
+        __syncwarp();
+    }
+}
+
 /* Per device (the first FA_DEVS): the opt-in shared memory limit, and the dynamic shared memory
  * each fast kernel (type x head size) was allowed so far, so the driver is asked once, not at
  * every launch (host time that a b1 BERT layer cannot spare). 0: not asked yet. Racing threads
  * at worst ask twice and store the same values. */
 #define FA_DEVS 16
-static int fa_optin[FA_DEVS];
-static int fa_allowed[2][8][FA_DEVS];
+static int fa_optin[FA_DEVS], fa_per_sm[FA_DEVS], fa_sms[FA_DEVS];
+static int fa_allowed[2][2][8][FA_DEVS]; /* [two-pass][bf16][DH / 16 - 1][device] */
 
-/* The fast kernel's conditions: 2-byte types, one head size a multiple of 16 up to 128, 16-byte
- * aligned pointers and strides (8 elements), and its shared memory within the device's limit. */
+/* The whole-head kernels' conditions: 2-byte types, one head size a multiple of 16 up to 128,
+ * 16-byte aligned pointers and strides (8 elements), and shared memory within the device's
+ * limit; *two_pass says which of the two kernels. */
 static int fa_fits(int dt, const void *q, const void *k, const void *v, const void *y, const ingk_attn_params *p,
-                   size_t *smem, int *dev)
+                   size_t *smem, int *dev, int *two_pass)
 {
     if (!fa_enabled || (dt != 10 && dt != 16) || p->dh != p->dv || p->dh % 16 || p->dh > 128 || p->skv < 1) return 0;
     const ingk_attn_view *vw[4] = {&p->q, &p->k, &p->v, &p->y};
@@ -567,17 +739,28 @@ static int fa_fits(int dt, const void *q, const void *k, const void *v, const vo
         (void)cudaGetLastError();
         return 0;
     }
-    if (*dev >= 0 && *dev < FA_DEVS) optin = fa_optin[*dev];
+    int per_sm = 0, sms = 0;
+    if (*dev >= 0 && *dev < FA_DEVS) optin = fa_optin[*dev], per_sm = fa_per_sm[*dev], sms = fa_sms[*dev];
     if (!optin) {
-        if (cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, *dev) != cudaSuccess) {
+        if (cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, *dev) != cudaSuccess ||
+            cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, *dev) != cudaSuccess ||
+            cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, *dev) != cudaSuccess) {
             (void)cudaGetLastError();
             return 0;
         }
-        if (*dev >= 0 && *dev < FA_DEVS) fa_optin[*dev] = optin;
+        if (*dev >= 0 && *dev < FA_DEVS) fa_optin[*dev] = optin, fa_per_sm[*dev] = per_sm, fa_sms[*dev] = sms;
     }
-    int64_t need = fa_smem(p->dh, (p->skv + 15) & ~(int64_t)15);
-    if (need > optin) return 0;
-    *smem = (size_t)need;
+    /* the one-pass kernel while two of its blocks fit an SM (1 KB an SM is the system's per
+     * block) or the grid has no more blocks than SMs (ViT-B/16 at batch 1: 48 blocks, where the
+     * two-pass kernel's second QKᵀ only adds latency), else the two-pass one */
+    const int64_t skv16 = (p->skv + 15) & ~(int64_t)15, one = fa_smem(p->dh, skv16), two = fb_smem(p->dh, skv16);
+    const int64_t blocks = p->batch * p->hq * ((p->sq + FA_BQ - 1) / FA_BQ);
+    if (fa_enabled != 2 && one <= optin && (2 * (one + 1024) <= per_sm || blocks <= sms)) {
+        *smem = (size_t)one, *two_pass = 0;
+        return 1;
+    }
+    if (two > optin) return 0;
+    *smem = (size_t)two, *two_pass = 1;
     return 1;
 }
 
@@ -588,44 +771,52 @@ template <> struct dt_is_bf16<__nv_bfloat16> {
     static const int v = 1;
 };
 
-template <typename T, int DH>
+template <typename T, int DH, int TWO>
 static int launch_fa_dh(const void *q, const void *k, const void *v, const void *mask, void *y,
                         const ingk_attn_params *p, size_t smem, int dev, cudaStream_t st)
 {
+    void (*kern)(const T *, const T *, const T *, const void *, T *, ingk_attn_params) =
+        TWO ? attn_fb_kernel<T, DH> : attn_fa_kernel<T, DH>;
     /* above 48 KB a kernel must opt in; a host-side attribute, not a stream operation, so it is
      * also legal while a stream is being captured into a graph */
-    int *allowed = dev >= 0 && dev < FA_DEVS ? &fa_allowed[dt_is_bf16<T>::v][DH / 16 - 1][dev]
-                                             : NULL;
+    int *allowed = dev >= 0 && dev < FA_DEVS ? &fa_allowed[TWO][dt_is_bf16<T>::v][DH / 16 - 1][dev] : NULL;
     if (smem > 48 * 1024 && (!allowed || (int)smem > *allowed)) {
-        if (cudaFuncSetAttribute(attn_fa_kernel<T, DH>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem) !=
-            cudaSuccess) {
+        if (cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem) != cudaSuccess) {
             (void)cudaGetLastError();
             return -1; /* the caller runs the general kernel */
         }
         if (allowed) *allowed = (int)smem;
     }
     int64_t blocks = p->batch * p->hq * ((p->sq + FA_BQ - 1) / FA_BQ);
-    attn_fa_kernel<T, DH><<<(unsigned)blocks, FA_WARPS * 32, smem, st>>>((const T *)q, (const T *)k, (const T *)v,
-                                                                         mask, (T *)y, *p);
+    kern<<<(unsigned)blocks, FA_WARPS * 32, smem, st>>>((const T *)q, (const T *)k, (const T *)v, mask, (T *)y, *p);
     int err = (int)cudaGetLastError();
-    if (!err) __atomic_add_fetch(&fa_launches, 1, __ATOMIC_RELAXED);
+    if (!err) __atomic_add_fetch(&fa_launches, 1, __ATOMIC_RELAXED); /* either whole-head kernel */
+    if (!err && TWO) __atomic_add_fetch(&fb_launches, 1, __ATOMIC_RELAXED);
     return err;
+}
+
+template <typename T, int TWO>
+static int launch_fa_k(const void *q, const void *k, const void *v, const void *mask, void *y,
+                       const ingk_attn_params *p, size_t smem, int dev, cudaStream_t st)
+{
+    switch (p->dh) {
+    case 16: return launch_fa_dh<T, 16, TWO>(q, k, v, mask, y, p, smem, dev, st);
+    case 32: return launch_fa_dh<T, 32, TWO>(q, k, v, mask, y, p, smem, dev, st);
+    case 48: return launch_fa_dh<T, 48, TWO>(q, k, v, mask, y, p, smem, dev, st);
+    case 64: return launch_fa_dh<T, 64, TWO>(q, k, v, mask, y, p, smem, dev, st);
+    case 80: return launch_fa_dh<T, 80, TWO>(q, k, v, mask, y, p, smem, dev, st);
+    case 96: return launch_fa_dh<T, 96, TWO>(q, k, v, mask, y, p, smem, dev, st);
+    case 112: return launch_fa_dh<T, 112, TWO>(q, k, v, mask, y, p, smem, dev, st);
+    default: return launch_fa_dh<T, 128, TWO>(q, k, v, mask, y, p, smem, dev, st);
+    }
 }
 
 template <typename T>
 static int launch_fa(const void *q, const void *k, const void *v, const void *mask, void *y, const ingk_attn_params *p,
-                     size_t smem, int dev, cudaStream_t st)
+                     size_t smem, int dev, int two_pass, cudaStream_t st)
 {
-    switch (p->dh) {
-    case 16: return launch_fa_dh<T, 16>(q, k, v, mask, y, p, smem, dev, st);
-    case 32: return launch_fa_dh<T, 32>(q, k, v, mask, y, p, smem, dev, st);
-    case 48: return launch_fa_dh<T, 48>(q, k, v, mask, y, p, smem, dev, st);
-    case 64: return launch_fa_dh<T, 64>(q, k, v, mask, y, p, smem, dev, st);
-    case 80: return launch_fa_dh<T, 80>(q, k, v, mask, y, p, smem, dev, st);
-    case 96: return launch_fa_dh<T, 96>(q, k, v, mask, y, p, smem, dev, st);
-    case 112: return launch_fa_dh<T, 112>(q, k, v, mask, y, p, smem, dev, st);
-    default: return launch_fa_dh<T, 128>(q, k, v, mask, y, p, smem, dev, st);
-    }
+    return two_pass ? launch_fa_k<T, 1>(q, k, v, mask, y, p, smem, dev, st)
+                    : launch_fa_k<T, 0>(q, k, v, mask, y, p, smem, dev, st);
 }
 
 extern "C" int ingk_attention(int dt, const void *q, const void *k, const void *v, const void *mask, void *y,
@@ -636,10 +827,10 @@ extern "C" int ingk_attention(int dt, const void *q, const void *k, const void *
         return (int)cudaErrorInvalidValue;
     cudaStream_t st = (cudaStream_t)stream;
     size_t smem = 0;
-    int dev = 0;
-    if (p->batch * p->hq * p->sq > 0 && fa_fits(dt, q, k, v, y, p, &smem, &dev)) {
-        int err = dt == 10 ? launch_fa<__half>(q, k, v, mask, y, p, smem, dev, st)
-                           : launch_fa<__nv_bfloat16>(q, k, v, mask, y, p, smem, dev, st);
+    int dev = 0, two_pass = 0;
+    if (p->batch * p->hq * p->sq > 0 && fa_fits(dt, q, k, v, y, p, &smem, &dev, &two_pass)) {
+        int err = dt == 10 ? launch_fa<__half>(q, k, v, mask, y, p, smem, dev, two_pass, st)
+                           : launch_fa<__nv_bfloat16>(q, k, v, mask, y, p, smem, dev, two_pass, st);
         if (err >= 0) return err;
     }
     if (tc_fits(dt, p))

@@ -42,12 +42,16 @@ typedef struct ingk_attn_params {
 int ingk_attention(int dt, const void *q, const void *k, const void *v, const void *mask, void *y,
                    const ingk_attn_params *p, void *stream);
 
-/* Tests only: 0 keeps the whole-head tensor-core kernel out (the general kernels run whatever it
- * would take), 1 (the default) lets it run. Not thread-safe; call before launching. */
+/* Tests only: 0 keeps the whole-head tensor-core kernels out (the general kernels run whatever
+ * they would take), 1 (the default) lets them run, 2 makes the two-pass whole-head kernel run
+ * wherever a whole-head kernel fits. Not thread-safe; call before launching. */
 void ingk_attention_set_fast(int on);
 
-/* Tests only: how many times the whole-head kernel was launched in this process. */
+/* Tests only: how many times a whole-head kernel (one-pass or two-pass) was launched in this
+ * process, and how many of those were the two-pass kernel (heads whose keys leave the one-pass
+ * kernel one block per SM). */
 long long ingk_attention_fast_launches(void);
+long long ingk_attention_two_pass_launches(void);
 
 #ifdef __cplusplus
 }
