@@ -400,6 +400,57 @@ __device__ __forceinline__ void st4(T *p, float4 v)
     *reinterpret_cast<uint2 *>(p) = u;
 }
 
+/* Which (batch, head, query tile) a whole-head block computes, where its mask rows start, and
+ * whether every query row shares one mask row (no mask, or BERT's [B,1,1,T]). */
+struct fa_block {
+    int64_t b, h, i0, mb0;
+    bool shared_row;
+};
+
+/* Both whole-head kernels' start: the block's Q rows and its head's K and V (rows past Sq or
+ * Skv zero-filled up to a multiple of 16) copied into shared memory at row stride DH + 8 with
+ * 16-byte cp.async copies, one flat index over all chunks so a thread's copies are all issued
+ * before any completes; the shared mask row's bias into mrow [Skv16] meanwhile; then a block
+ * barrier. */
+template <typename T, int DH>
+__device__ __forceinline__ fa_block fa_load(const T *q, const T *k, const T *v, const void *mask,
+                                            const ingk_attn_params &p, T *qs, T *ks, T *vs, float *mrow)
+{
+    constexpr int LD = DH + 8, CH = DH / 8;
+    const int skv = (int)p.skv, skv16 = (skv + 15) & ~15;
+    const int64_t ntile = (p.sq + FA_BQ - 1) / FA_BQ;
+    const int64_t tile = blockIdx.x % ntile, bh = blockIdx.x / ntile;
+    fa_block r;
+    r.b = bh / p.hq, r.h = bh % p.hq, r.i0 = tile * FA_BQ;
+    const int64_t hk = r.h / (p.hq / p.hkv), i0 = r.i0;
+    const T *qb = q + r.b * p.q.b + r.h * p.q.h;
+    const T *kb = k + r.b * p.k.b + hk * p.k.h;
+    const T *vb = v + r.b * p.v.b + hk * p.v.h;
+    const int nq = FA_BQ * CH, nkv = skv16 * CH;
+    for (int e = threadIdx.x; e < nq + 2 * nkv; e += FA_WARPS * 32) {
+        if (e < nq) {
+            int rr = e / CH, c = e - rr * CH;
+            bool ok = i0 + rr < p.sq;
+            fa_cp16(qs + rr * LD + c * 8, ok ? qb + (i0 + rr) * p.q.s + c * 8 : qb, ok);
+        } else if (e < nq + nkv) {
+            int f = e - nq, rr = f / CH, c = f - rr * CH;
+            fa_cp16(ks + rr * LD + c * 8, rr < skv ? kb + rr * p.k.s + c * 8 : kb, rr < skv);
+        } else {
+            int f = e - nq - nkv, rr = f / CH, c = f - rr * CH;
+            fa_cp16(vs + rr * LD + c * 8, rr < skv ? vb + rr * p.v.s + c * 8 : vb, rr < skv);
+        }
+    }
+    asm volatile("cp.async.commit_group;\n" ::);
+    r.shared_row = p.mask_kind == INGK_ATTN_MASK_NONE || p.m.s == 0;
+    r.mb0 = r.b * p.m.b + r.h * p.m.h;
+    if (r.shared_row)
+        for (int j = threadIdx.x; j < skv16; j += FA_WARPS * 32)
+            mrow[j] = j < skv ? mask_bias<T>(p, mask, r.mb0, j) : -INFINITY;
+    asm volatile("cp.async.wait_all;\n" ::);
+    __syncthreads();
+    return r;
+}
+
 template <typename T, int DH>
 __global__ void __launch_bounds__(FA_WARPS * 32)
     attn_fa_kernel(const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v,
@@ -417,39 +468,9 @@ __global__ void __launch_bounds__(FA_WARPS * 32)
     float *mrow = (float *)(vs + skv16 * LD); /* [skv16]: the bias when every row shares it */
     float *S = mrow + skv16 + warp * 16 * sw; /* [16][sld], later O [16][LD] */
     T *P = (T *)(mrow + skv16 + FA_WARPS * 16 * sw) + warp * 16 * sld; /* [16][sld] */
-    const int64_t ntile = (p.sq + FA_BQ - 1) / FA_BQ;
-    const int64_t tile = blockIdx.x % ntile, bh = blockIdx.x / ntile;
-    const int64_t b = bh / p.hq, h = bh % p.hq, hk = h / (p.hq / p.hkv);
-    const int64_t i0 = tile * FA_BQ;
-    const T *qb = q + b * p.q.b + h * p.q.h;
-    const T *kb = k + b * p.k.b + hk * p.k.h;
-    const T *vb = v + b * p.v.b + hk * p.v.h;
-
-    /* one flat index over the chunks of Q, K and V rows, so a thread's copies are all issued
-     * before any completes */
-    const int nq = FA_BQ * CH, nkv = skv16 * CH;
-    for (int e = threadIdx.x; e < nq + 2 * nkv; e += FA_WARPS * 32) {
-        if (e < nq) {
-            int r = e / CH, c = e - r * CH;
-            bool ok = i0 + r < p.sq;
-            fa_cp16(qs + r * LD + c * 8, ok ? qb + (i0 + r) * p.q.s + c * 8 : qb, ok);
-        } else if (e < nq + nkv) {
-            int f = e - nq, r = f / CH, c = f - r * CH;
-            fa_cp16(ks + r * LD + c * 8, r < skv ? kb + r * p.k.s + c * 8 : kb, r < skv);
-        } else {
-            int f = e - nq - nkv, r = f / CH, c = f - r * CH;
-            fa_cp16(vs + r * LD + c * 8, r < skv ? vb + r * p.v.s + c * 8 : vb, r < skv);
-        }
-    }
-    asm volatile("cp.async.commit_group;\n" ::);
-    /* no mask, or one mask row for all query rows (BERT's [B,1,1,T]): the bias row once */
-    const bool shared_row = p.mask_kind == INGK_ATTN_MASK_NONE || p.m.s == 0;
-    const int64_t mb0 = b * p.m.b + h * p.m.h;
-    if (shared_row)
-        for (int j = threadIdx.x; j < skv16; j += FA_WARPS * 32)
-            mrow[j] = j < skv ? mask_bias<T>(p, mask, mb0, j) : -INFINITY;
-    asm volatile("cp.async.wait_all;\n" ::);
-    __syncthreads();
+    const fa_block blk = fa_load<T, DH>(q, k, v, mask, p, qs, ks, vs, mrow);
+    const int64_t b = blk.b, h = blk.h, i0 = blk.i0, mb0 = blk.mb0;
+    const bool shared_row = blk.shared_row;
     if (i0 + warp * 16 >= p.sq) return; /* every row of this warp is past Sq; no more block syncs */
 
     /* S = Q Kᵀ: K rows [key][d] are Kᵀ in column-major order */
@@ -576,7 +597,7 @@ __global__ void __launch_bounds__(FA_WARPS * 32)
                    const void *__restrict__ mask, T *__restrict__ y, ingk_attn_params p)
 {
     namespace wm = nvcuda::wmma;
-    constexpr int LD = DH + 8, CH = DH / 8;
+    constexpr int LD = DH + 8;
     extern __shared__ __align__(128) unsigned char fb_smem_raw[];
     const int skv = (int)p.skv, skv16 = (skv + 15) & ~15;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -586,36 +607,9 @@ __global__ void __launch_bounds__(FA_WARPS * 32)
     float *mrow = (float *)(vs + skv16 * LD); /* [skv16] */
     float *S = mrow + skv16 + warp * 16 * FB_SLD;                         /* [16][FB_SLD] */
     T *P = (T *)(mrow + skv16 + FA_WARPS * 16 * FB_SLD) + warp * 16 * FB_PLD; /* [16][FB_PLD] */
-    const int64_t ntile = (p.sq + FA_BQ - 1) / FA_BQ;
-    const int64_t tile = blockIdx.x % ntile, bh = blockIdx.x / ntile;
-    const int64_t b = bh / p.hq, h = bh % p.hq, hk = h / (p.hq / p.hkv);
-    const int64_t i0 = tile * FA_BQ;
-    const T *qb = q + b * p.q.b + h * p.q.h;
-    const T *kb = k + b * p.k.b + hk * p.k.h;
-    const T *vb = v + b * p.v.b + hk * p.v.h;
-
-    const int nq = FA_BQ * CH, nkv = skv16 * CH;
-    for (int e = threadIdx.x; e < nq + 2 * nkv; e += FA_WARPS * 32) {
-        if (e < nq) {
-            int r = e / CH, c = e - r * CH;
-            bool ok = i0 + r < p.sq;
-            fa_cp16(qs + r * LD + c * 8, ok ? qb + (i0 + r) * p.q.s + c * 8 : qb, ok);
-        } else if (e < nq + nkv) {
-            int f = e - nq, r = f / CH, c = f - r * CH;
-            fa_cp16(ks + r * LD + c * 8, r < skv ? kb + r * p.k.s + c * 8 : kb, r < skv);
-        } else {
-            int f = e - nq - nkv, r = f / CH, c = f - r * CH;
-            fa_cp16(vs + r * LD + c * 8, r < skv ? vb + r * p.v.s + c * 8 : vb, r < skv);
-        }
-    }
-    asm volatile("cp.async.commit_group;\n" ::);
-    const bool shared_row = p.mask_kind == INGK_ATTN_MASK_NONE || p.m.s == 0;
-    const int64_t mb0 = b * p.m.b + h * p.m.h;
-    if (shared_row)
-        for (int j = threadIdx.x; j < skv16; j += FA_WARPS * 32)
-            mrow[j] = j < skv ? mask_bias<T>(p, mask, mb0, j) : -INFINITY;
-    asm volatile("cp.async.wait_all;\n" ::);
-    __syncthreads();
+    const fa_block blk = fa_load<T, DH>(q, k, v, mask, p, qs, ks, vs, mrow);
+    const int64_t b = blk.b, h = blk.h, i0 = blk.i0, mb0 = blk.mb0;
+    const bool shared_row = blk.shared_row;
     if (i0 + warp * 16 >= p.sq) return; /* no more block syncs below */
 
     wm::fragment<wm::matrix_a, 16, 16, 16, T, wm::row_major> qf[DH / 16];
