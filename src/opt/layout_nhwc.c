@@ -385,6 +385,6 @@ static ingot_status run(ir_model *m, const opt_options *o, opt_stats *st)
 }
 
 const opt_pass opt_pass_layout_nhwc = {"layout_nhwc",
-                                       "CUDA: 2-D convolutions and pooling to channels-last (NHWC), weights KRSC, "
-                                       "inverse Transposes cancelled",
+                                       "CUDA: 2-D convolutions and pooling to channels-last (NHWC; f32 ones only "
+                                       "under --tf32), weights KRSC, inverse Transposes cancelled",
                                        run};
