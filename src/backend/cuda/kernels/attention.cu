@@ -451,6 +451,34 @@ __device__ __forceinline__ fa_block fa_load(const T *q, const T *k, const T *v, 
     return r;
 }
 
+/* The warp's 16 Q rows as WMMA A fragments, one per 16 features. */
+template <typename T, int DH>
+__device__ __forceinline__ void fa_q_frags(nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, T,
+                                                                  nvcuda::wmma::row_major> (&qf)[DH / 16],
+                                           const T *qs, int warp)
+{
+#pragma unroll
+    for (int kk = 0; kk < DH / 16; kk++) nvcuda::wmma::load_matrix_sync(qf[kk], qs + warp * 16 * (DH + 8) + kk * 16, DH + 8);
+}
+
+/* S = Q Kᵀ for key tile n (keys 16n .. 16n+15) in f32: K rows [key][d] are Kᵀ in column-major
+ * order. */
+template <typename T, int DH>
+__device__ __forceinline__ void fa_qk_tile(nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 16, float> &sf,
+                                           const nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, T,
+                                                                        nvcuda::wmma::row_major> (&qf)[DH / 16],
+                                           const T *ks, int n)
+{
+    namespace wm = nvcuda::wmma;
+    wm::fill_fragment(sf, 0.0f);
+#pragma unroll
+    for (int kk = 0; kk < DH / 16; kk++) {
+        wm::fragment<wm::matrix_b, 16, 16, 16, T, wm::col_major> bf;
+        wm::load_matrix_sync(bf, ks + n * 16 * (DH + 8) + kk * 16, DH + 8);
+        wm::mma_sync(sf, qf[kk], bf, sf);
+    }
+}
+
 template <typename T, int DH>
 __global__ void __launch_bounds__(FA_WARPS * 32)
     attn_fa_kernel(const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v,
@@ -473,20 +501,13 @@ __global__ void __launch_bounds__(FA_WARPS * 32)
     const bool shared_row = blk.shared_row;
     if (i0 + warp * 16 >= p.sq) return; /* every row of this warp is past Sq; no more block syncs */
 
-    /* S = Q Kᵀ: K rows [key][d] are Kᵀ in column-major order */
+    /* S = Q Kᵀ, every key tile */
     {
         wm::fragment<wm::matrix_a, 16, 16, 16, T, wm::row_major> af[DH / 16];
-#pragma unroll
-        for (int kk = 0; kk < DH / 16; kk++) wm::load_matrix_sync(af[kk], qs + warp * 16 * LD + kk * 16, LD);
+        fa_q_frags<T, DH>(af, qs, warp);
         for (int n = 0; n < skv16 / 16; n++) {
             wm::fragment<wm::accumulator, 16, 16, 16, float> sf;
-            wm::fill_fragment(sf, 0.0f);
-#pragma unroll
-            for (int kk = 0; kk < DH / 16; kk++) {
-                wm::fragment<wm::matrix_b, 16, 16, 16, T, wm::col_major> bf;
-                wm::load_matrix_sync(bf, ks + n * 16 * LD + kk * 16, LD);
-                wm::mma_sync(sf, af[kk], bf, sf);
-            }
+            fa_qk_tile<T, DH>(sf, af, ks, n);
             wm::store_matrix_sync(S + n * 16, sf, sld, wm::mem_row_major);
         }
     }
@@ -613,8 +634,7 @@ __global__ void __launch_bounds__(FA_WARPS * 32)
     if (i0 + warp * 16 >= p.sq) return; /* no more block syncs below */
 
     wm::fragment<wm::matrix_a, 16, 16, 16, T, wm::row_major> qf[DH / 16];
-#pragma unroll
-    for (int kk = 0; kk < DH / 16; kk++) wm::load_matrix_sync(qf[kk], qs + warp * 16 * LD + kk * 16, LD);
+    fa_q_frags<T, DH>(qf, qs, warp);
     const int row = lane >> 1, half = lane & 1;
     const int64_t irow = i0 + warp * 16 + row;
     const int64_t mb = mb0 + (irow < p.sq ? irow : p.sq - 1) * p.m.s;
@@ -623,13 +643,7 @@ __global__ void __launch_bounds__(FA_WARPS * 32)
     /* this lane's 8 scores of key tile n, scaled, biased, in base 2 (-inf past Skv or masked) */
     auto tile_scores = [&](int n, float t[8]) {
         wm::fragment<wm::accumulator, 16, 16, 16, float> sf;
-        wm::fill_fragment(sf, 0.0f);
-#pragma unroll
-        for (int kk = 0; kk < DH / 16; kk++) {
-            wm::fragment<wm::matrix_b, 16, 16, 16, T, wm::col_major> bf;
-            wm::load_matrix_sync(bf, ks + n * 16 * LD + kk * 16, LD);
-            wm::mma_sync(sf, qf[kk], bf, sf);
-        }
+        fa_qk_tile<T, DH>(sf, qf, ks, n);
         wm::store_matrix_sync(S, sf, FB_SLD, wm::mem_row_major);
         __syncwarp();
         const float *sr = S + row * FB_SLD + half * 8;
